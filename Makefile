@@ -1,0 +1,41 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS ?= .ci/constraints.txt
+# GPU users: install your CUDA torch into .venv first (see README), then run
+# `make demo TORCH_SPEC=` so the CPU pin is not applied.
+TORCH_SPEC ?= torch==2.13.0
+PIP := $(BIN)/python -m pip
+PIP_FLAGS := -q --disable-pip-version-check
+
+.PHONY: demo test lint typecheck docs bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	@if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) "$(TORCH_SPEC)"; fi
+	$(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) -e ".[dev,docs]"
+	@touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/python examples/night_to_day.py
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check cyclegan_ms tests examples benchmarks
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest -q
+
+docs: $(VENV)/.installed
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/train_step.py
+
+clean:
+	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache

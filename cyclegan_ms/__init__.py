@@ -1,0 +1,30 @@
+"""cyclegan_ms: typed, composable CycleGAN parts for unpaired image-to-image translation.
+
+Build any part by name from plain config, or register your own::
+
+    >>> import cyclegan_ms as cms
+    >>> G = cms.build("generator", "resnet_9blocks", in_channels=3, out_channels=3)
+    >>> D = cms.build("discriminator", "seed_multiscale")
+"""
+
+from __future__ import annotations
+
+from . import discriminators, generators, layers
+from .registry import KINDS, available, build, config_of, from_config, get, register, register_kind
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KINDS",
+    "__version__",
+    "available",
+    "build",
+    "config_of",
+    "discriminators",
+    "from_config",
+    "generators",
+    "get",
+    "layers",
+    "register",
+    "register_kind",
+]

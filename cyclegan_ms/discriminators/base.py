@@ -1,0 +1,41 @@
+"""The contract every discriminator follows."""
+
+from __future__ import annotations
+
+import torch.nn as nn
+from torch import Tensor
+
+__all__ = ["Discriminator"]
+
+
+class Discriminator(nn.Module):
+    """Base class of every discriminator in the library.
+
+    A discriminator maps an image batch to a **list of score maps**, one per scale or view
+    (a single-scale discriminator returns a list of one), so adversarial losses reduce over a list
+    with no special cases. :meth:`forward_features` also returns intermediate feature maps for a
+    feature-matching loss.
+
+    Subclasses implement :meth:`forward_features`; :meth:`forward` returns its scores.
+
+    Shape
+    -----
+    ``(B, C, H, W) -> list[(B, 1, H_s, W_s)]``
+    """
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        """Score maps, one ``(B, 1, H_s, W_s)`` tensor per scale/view."""
+        return self.forward_features(x)[0]
+
+    def forward_features(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Score maps and intermediate features.
+
+        Returns
+        -------
+        scores : list[Tensor]
+            One ``(B, 1, H_s, W_s)`` per scale/view.
+        features : list[Tensor]
+            Intermediate activations ``(B, C_i, H_i, W_i)`` in a fixed order (same order for
+            every input of the same shape), for feature matching.
+        """
+        raise NotImplementedError

@@ -1,0 +1,3 @@
+"""Generators: image batch in, translated image batch out."""
+
+__all__: list[str] = []

@@ -1,0 +1,33 @@
+"""Shared building blocks: norm/activation factories, weight init, the seed's blocks."""
+
+from .blocks import EncoderStep, InceptionBlock, KerasSameConvTranspose2d, seed_norm
+from .factories import (
+    ActSpec,
+    NormSpec,
+    OutputActivation,
+    check_act_spec,
+    check_norm_spec,
+    make_activation,
+    make_norm,
+    make_output_activation,
+    norm_has_bias,
+)
+from .init import InitScheme, init_weights
+
+__all__ = [
+    "ActSpec",
+    "EncoderStep",
+    "InceptionBlock",
+    "InitScheme",
+    "KerasSameConvTranspose2d",
+    "NormSpec",
+    "OutputActivation",
+    "check_act_spec",
+    "check_norm_spec",
+    "init_weights",
+    "make_activation",
+    "make_norm",
+    "make_output_activation",
+    "norm_has_bias",
+    "seed_norm",
+]

@@ -1,0 +1,331 @@
+"""One small, generic registry for every part of the library.
+
+Parts are registered under a *kind* (``"generator"``, ``"discriminator"``, ...) and a *name*,
+and built from plain data::
+
+    >>> import cyclegan_ms as cms
+    >>> "seed_unet" in cms.available("generator")
+    True
+    >>> G = cms.build("generator", "resnet_6blocks", ngf=8)
+    >>> cms.config_of(G)["name"]
+    'resnet_6blocks'
+
+``build`` checks the keyword arguments against the factory's signature (names, and simple
+annotated types such as ``int``, ``float``, ``bool``, ``str`` and ``Literal``) *before* calling
+it, so a typo in a config fails at once with the accepted names instead of deep inside
+``__init__``. A part built through the registry remembers the config that rebuilds it
+(:func:`config_of`), which is how checkpoints describe themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import fnmatch
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, Union
+
+__all__ = [
+    "KINDS",
+    "available",
+    "build",
+    "config_of",
+    "from_config",
+    "get",
+    "register",
+    "register_kind",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The kinds of part the library knows. :func:`register_kind` adds more.
+KINDS: tuple[str, ...] = (
+    "generator",
+    "discriminator",
+    "adversarial_loss",
+    "reconstruction_loss",
+    "schedule",
+)
+
+_REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
+_CONFIG_ATTR = "_cyclegan_ms_config"
+
+
+def register_kind(kind: str) -> None:
+    """Declare a new kind of part (idempotent).
+
+    Parameters
+    ----------
+    kind
+        Name of the kind, e.g. ``"metric"``.
+    """
+    global KINDS
+    if not isinstance(kind, str) or not kind.isidentifier():
+        raise ValueError(f"a kind must be an identifier-like string; got {kind!r}")
+    if kind not in _REGISTRY:
+        _REGISTRY[kind] = {}
+        KINDS = (*KINDS, kind)
+
+
+def _check_kind(kind: str) -> dict[str, Callable[..., Any]]:
+    try:
+        return _REGISTRY[kind]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown kind {kind!r}; valid kinds are: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def register(kind: str, name: str | None = None) -> Callable[[F], F]:
+    """Decorator that registers a factory function or class under ``kind``/``name``.
+
+    Parameters
+    ----------
+    kind
+        One of :data:`KINDS`.
+    name
+        Registry name; defaults to the function's or class's ``__name__``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown or ``name`` is already taken in that kind.
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> import cyclegan_ms as cms
+    >>> @cms.register("generator", "doc_identity")
+    ... class Identity(nn.Module):
+    ...     def __init__(self, *, in_channels: int = 3) -> None:
+    ...         super().__init__()
+    ...     def forward(self, x):
+    ...         return x
+    >>> cms.build("generator", "doc_identity", in_channels=1).__class__.__name__
+    'Identity'
+    """
+    table = _check_kind(kind)
+
+    def decorator(obj: F) -> F:
+        key = name if name is not None else obj.__name__
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"registry names must be non-empty strings; got {key!r}")
+        if key in table:
+            raise ValueError(
+                f"{kind} {key!r} is already registered (by {_qualname(table[key])}); "
+                "choose another name"
+            )
+        table[key] = obj
+        return obj
+
+    return decorator
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def get(kind: str, name: str) -> Callable[..., Any]:
+    """Return the factory registered under ``kind``/``name``.
+
+    Raises
+    ------
+    ValueError
+        Unknown kind (lists the valid kinds) or unknown name (lists close matches).
+    """
+    table = _check_kind(kind)
+    if name not in table:
+        close = difflib.get_close_matches(str(name), table.keys(), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        known = ", ".join(sorted(table)) or "none"
+        raise ValueError(f"unknown {kind} {name!r}{hint} (available: {known})")
+    return table[name]
+
+
+def available(kind: str, pattern: str = "*") -> list[str]:
+    """Sorted names registered under ``kind`` that match an ``fnmatch`` ``pattern``.
+
+    Examples
+    --------
+    >>> import cyclegan_ms as cms
+    >>> cms.available("generator", "resnet_*")
+    ['resnet_6blocks', 'resnet_9blocks']
+    """
+    table = _check_kind(kind)
+    return sorted(n for n in table if fnmatch.fnmatchcase(n, pattern))
+
+
+def _signature(factory: Callable[..., Any]) -> inspect.Signature:
+    target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+    sig = inspect.signature(target)
+    params = list(sig.parameters.values())
+    if inspect.isclass(factory) and params and params[0].name == "self":
+        params = params[1:]
+    return sig.replace(parameters=params)
+
+
+def _type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
+    target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+    try:
+        return typing.get_type_hints(target)
+    except Exception:  # unresolved forward references: skip type checks, never fail here
+        return {}
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Loose runtime check of ``value`` against simple annotations; unknown ones pass."""
+    if hint is Any or hint is inspect.Parameter.empty:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is Union or (isinstance(origin, type) and origin is types.UnionType):
+        return any(_matches(value, h) for h in typing.get_args(hint))
+    if isinstance(hint, types.UnionType):
+        return any(_matches(value, h) for h in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin in (tuple, list) and value is not None:
+        return isinstance(value, (tuple, list))
+    return True
+
+
+def _describe(hint: Any) -> str:
+    text = str(hint) if not isinstance(hint, type) else hint.__name__
+    return text.replace("typing.", "")
+
+
+def _check_kwargs(kind: str, name: str, factory: Callable[..., Any], kwargs: Mapping[str, Any]) -> None:
+    sig = _signature(factory)
+    params = sig.parameters
+    accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    named = {
+        n: p
+        for n, p in params.items()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    }
+    accepted = ", ".join(named) or "none"
+    if not accepts_any:
+        for key in kwargs:
+            if key not in named:
+                close = difflib.get_close_matches(key, named.keys(), n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise TypeError(
+                    f"{kind} {name!r} got an unexpected argument {key!r}{hint}; "
+                    f"accepted arguments: {accepted}"
+                )
+    missing = [
+        n for n, p in named.items() if p.default is inspect.Parameter.empty and n not in kwargs
+    ]
+    if missing:
+        raise TypeError(
+            f"{kind} {name!r} is missing required argument(s) {', '.join(missing)}; "
+            f"accepted arguments: {accepted}"
+        )
+    hints = _type_hints(factory)
+    for key, value in kwargs.items():
+        hint = hints.get(key)
+        if hint is not None and not _matches(value, hint):
+            raise TypeError(
+                f"{kind} {name!r}: argument {key!r} must be {_describe(hint)}; "
+                f"got {value!r} ({type(value).__name__})"
+            )
+
+
+def build(kind: str, name: str, /, **kwargs: Any) -> Any:
+    """Build the part registered under ``kind``/``name`` with keyword arguments.
+
+    Parameters
+    ----------
+    kind
+        One of :data:`KINDS`.
+    name
+        Registry name (see :func:`available`).
+    **kwargs
+        Keyword arguments for the factory; checked against its signature first.
+
+    Returns
+    -------
+    Any
+        The built part. If it accepts attributes (e.g. an ``nn.Module``) it remembers its
+        config, see :func:`config_of`.
+
+    Raises
+    ------
+    ValueError
+        Unknown kind or name (with close matches).
+    TypeError
+        Unknown, missing or wrongly typed argument (with the accepted ones).
+    """
+    factory = get(kind, name)
+    _check_kwargs(kind, name, factory, kwargs)
+    saved = copy.deepcopy(kwargs) if _is_plain(kwargs) else None
+    obj = factory(**kwargs)
+    if saved is not None:
+        try:
+            object.__setattr__(obj, _CONFIG_ATTR, {"kind": kind, "name": name, **saved})
+        except (AttributeError, TypeError):
+            pass
+    return obj
+
+
+def _is_plain(value: Any) -> bool:
+    """True for plain config data (what TOML/JSON can hold)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def from_config(kind: str, config: Mapping[str, Any] | str) -> Any:
+    """Build a part from a plain config: ``{"name": ..., **kwargs}`` or just a name.
+
+    Examples
+    --------
+    >>> import cyclegan_ms as cms
+    >>> D = cms.from_config("discriminator", {"name": "patchgan", "n_layers": 2, "ndf": 8})
+    >>> cms.config_of(D)
+    {'name': 'patchgan', 'n_layers': 2, 'ndf': 8}
+    """
+    if isinstance(config, str):
+        return build(kind, config)
+    if not isinstance(config, Mapping) or "name" not in config:
+        raise ValueError(
+            f"a {kind} config must be a name or a table with a 'name' key; got {config!r}"
+        )
+    kwargs = {k: v for k, v in config.items() if k != "name"}
+    if "kind" in kwargs:
+        if kwargs.pop("kind") != kind:
+            raise ValueError(f"config {config!r} is for kind {config['kind']!r}, not {kind!r}")
+    return build(kind, config["name"], **kwargs)
+
+
+def config_of(part: Any) -> dict[str, Any]:
+    """The plain config ``{"name": ..., **kwargs}`` that rebuilds ``part`` with :func:`from_config`.
+
+    Raises
+    ------
+    ValueError
+        If ``part`` was not built through :func:`build` with plain-data arguments.
+    """
+    saved = getattr(part, _CONFIG_ATTR, None)
+    if saved is None:
+        raise ValueError(
+            f"{type(part).__name__} was not built through cyclegan_ms.build with plain-data "
+            "arguments, so it cannot describe itself; build it by name to make it serialisable"
+        )
+    return {k: copy.deepcopy(v) for k, v in saved.items() if k != "kind"}
