@@ -47,6 +47,7 @@ KINDS: tuple[str, ...] = (
     "discriminator",
     "adversarial_loss",
     "reconstruction_loss",
+    "penalty",
     "schedule",
 )
 
