@@ -5,17 +5,28 @@ Build any part by name from plain config, or register your own::
     >>> import cyclegan_ms as cms
     >>> G = cms.build("generator", "resnet_9blocks", in_channels=3, out_channels=3)
     >>> D = cms.build("discriminator", "seed_multiscale")
+    >>> [s.shape[-1] for s in D(torch.rand(1, 3, 256, 256))]
+    [32, 16, 8]
 """
 
 from __future__ import annotations
 
-from . import discriminators, generators, layers
+from . import discriminators, generators, layers, losses
+from .loading import load
+from .model import CycleGAN, GeneratorOutput, LossWeights
+from .pool import ImagePool
 from .registry import KINDS, available, build, config_of, from_config, get, register, register_kind
+from .training import Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KINDS",
+    "CycleGAN",
+    "GeneratorOutput",
+    "ImagePool",
+    "LossWeights",
+    "Trainer",
     "__version__",
     "available",
     "build",
@@ -25,6 +36,8 @@ __all__ = [
     "generators",
     "get",
     "layers",
+    "load",
+    "losses",
     "register",
     "register_kind",
 ]

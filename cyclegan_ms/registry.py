@@ -19,6 +19,7 @@ it, so a typo in a config fails at once with the accepted names instead of deep 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import difflib
 import fnmatch
@@ -160,7 +161,7 @@ def available(kind: str, pattern: str = "*") -> list[str]:
 
 
 def _signature(factory: Callable[..., Any]) -> inspect.Signature:
-    target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+    target = factory.__init__ if inspect.isclass(factory) else factory
     sig = inspect.signature(target)
     params = list(sig.parameters.values())
     if inspect.isclass(factory) and params and params[0].name == "self":
@@ -169,7 +170,7 @@ def _signature(factory: Callable[..., Any]) -> inspect.Signature:
 
 
 def _type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
-    target = factory.__init__ if inspect.isclass(factory) else factory  # type: ignore[misc]
+    target = factory.__init__ if inspect.isclass(factory) else factory
     try:
         return typing.get_type_hints(target)
     except Exception:  # unresolved forward references: skip type checks, never fail here
@@ -221,9 +222,9 @@ def _check_kwargs(kind: str, name: str, factory: Callable[..., Any], kwargs: Map
         for key in kwargs:
             if key not in named:
                 close = difflib.get_close_matches(key, named.keys(), n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                suggestion = f" (did you mean {close[0]!r}?)" if close else ""
                 raise TypeError(
-                    f"{kind} {name!r} got an unexpected argument {key!r}{hint}; "
+                    f"{kind} {name!r} got an unexpected argument {key!r}{suggestion}; "
                     f"accepted arguments: {accepted}"
                 )
     missing = [
@@ -274,10 +275,8 @@ def build(kind: str, name: str, /, **kwargs: Any) -> Any:
     saved = copy.deepcopy(kwargs) if _is_plain(kwargs) else None
     obj = factory(**kwargs)
     if saved is not None:
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             object.__setattr__(obj, _CONFIG_ATTR, {"kind": kind, "name": name, **saved})
-        except (AttributeError, TypeError):
-            pass
     return obj
 
 
@@ -309,9 +308,8 @@ def from_config(kind: str, config: Mapping[str, Any] | str) -> Any:
             f"a {kind} config must be a name or a table with a 'name' key; got {config!r}"
         )
     kwargs = {k: v for k, v in config.items() if k != "name"}
-    if "kind" in kwargs:
-        if kwargs.pop("kind") != kind:
-            raise ValueError(f"config {config!r} is for kind {config['kind']!r}, not {kind!r}")
+    if "kind" in kwargs and kwargs.pop("kind") != kind:
+        raise ValueError(f"config {config!r} is for kind {config['kind']!r}, not {kind!r}")
     return build(kind, config["name"], **kwargs)
 
 

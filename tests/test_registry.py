@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 import torch
 import torch.nn as nn
@@ -86,7 +88,6 @@ def test_unknown_argument_lists_accepted(scratch_kind: str) -> None:
 
 
 def test_wrong_type_and_missing_argument(scratch_kind: str) -> None:
-    from typing import Literal
 
     @cms.register(scratch_kind, "g")
     def g(*, n: int, mode: Literal["a", "b"] = "a", ratio: float = 0.5, flag: bool = False) -> int:
@@ -112,7 +113,7 @@ def test_available_wildcards(scratch_kind: str) -> None:
 
 
 def test_config_of_rejects_unbuilt_part() -> None:
-    with pytest.raises(ValueError, match="not built through cyclegan_ms.build"):
+    with pytest.raises(ValueError, match=r"not built through cyclegan_ms\.build"):
         cms.config_of(nn.Linear(1, 1))
 
 

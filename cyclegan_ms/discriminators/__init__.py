@@ -1,5 +1,30 @@
-"""Discriminators. Each returns a list of score maps, one per scale/view."""
+"""Discriminators. Each returns a list of score maps, one per scale/view.
+
+Registered names: ``seed_multiscale`` (the seed's tapped multi-scale PatchGAN), ``patchgan``
+(the N-layer 70×70 PatchGAN), ``pixel`` (1×1 PatchGAN), and the wrappers ``pyramid``
+(pix2pixHD image pyramid) and ``multiview`` (ToDayGAN views), which wrap any of them.
+
+Every discriminator here also has an integer ``min_input_size`` attribute: the smallest input
+height/width it accepts (wrappers derive theirs from the inner one).
+"""
 
 from .base import Discriminator
+from .multiview import MultiViewDiscriminator, gaussian_blur, luma, make_view, sobel_magnitude
+from .patchgan import NLayerDiscriminator, PixelDiscriminator, patchgan_receptive_field
+from .pyramid import PyramidDiscriminator, downsample_half
+from .seed_multiscale import SeedMultiScaleDiscriminator
 
-__all__ = ["Discriminator"]
+__all__ = [
+    "Discriminator",
+    "MultiViewDiscriminator",
+    "NLayerDiscriminator",
+    "PixelDiscriminator",
+    "PyramidDiscriminator",
+    "SeedMultiScaleDiscriminator",
+    "downsample_half",
+    "gaussian_blur",
+    "luma",
+    "make_view",
+    "patchgan_receptive_field",
+    "sobel_magnitude",
+]

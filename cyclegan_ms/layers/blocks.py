@@ -106,7 +106,7 @@ class KerasSameConvTranspose2d(nn.ConvTranspose2d):
         )
         self._crop_before = max(0, pad_total) // 2
 
-    def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:  # type: ignore[override]
+    def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
         y = super().forward(x)
         h, w = x.shape[-2] * self.stride[0], x.shape[-1] * self.stride[1]
         b = self._crop_before

@@ -1,0 +1,145 @@
+"""The ``cyclegan-ms`` command line.
+
+    cyclegan-ms train CONFIG [--set key=value ...] [--run-dir DIR] [--resume RUN_DIR]
+    cyclegan-ms list [KIND] [--pattern GLOB]
+    cyclegan-ms presets
+
+CONFIG is a TOML file or a built-in preset name (``seed``, ``cyclegan_paper``). Bad input gives
+one line on stderr naming the key and what is accepted, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+#: Extra sub-commands added by other modules: name -> (configure parser, run).
+EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Command, str]] = {}
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from . import registry
+
+    kinds = [args.kind] if args.kind else list(registry.KINDS)
+    for kind in kinds:
+        names = registry.available(kind, args.pattern)
+        print(f"{kind}:")
+        for name in names:
+            factory = registry.get(kind, name)
+            doc = (factory.__doc__ or "").strip().splitlines()
+            summary = doc[0] if doc else ""
+            print(f"  {name:<22} {summary}")
+    return 0
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    from .training.config import presets
+
+    for name in presets():
+        print(name)
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .training.experiment import run_experiment
+
+    result = run_experiment(
+        args.config,
+        overrides=args.set,
+        run_dir=args.run_dir,
+        resume=args.resume,
+    )
+    state = "interrupted, checkpoint saved" if result.interrupted else "done"
+    if result.stopped_on_nan:
+        state = "stopped on non-finite losses"
+    print(f"{state}: step {result.step}, checkpoint {result.checkpoint}")
+    return 0 if not result.stopped_on_nan else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="cyclegan-ms",
+        description="Composable CycleGAN parts: train, translate and inspect models.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "train",
+        help="train a CycleGAN from a TOML config or preset",
+        description=(
+            "Train from CONFIG, a TOML file whose tables map onto registry builds "
+            "([model], [model.generator], [model.discriminator], [model.weights], [data], "
+            "[train], [optim.generator], [optim.discriminator]) or a preset name "
+            "(see `cyclegan-ms presets`)."
+        ),
+    )
+    p.add_argument("config", help="TOML file or preset name (seed, cyclegan_paper)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.steps=100 --set data.image_size=128 "
+        "(values parsed as TOML; repeatable)",
+    )
+    p.add_argument("--run-dir", default=None, help="output folder (default: runs/<config name>)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue from the newest checkpoint of RUN_DIR (or a checkpoint file); the config "
+        "stored in the checkpoint is used unless CONFIG overrides are given",
+    )
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("list", help="list registered parts")
+    p.add_argument("kind", nargs="?", default=None, help="only this kind (generator, discriminator, ...)")
+    p.add_argument("--pattern", default="*", help="fnmatch pattern, e.g. 'resnet_*'")
+    p.set_defaults(func=_cmd_list)
+
+    p = sub.add_parser("presets", help="list built-in experiment presets")
+    p.set_defaults(func=_cmd_presets)
+
+    for name, (configure, run, help_text) in EXTRA_COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        configure(p)
+        p.set_defaults(func=run)
+    return parser
+
+
+def _load_extra_commands() -> None:
+    import importlib
+
+    for module in ("cyclegan_ms.inference.cli",):
+        try:
+            importlib.import_module(module)  # registers its sub-commands in EXTRA_COMMANDS
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cyclegan-ms`` console script; returns the exit status."""
+    _load_extra_commands()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Any = args.func
+    try:
+        return int(func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        # One line naming what was wrong: configuration and input errors are not crashes.
+        print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,324 @@
+"""Multi-view wrapper (ToDayGAN style): any discriminator on views of the image.
+
+ToDayGAN judges a night-to-day translation with one discriminator per view — colour with
+the texture blurred away, texture without colour, and edges — so that no single cue dominates.
+Views here: ``"image"`` (the image itself), ``"blur"`` (separable Gaussian blur, reflect
+padding), ``"gray"`` (ITU-R BT.601 luma) and ``"gradient"`` (Sobel gradient magnitude of the
+luma).
+
+**Channels.** Every view has the input's ``C`` channels: the single-channel views (``gray``,
+``gradient``) are repeated ``C`` times. So one inner config fits every view, and
+``share_weights=True`` is possible. ``gray`` and ``gradient`` need ``C = 3`` (RGB, luma
+weights 0.299/0.587/0.114) or ``C = 1`` (the channel is its own luma).
+
+**Range.** The views are linear in the image except ``gradient``, which is a non-negative
+magnitude in intensity units per pixel (a ramp rising by ``s`` per pixel has magnitude ``s``);
+all of them work for data in [0, 1] or [-1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal, TypeAlias, cast
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..registry import register
+from .base import Discriminator
+from .pyramid import InnerSpec, build_inner
+
+__all__ = [
+    "LUMA_WEIGHTS",
+    "VIEWS",
+    "MultiViewDiscriminator",
+    "ViewName",
+    "blur_radius",
+    "gaussian_blur",
+    "luma",
+    "make_view",
+    "sobel_magnitude",
+]
+
+ViewName: TypeAlias = Literal["image", "blur", "gray", "gradient"]
+#: The views, in their default order.
+VIEWS: tuple[str, ...] = ("image", "blur", "gray", "gradient")
+#: ITU-R BT.601 luma weights for R, G, B.
+LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
+_GRADIENT_EPS = 1e-8
+
+
+def _check_batch(what: str, x: Tensor) -> None:
+    if x.dim() != 4:
+        raise ValueError(f"{what} expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
+
+
+def blur_radius(sigma: float) -> int:
+    """Half-width of the Gaussian kernel used for ``sigma``: ``ceil(3 * sigma)``."""
+    return max(1, math.ceil(3.0 * sigma))
+
+
+def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of every channel, reflect padding, kernel ``2*ceil(3σ)+1``.
+
+    The kernel is normalised to sum 1, so a constant image is left unchanged.
+
+    Parameters
+    ----------
+    x
+        Image batch.
+    sigma
+        Standard deviation in pixels (``> 0``).
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C, H, W)``; needs ``H, W > ceil(3 * sigma)`` (reflect padding).
+
+    Raises
+    ------
+    ValueError
+        On ``sigma <= 0``, a non-4D input, or an input too small to reflect-pad.
+    """
+    _check_batch("gaussian_blur", x)
+    if not sigma > 0:
+        raise ValueError(f"gaussian_blur: sigma must be > 0; got {sigma!r}")
+    r = blur_radius(sigma)
+    if x.shape[-2] <= r or x.shape[-1] <= r:
+        raise ValueError(
+            f"gaussian_blur with sigma={sigma} reflect-pads by {r}, so it needs inputs larger "
+            f"than {r}×{r}; got {x.shape[-2]}×{x.shape[-1]}"
+        )
+    c = x.shape[1]
+    t = torch.arange(-r, r + 1, device=x.device, dtype=torch.float32)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = (k / k.sum()).to(x.dtype)
+    y = F.pad(x, (r, r, r, r), mode="reflect")
+    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, 2 * r + 1), groups=c)
+    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, 2 * r + 1, 1), groups=c)
+
+
+def luma(x: Tensor) -> Tensor:
+    """ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``; a 1-channel image is its own luma.
+
+    Shape
+    -----
+    ``(B, 3, H, W) -> (B, 1, H, W)``; ``(B, 1, H, W) -> (B, 1, H, W)``.
+
+    Raises
+    ------
+    ValueError
+        If ``C`` is neither 1 nor 3.
+    """
+    _check_batch("luma", x)
+    c = x.shape[1]
+    if c == 1:
+        return x
+    if c != 3:
+        raise ValueError(
+            f"the gray and gradient views need RGB (3 channels) or single-channel images; "
+            f"got {c} channels"
+        )
+    w = torch.tensor(LUMA_WEIGHTS, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x * w).sum(dim=1, keepdim=True)
+
+
+def sobel_magnitude(x: Tensor) -> Tensor:
+    """Sobel gradient magnitude of the luma, reflect padding.
+
+    The Sobel kernels are divided by 8, so a ramp rising ``s`` per pixel has magnitude ``s``.
+    The magnitude is ``sqrt(gx² + gy² + ε) - sqrt(ε)`` with ``ε = 1e-8`` computed in float32:
+    exactly 0 where the image is flat, and with a finite (zero) gradient there (a plain
+    ``sqrt`` would give NaN gradients on flat regions).
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, 1, H, W)`` with ``C`` in {1, 3} and ``H, W >= 2``.
+
+    Raises
+    ------
+    ValueError
+        If ``C`` is neither 1 nor 3, or the input is smaller than 2×2.
+    """
+    y = luma(x)
+    if y.shape[-2] < 2 or y.shape[-1] < 2:
+        raise ValueError(
+            f"the gradient view needs inputs of at least 2×2; got {y.shape[-2]}×{y.shape[-1]}"
+        )
+    y = F.pad(y.float(), (1, 1, 1, 1), mode="reflect")
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=y.device) / 8.0
+    kernels = torch.stack([kx, kx.t()]).unsqueeze(1)  # (2, 1, 3, 3): d/dx, d/dy
+    g = F.conv2d(y, kernels)
+    eps = torch.tensor(_GRADIENT_EPS, device=y.device, dtype=torch.float32)
+    mag = torch.sqrt((g * g).sum(dim=1, keepdim=True) + eps) - torch.sqrt(eps)
+    return mag.to(x.dtype)
+
+
+def make_view(x: Tensor, view: str, *, blur_sigma: float = 1.5) -> Tensor:
+    """One view of an image batch, with the input's channel count.
+
+    Parameters
+    ----------
+    x
+        Image batch.
+    view
+        One of :data:`VIEWS`.
+    blur_sigma
+        Standard deviation of the ``"blur"`` view, in pixels.
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C, H, W)``; ``"gray"`` and ``"gradient"`` are single-channel maps
+    repeated ``C`` times.
+
+    Raises
+    ------
+    ValueError
+        On an unknown view, or an input the view cannot handle (see the view functions).
+    """
+    if view == "image":
+        return x
+    if view == "blur":
+        return gaussian_blur(x, blur_sigma)
+    if view == "gray":
+        return luma(x).expand_as(x)
+    if view == "gradient":
+        return sobel_magnitude(x).expand_as(x)
+    raise ValueError(f"unknown view {view!r}; accepted: {', '.join(VIEWS)}")
+
+
+@register("discriminator", "multiview")
+class MultiViewDiscriminator(Discriminator):
+    """Runs a discriminator on several views of the image (ToDayGAN style).
+
+    See the module documentation for the views and how channels work. By default every view
+    has its own, independently initialised, copy of the inner discriminator (as ToDayGAN);
+    ``share_weights=True`` uses one for all views.
+
+    Parameters
+    ----------
+    discriminator
+        The (inner) discriminator to wrap: a registry name or ``{"name": ..., **kwargs}``; any
+        registered discriminator, including another wrapper. Its ``in_channels`` must be the
+        image's channel count (every view has it).
+    views
+        Non-empty sequence of distinct view names from :data:`VIEWS`; the score list follows
+        this order.
+    blur_sigma
+        Standard deviation of the ``"blur"`` view, in pixels (``> 0``).
+    share_weights
+        Use one inner discriminator for every view.
+
+    Attributes
+    ----------
+    inner_config : dict
+        The inner spec as ``{"name": ..., **kwargs}``.
+    views : tuple[str, ...]
+        The views, in output order.
+    min_input_size : int
+        Smallest input side accepted (the largest need of the views and the inner).
+
+    Shape
+    -----
+    - Input: ``(B, C, H, W)``; ``C`` in {1, 3} when ``"gray"`` or ``"gradient"`` is used.
+    - Scores: the inner's score lists for each view, concatenated in view order:
+      ``len(views) * len(inner(x))`` maps ``(B, 1, H_s, W_s)``.
+    - Features: the inner's feature lists, concatenated in the same order.
+
+    Raises
+    ------
+    ValueError
+        On a bad ``discriminator`` spec, an unknown or repeated view, ``blur_sigma <= 0``; in
+        ``forward`` on an input too small or with a channel count the views cannot handle.
+    TypeError
+        On a bad argument inside the inner spec.
+
+    Examples
+    --------
+    >>> import torch
+    >>> D = MultiViewDiscriminator(discriminator={"name": "pixel", "ndf": 4}, views=("image", "gray"))
+    >>> len(D(torch.rand(1, 3, 16, 16)))
+    2
+    """
+
+    def __init__(
+        self,
+        *,
+        discriminator: InnerSpec = "patchgan",
+        views: Sequence[ViewName] = ("image", "blur", "gray", "gradient"),
+        blur_sigma: float = 1.5,
+        share_weights: bool = False,
+    ) -> None:
+        super().__init__()
+        if isinstance(views, (str, bytes)) or not isinstance(views, Sequence) or not views:
+            raise ValueError(
+                f"multiview: views must be a non-empty sequence of names from {VIEWS}; got {views!r}"
+            )
+        unknown = [v for v in views if v not in VIEWS]
+        if unknown:
+            raise ValueError(f"multiview: unknown view(s) {unknown}; accepted: {', '.join(VIEWS)}")
+        repeated = sorted({v for v in views if list(views).count(v) > 1})
+        if repeated:
+            raise ValueError(
+                f"multiview: views must be distinct; {repeated} repeated in {tuple(views)}"
+            )
+        if (
+            isinstance(blur_sigma, bool)
+            or not isinstance(blur_sigma, (int, float))
+            or not blur_sigma > 0
+        ):
+            raise ValueError(f"multiview: blur_sigma must be a number > 0; got {blur_sigma!r}")
+        if not isinstance(share_weights, bool):
+            raise ValueError(
+                f"multiview: share_weights must be True or False; got {share_weights!r}"
+            )
+        self.views: tuple[str, ...] = tuple(views)
+        self.blur_sigma = float(blur_sigma)
+        self.share_weights = share_weights
+        self.inner_config, modules = build_inner(
+            "multiview", discriminator, 1 if share_weights else len(self.views)
+        )
+        self.inners = nn.ModuleList(modules)
+        needs = [int(getattr(modules[0], "min_input_size", 1))]
+        if "blur" in self.views:
+            needs.append(blur_radius(self.blur_sigma) + 1)
+        if "gradient" in self.views:
+            needs.append(2)
+        self.min_input_size = max(needs)
+
+    def make_views(self, x: Tensor) -> list[Tensor]:
+        """The views of ``x``, in :attr:`views` order.
+
+        Shape
+        -----
+        ``(B, C, H, W) -> [(B, C, H, W)] * len(views)``
+        """
+        return [make_view(x, v, blur_sigma=self.blur_sigma) for v in self.views]
+
+    def _inner(self, k: int) -> Discriminator:
+        return cast(Discriminator, self.inners[0 if self.share_weights else k])
+
+    def forward_features(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Concatenated inner scores and features, in view order.
+
+        Shape
+        -----
+        ``(B, C, H, W) -> (len(views) * S maps (B, 1, H_s, W_s), features)`` where ``S`` is the
+        number of maps the inner returns.
+        """
+        _check_batch("multiview", x)
+        h, w = x.shape[-2], x.shape[-1]
+        if h < self.min_input_size or w < self.min_input_size:
+            raise ValueError(
+                f"multiview with views {self.views} over {self.inner_config['name']!r} needs "
+                f"inputs of at least {self.min_input_size}×{self.min_input_size}; got {h}×{w}"
+            )
+        scores: list[Tensor] = []
+        features: list[Tensor] = []
+        for k, v in enumerate(self.make_views(x)):
+            s, f = self._inner(k).forward_features(v)
+            scores.extend(s)
+            features.extend(f)
+        return scores, features

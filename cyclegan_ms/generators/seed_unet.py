@@ -1,0 +1,320 @@
+"""The seed night-to-day generator: a multi-scale U-Net of residual inception blocks.
+
+Rebuilt exactly from the original Keras model (see ``DESIGN.md`` §1): with the defaults and
+256×256 inputs it has 19,274,323 parameters, 4,210,816 of them in the dense bottleneck.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+import torch.nn as nn
+from einops import rearrange
+from torch import Tensor
+
+from ..layers import (
+    EncoderStep,
+    InceptionBlock,
+    KerasSameConvTranspose2d,
+    OutputActivation,
+    init_weights,
+    make_output_activation,
+    seed_norm,
+)
+from ..registry import register
+from .base import Generator, check_int
+
+__all__ = ["ConvBottleneck", "DecoderStep", "DenseBottleneck", "SeedUNet"]
+
+#: Keras 2's default LeakyReLU slope, used throughout the seed encoder.
+_ENCODER_ACT = ("leaky", {"negative_slope": 0.3})
+
+
+class DenseBottleneck(nn.Module):
+    """The seed's bottleneck: flatten → Linear(latent_dim) → Linear → reshape, no activation.
+
+    Flattening is channels-last (``(h w c)``, as Keras' ``Flatten`` does on NHWC tensors), so
+    the two weight matrices have the layout of the original model's.
+
+    Parameters
+    ----------
+    channels
+        Channels ``C`` of the coarsest feature map.
+    spatial
+        Its side ``S`` (``image_size / 2**depth``; 8 for the seed).
+    latent_dim
+        Width of the code (128 for the seed).
+
+    Shape
+    -----
+    ``(B, C, S, S) -> (B, C, S, S)``
+    """
+
+    def __init__(self, channels: int, spatial: int, latent_dim: int) -> None:
+        super().__init__()
+        self.channels, self.spatial = channels, spatial
+        features = channels * spatial * spatial
+        self.encode = nn.Linear(features, latent_dim)
+        self.decode = nn.Linear(latent_dim, features)
+
+    def penalized_weights(self) -> list[Tensor]:
+        """The weight matrices the L2 penalty applies to (biases are not penalised)."""
+        return [self.encode.weight, self.decode.weight]
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = self.encode(rearrange(x, "b c h w -> b (h w c)"))
+        return rearrange(
+            self.decode(z), "b (h w c) -> b c h w", c=self.channels, h=self.spatial, w=self.spatial
+        )
+
+
+class ConvBottleneck(nn.Module):
+    """Size-free replacement of the dense bottleneck: a local low-rank map plus global context.
+
+    ``z = squeeze(x)`` (3×3 conv to ``latent_dim`` channels), then
+    ``expand(z) + context(mean_hw(z))`` (3×3 conv back to ``C`` channels, plus a linear map of
+    the spatially averaged code broadcast over H, W). No activation, like the seed's.
+
+    Why this design: the dense bottleneck does two things, it squeezes the features through a
+    narrow linear code (regularised by L2), and it lets every output position see the whole
+    image. The 3×3 squeeze/expand keeps the narrow code per position at any H, W; the pooled
+    context path keeps an image-level signal (overall illumination, which is what night→day
+    must change everywhere) that a purely local bottleneck would lose on inputs larger than the
+    encoder's receptive field. It costs ~0.6 M parameters instead of 4.2 M at the defaults.
+
+    Shape
+    -----
+    ``(B, C, h, w) -> (B, C, h, w)`` for any ``h, w``
+    """
+
+    def __init__(self, channels: int, latent_dim: int) -> None:
+        super().__init__()
+        self.squeeze = nn.Conv2d(channels, latent_dim, 3, padding=1)
+        self.expand = nn.Conv2d(latent_dim, channels, 3, padding=1)
+        self.context = nn.Linear(latent_dim, channels)
+
+    def penalized_weights(self) -> list[Tensor]:
+        """The weights the L2 penalty applies to (biases are not penalised)."""
+        return [self.squeeze.weight, self.expand.weight, self.context.weight]
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = self.squeeze(x)
+        context = self.context(z.mean(dim=(-2, -1)))
+        return self.expand(z) + rearrange(context, "b c -> b c 1 1")
+
+
+class DecoderStep(nn.Module):
+    """5×5 stride-2 transposed conv (Keras 'same') + ReLU, add the skip, then an inception block.
+
+    Shape
+    -----
+    ``x (B, C_in, H, W), skip (B, width, 2H, 2W) -> (B, width, 2H, 2W)``
+    """
+
+    def __init__(self, in_channels: int, width: int) -> None:
+        super().__init__()
+        self.up = nn.Sequential(KerasSameConvTranspose2d(in_channels, width, 5, 2), nn.ReLU())
+        self.block = InceptionBlock(width, width, act="relu", norm=True)
+
+    def forward(self, x: Tensor, skip: Tensor) -> Tensor:
+        return self.block(self.up(x) + skip)
+
+
+@register("generator", "seed_unet")
+class SeedUNet(Generator):
+    """The seed's multi-scale U-Net generator (night → day), exactly as the original.
+
+    * encoder: ``depth`` steps (widths ``base_width · 2**i``), each a residual inception block
+      (LeakyReLU(0.3), ``GroupNorm(1, eps=1e-3)``) whose output is the skip, then a 1×1
+      stride-2 convolution + LeakyReLU;
+    * bottleneck: ``"dense"`` (the seed's: flatten → Linear(latent_dim) → Linear → reshape,
+      with an L2 penalty, tied to ``image_size``) or ``"conv"`` (size-free, see
+      :class:`ConvBottleneck`; same L2 penalty on its weights);
+    * decoder: ``depth`` steps, each a 5×5 stride-2 transposed convolution with Keras 'same'
+      semantics + ReLU, the matching skip ADDED, then an inception block (ReLU);
+    * fusion: the first (coarsest) decoder output goes straight to full resolution through a
+      5×5 transposed convolution with stride ``2**(depth-1)`` to ``base_width`` channels,
+      ReLU, ``GroupNorm(1)``, and is CONCATENATED after the last decoder output;
+    * head: 5×5 convolution to ``out_channels``, then the output activation.
+
+    Weights are Glorot-uniform with zero biases, as Keras initialises them.
+
+    Parameters
+    ----------
+    in_channels, out_channels
+        Channels of the input and output images.
+    base_width
+        Width of the first encoder step (16 in the seed); step ``i`` has ``base_width · 2**i``.
+    depth
+        Number of encoder/decoder steps (5 in the seed). H and W must be multiples of
+        ``2**depth``.
+    image_size
+        The side of the square inputs the dense bottleneck is built for (256 in the seed);
+        must be a multiple of ``2**depth``. Ignored by ``bottleneck="conv"``.
+    bottleneck
+        ``"dense"`` (exact seed, fixed input size) or ``"conv"`` (any H, W multiple of
+        ``2**depth``).
+    latent_dim
+        Width of the bottleneck code (128 in the seed).
+    l2
+        Keras-style L2 factor of :meth:`regularization` (``l2 · Σ w²`` over the bottleneck's
+        weight matrices); 1e-3 in the seed.
+    output
+        Output activation: ``"sigmoid"`` for data in [0, 1] (the seed's), ``"tanh"``, ``"none"``.
+
+    Raises
+    ------
+    ValueError
+        On an invalid argument (message names it and what is accepted).
+
+    Shape
+    -----
+    ``(B, in_channels, H, W) -> (B, out_channels, H, W)``; ``H = W = image_size`` for the dense
+    bottleneck, H and W multiples of ``2**depth`` for the conv one.
+
+    Examples
+    --------
+    >>> G = SeedUNet()
+    >>> sum(p.numel() for p in G.parameters())
+    19274323
+    >>> G = SeedUNet(bottleneck="conv", base_width=4)
+    >>> G(torch.rand(2, 3, 64, 96)).shape
+    torch.Size([2, 3, 64, 96])
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        base_width: int = 16,
+        depth: int = 5,
+        image_size: int = 256,
+        bottleneck: Literal["dense", "conv"] = "dense",
+        latent_dim: int = 128,
+        l2: float = 1e-3,
+        output: OutputActivation = "sigmoid",
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_int("in_channels", in_channels)
+        self.out_channels = check_int("out_channels", out_channels)
+        check_int("base_width", base_width)
+        check_int("depth", depth, minimum=2)
+        check_int("image_size", image_size)
+        check_int("latent_dim", latent_dim)
+        multiple = 2**depth
+        if image_size % multiple:
+            raise ValueError(
+                f"image_size must be a multiple of 2**depth = {multiple}; got {image_size}"
+            )
+        if bottleneck not in ("dense", "conv"):
+            raise ValueError(
+                f"unknown bottleneck {bottleneck!r}; accepted: 'dense' (the seed's, fixed "
+                "image_size) or 'conv' (any size divisible by 2**depth)"
+            )
+        if (
+            isinstance(l2, bool)
+            or not isinstance(l2, (int, float))
+            or not (math.isfinite(l2) and l2 >= 0)
+        ):
+            raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
+        self.l2 = float(l2)
+        self.bottleneck_kind = bottleneck
+        self.size_multiple = multiple
+        self.fixed_size = image_size if bottleneck == "dense" else None
+
+        widths = [base_width * 2**i for i in range(depth)]
+        encoder: list[nn.Module] = []
+        c = in_channels
+        for w in widths:
+            encoder.append(EncoderStep(c, w, act=_ENCODER_ACT, norm=True))
+            c = w
+        self.encoder = nn.ModuleList(encoder)
+
+        self.bottleneck: DenseBottleneck | ConvBottleneck
+        if bottleneck == "dense":
+            self.bottleneck = DenseBottleneck(widths[-1], image_size // multiple, latent_dim)
+        else:
+            self.bottleneck = ConvBottleneck(widths[-1], latent_dim)
+
+        decoder: list[nn.Module] = []
+        for w in reversed(widths):
+            decoder.append(DecoderStep(c, w))
+            c = w
+        self.decoder = nn.ModuleList(decoder)
+
+        self.fusion = nn.Sequential(
+            KerasSameConvTranspose2d(widths[-1], base_width, 5, 2 ** (depth - 1)),
+            nn.ReLU(),
+            seed_norm(base_width),
+        )
+        self.head = nn.Conv2d(2 * base_width, out_channels, 5, padding=2)
+        self.output = make_output_activation(output)
+        init_weights(self, "glorot")
+
+    def check_input(self, x: Tensor) -> None:
+        """Raise ``ValueError`` unless ``x`` is ``(B, in_channels, H, W)`` of an accepted size.
+
+        Raises
+        ------
+        ValueError
+            Naming the size the generator was built for (dense bottleneck) or the multiple
+            H and W need (conv bottleneck).
+        """
+        if self.fixed_size is not None and x.ndim == 4:
+            h, w, s = x.shape[-2], x.shape[-1], self.fixed_size
+            if (h, w) != (s, s):
+                raise ValueError(
+                    f"seed_unet was built for {s}×{s} inputs (dense bottleneck); got {h}×{w} — "
+                    f"use bottleneck='conv' for any size divisible by {self.size_multiple}"
+                )
+        elif x.ndim == 4 and (x.shape[-2] % self.size_multiple or x.shape[-1] % self.size_multiple):
+            raise ValueError(
+                f"seed_unet with bottleneck='conv' needs H and W divisible by "
+                f"{self.size_multiple}; got {x.shape[-2]}×{x.shape[-1]} — pad or crop the input"
+            )
+        super().check_input(x)
+
+    def regularization(self) -> Tensor:
+        """Keras L2 penalty of the bottleneck: ``l2 · Σ w²`` over its weight matrices.
+
+        Returns
+        -------
+        Tensor
+            Differentiable scalar ``()``, to add to the generator loss.
+        """
+        weights = self.bottleneck.penalized_weights()
+        total = weights[0].pow(2).sum()
+        for w in weights[1:]:
+            total = total + w.pow(2).sum()
+        return self.l2 * total
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Translate a batch.
+
+        Parameters
+        ----------
+        x
+            ``(B, in_channels, H, W)`` images (in [0, 1] for the seed).
+
+        Returns
+        -------
+        Tensor
+            ``(B, out_channels, H, W)``, in the output activation's range.
+        """
+        self.check_input(x)
+        skips: list[Tensor] = []
+        h = x
+        for step in self.encoder:
+            skip, h = step(h)
+            skips.append(skip)
+        h = self.bottleneck(h)
+        coarse = h
+        for i, step in enumerate(self.decoder):
+            h = step(h, skips[-1 - i])
+            if i == 0:
+                coarse = h
+        fused = torch.cat([h, self.fusion(coarse)], dim=1)
+        return self.output(self.head(fused))

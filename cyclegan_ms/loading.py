@@ -1,0 +1,81 @@
+"""Rebuild a trained model from a checkpoint alone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .model import CycleGAN
+from .training.checkpoint import CheckpointError, find_latest, load_checkpoint
+
+__all__ = ["load"]
+
+
+def _ema_weights(ema_state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    # AveragedModel keys look like "module.<name>" plus "n_averaged".
+    return {k[len("module.") :]: v for k, v in ema_state.items() if k.startswith("module.")}
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    ema: bool | None = None,
+    device: str | torch.device = "cpu",
+) -> CycleGAN:
+    """Rebuild a :class:`~cyclegan_ms.CycleGAN` from a checkpoint (file or run folder).
+
+    The checkpoint stores the registry names and arguments of every part, so no flags need to be
+    repeated. The model is returned in eval mode, with ``model.value_range`` set to the data
+    range it was trained on.
+
+    Parameters
+    ----------
+    path
+        A ``.safetensors`` checkpoint written by the trainer, or a run folder (its newest
+        checkpoint is used).
+    ema
+        Use the EMA generator weights. ``None`` (default): use them when the checkpoint has them.
+    device
+        Where to put the model.
+
+    Raises
+    ------
+    FileNotFoundError
+        No checkpoint at ``path``.
+    CheckpointError
+        Not a cyclegan_ms checkpoint, a pickle (refused), or one whose parts were not built
+        through the registry.
+
+    Examples
+    --------
+    >>> model = cyclegan_ms.load("runs/night_to_day")  # doctest: +SKIP
+    >>> day = model.translate(night)  # doctest: +SKIP
+    """
+    p = Path(path)
+    if p.is_dir():
+        found = find_latest(p)
+        if found is None:
+            raise FileNotFoundError(f"no checkpoint in {p} (looked for checkpoints/step_*.safetensors)")
+        p = found
+    state = load_checkpoint(p)
+    model_config = state.get("model_config")
+    if not model_config:
+        raise CheckpointError(
+            f"{p} does not describe its model (parts were not built by name through the "
+            "registry); build the model yourself and load state['model'] into it"
+        )
+    model = CycleGAN.from_config(model_config)
+    model.load_state_dict(state["model"])
+    ema_state = state.get("ema")
+    if ema is True and not ema_state:
+        raise CheckpointError(f"{p} has no EMA weights (train with train.ema_decay to keep them)")
+    if ema_state and ema is not False:
+        model.G_ab.load_state_dict(_ema_weights(ema_state["G_ab"]))
+        model.G_ba.load_state_dict(_ema_weights(ema_state["G_ba"]))
+    lo, hi = state.get("value_range", (0.0, 1.0))
+    model.value_range = (float(lo), float(hi))
+    model.checkpoint_step = int(state.get("step", 0))
+    return model.to(device).eval()

@@ -1,0 +1,81 @@
+"""Losses: adversarial (over lists of score maps), reconstruction, feature matching, penalties.
+
+Importing this package registers the parts:
+
+- ``"adversarial_loss"``: ``lsgan`` (the seed's), ``bce``, ``hinge``, ``wgan``;
+- ``"reconstruction_loss"``: ``l1``, ``l2``, ``smooth_l1`` (any user ``nn.Module(output,
+  target) -> scalar`` registered there works the same);
+- ``"penalty"``: ``wgan_gp``, ``r1``.
+
+    >>> import cyclegan_ms as cms
+    >>> import cyclegan_ms.losses
+    >>> cms.available("adversarial_loss")
+    ['bce', 'hinge', 'lsgan', 'wgan']
+"""
+
+from __future__ import annotations
+
+from . import adversarial, penalties, reconstruction
+from .adversarial import (
+    AdversarialLoss,
+    BCEGANLoss,
+    HingeGANLoss,
+    LSGANLoss,
+    ScoreList,
+    WGANLoss,
+    bce_discriminator_loss,
+    bce_generator_loss,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+    wgan_discriminator_loss,
+    wgan_generator_loss,
+)
+from .penalties import GradientPenalty, R1Penalty, gradient_penalty, r1_penalty
+from .reconstruction import (
+    FeatureMatchingLoss,
+    L1Loss,
+    L2Loss,
+    Reduction,
+    SmoothL1Loss,
+    check_reduction,
+    feature_matching_loss,
+    l1_loss,
+    l2_loss,
+    smooth_l1_loss,
+)
+
+__all__ = [
+    "AdversarialLoss",
+    "BCEGANLoss",
+    "FeatureMatchingLoss",
+    "GradientPenalty",
+    "HingeGANLoss",
+    "L1Loss",
+    "L2Loss",
+    "LSGANLoss",
+    "R1Penalty",
+    "Reduction",
+    "ScoreList",
+    "SmoothL1Loss",
+    "WGANLoss",
+    "adversarial",
+    "bce_discriminator_loss",
+    "bce_generator_loss",
+    "check_reduction",
+    "feature_matching_loss",
+    "gradient_penalty",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "l1_loss",
+    "l2_loss",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
+    "penalties",
+    "r1_penalty",
+    "reconstruction",
+    "smooth_l1_loss",
+    "wgan_discriminator_loss",
+    "wgan_generator_loss",
+]

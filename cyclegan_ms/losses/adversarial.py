@@ -1,0 +1,705 @@
+"""Adversarial losses that reduce over the list of score maps a discriminator returns.
+
+Every discriminator in the library returns a **list** of score maps, one per scale or view (a
+single-scale one returns a list of one). Each loss here takes such lists, computes one term per
+scale (the mean over that scale's map), and sums the terms with per-scale weights (1 each by
+default, as the seed does for its three heads), so single- and multi-scale discriminators need no
+special case.
+
+Each loss is a pair, in kornia's style: plain functions (``lsgan_generator_loss`` /
+``lsgan_discriminator_loss``) and a thin parameter-free module (:class:`LSGANLoss`) with two
+methods, :meth:`~AdversarialLoss.generator` and :meth:`~AdversarialLoss.discriminator`. The
+modules are registered under the kind ``"adversarial_loss"``:
+
+==========  =====================================================================================
+``lsgan``   least squares (the seed's): D: ``(D(real) - 1)^2 + (D(fake) - 0)^2``; G: ``(D(fake) - 1)^2``
+``bce``     non-saturating GAN on logits: D: ``softplus(-D(real)) + softplus(D(fake))``;
+            G: ``softplus(-D(fake))``
+``hinge``   D: ``relu(1 - D(real)) + relu(1 + D(fake))``; G: ``-D(fake)``
+``wgan``    D: ``D(fake) - D(real)``; G: ``-D(fake)`` (add the ``wgan_gp`` penalty for WGAN-GP)
+==========  =====================================================================================
+
+The discriminator loss is the **sum** of its real and fake terms, not their half. The seed
+(Keras) compiles each discriminator with ``mse`` and trains it on a real batch and a generated
+batch separately, each term with weight 1; the sum is the single-step equivalent. The CycleGAN
+paper's code halves it (``0.5 * (real + fake)``): scale the discriminator objective by 0.5 in the
+model to get that.
+
+Scores are upcast to float32 (when in a lower precision) before the loss, so the losses are safe
+under mixed precision.
+
+>>> import torch
+>>> scores = [torch.ones(2, 1, 32, 32), torch.ones(2, 1, 16, 16), torch.ones(2, 1, 8, 8)]
+>>> float(lsgan_generator_loss(scores))
+0.0
+>>> loss = LSGANLoss(scale_weights=(1.0, 0.5, 0.25))
+>>> float(loss.discriminator(scores, [torch.zeros_like(s) for s in scores]))
+0.0
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..registry import register
+
+__all__ = [
+    "AdversarialLoss",
+    "BCEGANLoss",
+    "HingeGANLoss",
+    "LSGANLoss",
+    "ScoreList",
+    "WGANLoss",
+    "bce_discriminator_loss",
+    "bce_generator_loss",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
+    "wgan_discriminator_loss",
+    "wgan_generator_loss",
+]
+
+#: What the losses accept as discriminator output: the list of score maps (a bare tensor is
+#: treated as a list of one).
+ScoreList = Sequence[Tensor] | Tensor
+
+
+# --------------------------------------------------------------------------------------------
+# helpers shared by the adversarial losses and the penalties
+# --------------------------------------------------------------------------------------------
+
+
+def _check_scale_weights(scale_weights: Sequence[float] | None) -> tuple[float, ...] | None:
+    """Validate per-scale weights and return them as a tuple of floats (``None`` stays)."""
+    if scale_weights is None:
+        return None
+    if isinstance(scale_weights, (str, bytes, Tensor)) or not isinstance(scale_weights, Sequence):
+        raise ValueError(
+            f"scale_weights must be a tuple of floats (one per discriminator scale) or None; "
+            f"got {scale_weights!r}"
+        )
+    if len(scale_weights) == 0:
+        raise ValueError("scale_weights must hold at least one weight; got an empty sequence")
+    out: list[float] = []
+    for i, w in enumerate(scale_weights):
+        if isinstance(w, bool) or not isinstance(w, (int, float)):
+            raise ValueError(f"scale_weights[{i}] must be a number; got {w!r}")
+        if not math.isfinite(w) or w < 0:
+            raise ValueError(f"scale_weights[{i}] must be finite and >= 0; got {w!r}")
+        out.append(float(w))
+    return tuple(out)
+
+
+def _as_score_list(scores: ScoreList, what: str) -> list[Tensor]:
+    """Turn a discriminator output into a non-empty list of floating tensors."""
+    if isinstance(scores, Tensor):
+        items: list[Tensor] = [scores]
+    elif isinstance(scores, (list, tuple)):
+        items = list(scores)
+    else:
+        raise TypeError(
+            f"{what} must be the list of score maps a discriminator returns; "
+            f"got {type(scores).__name__}"
+        )
+    if not items:
+        raise ValueError(f"{what} is an empty list; a discriminator returns at least one score map")
+    for i, s in enumerate(items):
+        if not isinstance(s, Tensor):
+            raise TypeError(f"{what}[{i}] must be a Tensor; got {type(s).__name__}")
+        if not s.is_floating_point():
+            raise TypeError(f"{what}[{i}] must be a floating-point tensor; got dtype {s.dtype}")
+        if s.numel() == 0:
+            raise ValueError(f"{what}[{i}] is empty (shape {tuple(s.shape)})")
+    return items
+
+
+def _resolve_weights(
+    scale_weights: tuple[float, ...] | None, n: int, what: str
+) -> tuple[float, ...]:
+    if scale_weights is None:
+        return (1.0,) * n
+    if len(scale_weights) != n:
+        raise ValueError(
+            f"scale_weights has {len(scale_weights)} weight(s) but {what} has {n} score map(s); "
+            "give one weight per discriminator scale (or None for weight 1 each)"
+        )
+    return scale_weights
+
+
+def _weighted_sum(terms: Sequence[Tensor], weights: Sequence[float]) -> Tensor:
+    total = terms[0] * weights[0]
+    for t, w in zip(terms[1:], weights[1:], strict=True):
+        total = total + t * w
+    return total
+
+
+def _upcast(x: Tensor) -> Tensor:
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
+
+
+def _check_label(value: float, name: str, *, unit: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    if unit and not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1] (a BCE target probability); got {value!r}")
+    return float(value)
+
+
+def _check_labels(real_label: float, fake_label: float, *, unit: bool = False) -> None:
+    real = _check_label(real_label, "real_label", unit=unit)
+    fake = _check_label(fake_label, "fake_label", unit=unit)
+    if real == fake:
+        raise ValueError(
+            f"real_label and fake_label must differ (both are {real}); nothing would be learned"
+        )
+
+
+def _generator_side(
+    fake_scores: ScoreList,
+    scale_weights: Sequence[float] | None,
+    term: Callable[[Tensor], Tensor],
+) -> Tensor:
+    weights = _check_scale_weights(scale_weights)
+    fake = _as_score_list(fake_scores, "fake_scores")
+    w = _resolve_weights(weights, len(fake), "fake_scores")
+    return _weighted_sum([term(_upcast(f)).mean() for f in fake], w)
+
+
+def _discriminator_side(
+    real_scores: ScoreList,
+    fake_scores: ScoreList,
+    scale_weights: Sequence[float] | None,
+    real_term: Callable[[Tensor], Tensor],
+    fake_term: Callable[[Tensor], Tensor],
+) -> Tensor:
+    weights = _check_scale_weights(scale_weights)
+    real = _as_score_list(real_scores, "real_scores")
+    fake = _as_score_list(fake_scores, "fake_scores")
+    if len(real) != len(fake):
+        raise ValueError(
+            f"real_scores has {len(real)} score map(s) but fake_scores has {len(fake)}; "
+            "both must come from the same discriminator"
+        )
+    w = _resolve_weights(weights, len(real), "real_scores")
+    terms = [
+        real_term(_upcast(r)).mean() + fake_term(_upcast(f)).mean()
+        for r, f in zip(real, fake, strict=True)
+    ]
+    return _weighted_sum(terms, w)
+
+
+# --------------------------------------------------------------------------------------------
+# functions
+# --------------------------------------------------------------------------------------------
+
+
+def lsgan_generator_loss(
+    fake_scores: ScoreList,
+    *,
+    scale_weights: Sequence[float] | None = None,
+    real_label: float = 1.0,
+) -> Tensor:
+    """Least-squares generator loss: ``sum_s w_s * mean((D_s(fake) - real_label)^2)``.
+
+    Parameters
+    ----------
+    fake_scores
+        Score maps of the discriminator on generated images, one per scale.
+    scale_weights
+        One weight per scale; ``None`` gives 1 each (the seed).
+    real_label
+        Target the generator pushes its scores to.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+
+    Raises
+    ------
+    ValueError
+        Empty score list, or ``scale_weights`` length differs from the number of score maps.
+
+    Shape
+    -----
+    ``fake_scores``: list of ``(B, 1, H_s, W_s)`` (any shape per scale); output ``()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(lsgan_generator_loss([torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 2, 2)]))
+    1.0
+    """
+    label = _check_label(real_label, "real_label")
+    return _generator_side(fake_scores, scale_weights, lambda f: (f - label).square())
+
+
+def lsgan_discriminator_loss(
+    real_scores: ScoreList,
+    fake_scores: ScoreList,
+    *,
+    scale_weights: Sequence[float] | None = None,
+    real_label: float = 1.0,
+    fake_label: float = 0.0,
+) -> Tensor:
+    """Least-squares discriminator loss, real and fake terms **summed** per scale.
+
+    ``sum_s w_s * [mean((D_s(real) - real_label)^2) + mean((D_s(fake) - fake_label)^2)]``.
+
+    Parameters
+    ----------
+    real_scores, fake_scores
+        Score maps on real and on generated images (same number of scales).
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+    real_label, fake_label
+        Regression targets (must differ).
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+
+    Raises
+    ------
+    ValueError
+        Empty or differently long score lists, a ``scale_weights`` length mismatch, or equal labels.
+
+    Shape
+    -----
+    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(lsgan_discriminator_loss([torch.ones(1, 1, 4, 4)], [torch.ones(1, 1, 4, 4)]))
+    1.0
+    """
+    _check_labels(real_label, fake_label)
+    real_t, fake_t = float(real_label), float(fake_label)
+    return _discriminator_side(
+        real_scores,
+        fake_scores,
+        scale_weights,
+        lambda r: (r - real_t).square(),
+        lambda f: (f - fake_t).square(),
+    )
+
+
+def _bce(x: Tensor, label: float) -> Tensor:
+    return F.binary_cross_entropy_with_logits(x, torch.full_like(x, label), reduction="none")
+
+
+def bce_generator_loss(
+    fake_scores: ScoreList,
+    *,
+    scale_weights: Sequence[float] | None = None,
+    real_label: float = 1.0,
+) -> Tensor:
+    """Non-saturating generator loss on logits: ``sum_s w_s * mean(BCE(D_s(fake), real_label))``.
+
+    With ``real_label=1`` this is ``softplus(-D(fake))``, the non-saturating loss of Goodfellow et
+    al.; scores are logits (no sigmoid in the discriminator).
+
+    Parameters
+    ----------
+    fake_scores
+        Logit maps of the discriminator on generated images, one per scale.
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+    real_label
+        Target probability in [0, 1].
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+
+    Shape
+    -----
+    ``fake_scores``: list of ``(B, 1, H_s, W_s)``; output ``()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> round(float(bce_generator_loss([torch.zeros(1, 1, 2, 2)])), 4)  # log 2
+    0.6931
+    """
+    label = _check_label(real_label, "real_label", unit=True)
+    return _generator_side(fake_scores, scale_weights, lambda f: _bce(f, label))
+
+
+def bce_discriminator_loss(
+    real_scores: ScoreList,
+    fake_scores: ScoreList,
+    *,
+    scale_weights: Sequence[float] | None = None,
+    real_label: float = 1.0,
+    fake_label: float = 0.0,
+) -> Tensor:
+    """Binary cross-entropy discriminator loss on logits, real and fake terms summed per scale.
+
+    ``sum_s w_s * [mean(BCE(D_s(real), real_label)) + mean(BCE(D_s(fake), fake_label))]``; a
+    ``real_label`` below 1 gives one-sided label smoothing.
+
+    Parameters
+    ----------
+    real_scores, fake_scores
+        Logit maps on real and on generated images (same number of scales).
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+    real_label, fake_label
+        Target probabilities in [0, 1] (must differ).
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+
+    Shape
+    -----
+    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+    """
+    _check_labels(real_label, fake_label, unit=True)
+    real_t, fake_t = float(real_label), float(fake_label)
+    return _discriminator_side(
+        real_scores,
+        fake_scores,
+        scale_weights,
+        lambda r: _bce(r, real_t),
+        lambda f: _bce(f, fake_t),
+    )
+
+
+def hinge_generator_loss(
+    fake_scores: ScoreList, *, scale_weights: Sequence[float] | None = None
+) -> Tensor:
+    """Hinge generator loss: ``sum_s w_s * mean(-D_s(fake))``.
+
+    Parameters
+    ----------
+    fake_scores
+        Score maps on generated images, one per scale.
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss (unbounded below).
+
+    Shape
+    -----
+    ``fake_scores``: list of ``(B, 1, H_s, W_s)``; output ``()``.
+    """
+    return _generator_side(fake_scores, scale_weights, torch.neg)
+
+
+def hinge_discriminator_loss(
+    real_scores: ScoreList,
+    fake_scores: ScoreList,
+    *,
+    scale_weights: Sequence[float] | None = None,
+) -> Tensor:
+    """Hinge discriminator loss: ``sum_s w_s * [mean(relu(1 - D_s(real))) + mean(relu(1 + D_s(fake)))]``.
+
+    Zero once every real score is ``>= 1`` and every fake score ``<= -1``.
+
+    Parameters
+    ----------
+    real_scores, fake_scores
+        Score maps on real and on generated images (same number of scales).
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss, ``>= 0``.
+
+    Shape
+    -----
+    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+    """
+    return _discriminator_side(
+        real_scores,
+        fake_scores,
+        scale_weights,
+        lambda r: F.relu(1.0 - r),
+        lambda f: F.relu(1.0 + f),
+    )
+
+
+def wgan_generator_loss(
+    fake_scores: ScoreList, *, scale_weights: Sequence[float] | None = None
+) -> Tensor:
+    """Wasserstein generator loss: ``sum_s w_s * mean(-D_s(fake))``.
+
+    Parameters
+    ----------
+    fake_scores
+        Critic maps on generated images, one per scale.
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss (unbounded below).
+
+    Shape
+    -----
+    ``fake_scores``: list of ``(B, 1, H_s, W_s)``; output ``()``.
+    """
+    return _generator_side(fake_scores, scale_weights, torch.neg)
+
+
+def wgan_discriminator_loss(
+    real_scores: ScoreList,
+    fake_scores: ScoreList,
+    *,
+    scale_weights: Sequence[float] | None = None,
+) -> Tensor:
+    """Wasserstein critic loss: ``sum_s w_s * [mean(D_s(fake)) - mean(D_s(real))]``.
+
+    Unbounded without a Lipschitz constraint: pair it with the ``wgan_gp`` penalty
+    (:func:`~cyclegan_ms.losses.gradient_penalty`).
+
+    Parameters
+    ----------
+    real_scores, fake_scores
+        Critic maps on real and on generated images (same number of scales).
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+
+    Shape
+    -----
+    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+    """
+    return _discriminator_side(real_scores, fake_scores, scale_weights, torch.neg, lambda f: f)
+
+
+# --------------------------------------------------------------------------------------------
+# modules
+# --------------------------------------------------------------------------------------------
+
+
+class AdversarialLoss(nn.Module):
+    """Base class of the adversarial loss modules (no parameters).
+
+    Subclasses implement :meth:`generator` and :meth:`discriminator`; both take the lists of score
+    maps a discriminator returns and reduce over scales with ``scale_weights``. A user loss
+    registered under ``"adversarial_loss"`` should follow the same two-method contract.
+
+    Parameters
+    ----------
+    scale_weights
+        One non-negative weight per discriminator scale; ``None`` gives 1 each. A length that
+        differs from the number of score maps raises ``ValueError`` when the loss is called.
+    """
+
+    def __init__(self, *, scale_weights: tuple[float, ...] | None = None) -> None:
+        super().__init__()
+        self.scale_weights = _check_scale_weights(scale_weights)
+
+    def generator(self, fake_scores: ScoreList) -> Tensor:
+        """Generator loss on the discriminator's scores for generated images.
+
+        Shape
+        -----
+        ``fake_scores``: list of ``(B, 1, H_s, W_s)``; output ``()``.
+        """
+        raise NotImplementedError
+
+    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
+        """Discriminator loss on its scores for real and for generated images.
+
+        Shape
+        -----
+        ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+        """
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"scale_weights={self.scale_weights}"
+
+
+@register("adversarial_loss", "lsgan")
+class LSGANLoss(AdversarialLoss):
+    """Least-squares GAN loss (the seed's), see :func:`lsgan_generator_loss` and
+    :func:`lsgan_discriminator_loss`.
+
+    Parameters
+    ----------
+    scale_weights
+        One weight per scale; ``None`` gives 1 each (the seed).
+    real_label, fake_label
+        Regression targets for real and generated images.
+
+    Raises
+    ------
+    ValueError
+        Bad ``scale_weights``, non-finite or equal labels.
+
+    Shape
+    -----
+    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
+    ``discriminator``: two such lists -> ``()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> loss = LSGANLoss()
+    >>> float(loss.generator([torch.ones(2, 1, 8, 8)]))
+    0.0
+    """
+
+    def __init__(
+        self,
+        *,
+        scale_weights: tuple[float, ...] | None = None,
+        real_label: float = 1.0,
+        fake_label: float = 0.0,
+    ) -> None:
+        super().__init__(scale_weights=scale_weights)
+        _check_labels(real_label, fake_label)
+        self.real_label = float(real_label)
+        self.fake_label = float(fake_label)
+
+    def generator(self, fake_scores: ScoreList) -> Tensor:
+        """See :func:`lsgan_generator_loss`."""
+        return lsgan_generator_loss(
+            fake_scores, scale_weights=self.scale_weights, real_label=self.real_label
+        )
+
+    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
+        """See :func:`lsgan_discriminator_loss`."""
+        return lsgan_discriminator_loss(
+            real_scores,
+            fake_scores,
+            scale_weights=self.scale_weights,
+            real_label=self.real_label,
+            fake_label=self.fake_label,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"scale_weights={self.scale_weights}, real_label={self.real_label}, "
+            f"fake_label={self.fake_label}"
+        )
+
+
+@register("adversarial_loss", "bce")
+class BCEGANLoss(AdversarialLoss):
+    """Non-saturating GAN loss with logits, see :func:`bce_generator_loss` and
+    :func:`bce_discriminator_loss`.
+
+    Parameters
+    ----------
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+    real_label, fake_label
+        Target probabilities in [0, 1]; ``real_label=0.9`` gives one-sided label smoothing.
+
+    Shape
+    -----
+    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
+    ``discriminator``: two such lists -> ``()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        scale_weights: tuple[float, ...] | None = None,
+        real_label: float = 1.0,
+        fake_label: float = 0.0,
+    ) -> None:
+        super().__init__(scale_weights=scale_weights)
+        _check_labels(real_label, fake_label, unit=True)
+        self.real_label = float(real_label)
+        self.fake_label = float(fake_label)
+
+    def generator(self, fake_scores: ScoreList) -> Tensor:
+        """See :func:`bce_generator_loss`."""
+        return bce_generator_loss(
+            fake_scores, scale_weights=self.scale_weights, real_label=self.real_label
+        )
+
+    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
+        """See :func:`bce_discriminator_loss`."""
+        return bce_discriminator_loss(
+            real_scores,
+            fake_scores,
+            scale_weights=self.scale_weights,
+            real_label=self.real_label,
+            fake_label=self.fake_label,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"scale_weights={self.scale_weights}, real_label={self.real_label}, "
+            f"fake_label={self.fake_label}"
+        )
+
+
+@register("adversarial_loss", "hinge")
+class HingeGANLoss(AdversarialLoss):
+    """Hinge GAN loss, see :func:`hinge_generator_loss` and :func:`hinge_discriminator_loss`.
+
+    Parameters
+    ----------
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+
+    Shape
+    -----
+    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
+    ``discriminator``: two such lists -> ``()``.
+    """
+
+    def generator(self, fake_scores: ScoreList) -> Tensor:
+        """See :func:`hinge_generator_loss`."""
+        return hinge_generator_loss(fake_scores, scale_weights=self.scale_weights)
+
+    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
+        """See :func:`hinge_discriminator_loss`."""
+        return hinge_discriminator_loss(real_scores, fake_scores, scale_weights=self.scale_weights)
+
+
+@register("adversarial_loss", "wgan")
+class WGANLoss(AdversarialLoss):
+    """Wasserstein loss, see :func:`wgan_generator_loss` and :func:`wgan_discriminator_loss`.
+
+    Add the ``"wgan_gp"`` penalty (:class:`~cyclegan_ms.losses.GradientPenalty`) to the critic
+    objective for WGAN-GP.
+
+    Parameters
+    ----------
+    scale_weights
+        One weight per scale; ``None`` gives 1 each.
+
+    Shape
+    -----
+    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
+    ``discriminator``: two such lists -> ``()``.
+    """
+
+    def generator(self, fake_scores: ScoreList) -> Tensor:
+        """See :func:`wgan_generator_loss`."""
+        return wgan_generator_loss(fake_scores, scale_weights=self.scale_weights)
+
+    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
+        """See :func:`wgan_discriminator_loss`."""
+        return wgan_discriminator_loss(real_scores, fake_scores, scale_weights=self.scale_weights)

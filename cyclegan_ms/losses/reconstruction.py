@@ -1,0 +1,389 @@
+"""Reconstruction losses (cycle and identity terms) and the pix2pixHD feature-matching loss.
+
+Each loss is a function + thin module pair. The modules are registered under the kind
+``"reconstruction_loss"`` as ``"l1"``, ``"l2"`` (mean squared error) and ``"smooth_l1"``; any
+``nn.Module`` whose ``forward(output, target)`` returns a scalar can be registered there too and
+is used the same way::
+
+    >>> import torch
+    >>> import cyclegan_ms as cms
+    >>> loss = cms.build("reconstruction_loss", "l1")
+    >>> float(loss(torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)))
+    1.0
+
+Inputs in half precision are upcast to float32 first (safe under mixed precision).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal, TypeAlias
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..registry import register
+
+__all__ = [
+    "FeatureMatchingLoss",
+    "L1Loss",
+    "L2Loss",
+    "Reduction",
+    "SmoothL1Loss",
+    "check_reduction",
+    "feature_matching_loss",
+    "l1_loss",
+    "l2_loss",
+    "smooth_l1_loss",
+]
+
+#: How element-wise losses are reduced: ``"mean"``, ``"sum"`` or ``"none"`` (no reduction).
+Reduction: TypeAlias = Literal["mean", "sum", "none"]
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(reduction: str) -> Reduction:
+    """Return ``reduction`` if it is one of ``"mean"``, ``"sum"``, ``"none"``.
+
+    Raises
+    ------
+    ValueError
+        Any other value (the message lists the accepted ones).
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"unknown reduction {reduction!r}; accepted: {', '.join(repr(r) for r in _REDUCTIONS)}"
+        )
+    return reduction  # type: ignore[return-value]
+
+
+def _pair(output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+    if not isinstance(output, Tensor) or not isinstance(target, Tensor):
+        raise TypeError(
+            f"output and target must be Tensors; got {type(output).__name__} and "
+            f"{type(target).__name__}"
+        )
+    if output.shape != target.shape:
+        raise ValueError(
+            f"output and target must have the same shape (no broadcasting); got "
+            f"{tuple(output.shape)} and {tuple(target.shape)}"
+        )
+    if not output.is_floating_point() or not target.is_floating_point():
+        raise TypeError(
+            f"output and target must be floating-point; got {output.dtype} and {target.dtype}"
+        )
+    dtype = torch.promote_types(torch.promote_types(output.dtype, target.dtype), torch.float32)
+    return output.to(dtype), target.to(dtype)
+
+
+def l1_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") -> Tensor:
+    """Mean absolute error (the CycleGAN cycle and identity loss).
+
+    Parameters
+    ----------
+    output, target
+        Tensors of the same shape.
+    reduction
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns
+    -------
+    Tensor
+        Scalar for ``"mean"``/``"sum"``; element-wise losses for ``"none"``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``reduction`` or different shapes.
+
+    Shape
+    -----
+    ``output``, ``target``: ``(B, C, H, W)`` (any shape, equal); output ``()`` or the input
+    shape for ``"none"``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> l1_loss(torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4), reduction="none").shape
+    torch.Size([2, 3, 4, 4])
+    """
+    red = check_reduction(reduction)
+    o, t = _pair(output, target)
+    return F.l1_loss(o, t, reduction=red)
+
+
+def l2_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") -> Tensor:
+    """Mean squared error.
+
+    Parameters
+    ----------
+    output, target
+        Tensors of the same shape.
+    reduction
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns
+    -------
+    Tensor
+        Scalar for ``"mean"``/``"sum"``; element-wise losses for ``"none"``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``reduction`` or different shapes.
+
+    Shape
+    -----
+    ``output``, ``target``: ``(B, C, H, W)`` (any shape, equal); output ``()`` or the input
+    shape for ``"none"``.
+    """
+    red = check_reduction(reduction)
+    o, t = _pair(output, target)
+    return F.mse_loss(o, t, reduction=red)
+
+
+def _check_beta(beta: float) -> float:
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta):
+        raise ValueError(f"beta must be a finite number >= 0; got {beta!r}")
+    if beta < 0:
+        raise ValueError(f"beta must be >= 0 (0 gives plain L1); got {beta!r}")
+    return float(beta)
+
+
+def smooth_l1_loss(
+    output: Tensor, target: Tensor, *, beta: float = 1.0, reduction: Reduction = "mean"
+) -> Tensor:
+    """Smooth L1 (Huber-like) loss: quadratic below ``beta``, linear above.
+
+    Parameters
+    ----------
+    output, target
+        Tensors of the same shape.
+    beta
+        Threshold between the quadratic and the linear part (``>= 0``; 0 is plain L1).
+    reduction
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Returns
+    -------
+    Tensor
+        Scalar for ``"mean"``/``"sum"``; element-wise losses for ``"none"``.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``reduction``, negative ``beta`` or different shapes.
+
+    Shape
+    -----
+    ``output``, ``target``: ``(B, C, H, W)`` (any shape, equal); output ``()`` or the input
+    shape for ``"none"``.
+    """
+    red = check_reduction(reduction)
+    b = _check_beta(beta)
+    o, t = _pair(output, target)
+    return F.smooth_l1_loss(o, t, beta=b, reduction=red)
+
+
+@register("reconstruction_loss", "l1")
+class L1Loss(nn.Module):
+    """Module form of :func:`l1_loss`.
+
+    Parameters
+    ----------
+    reduction
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape
+    -----
+    ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
+    """
+
+    def __init__(self, *, reduction: Reduction = "mean") -> None:
+        super().__init__()
+        self.reduction: Reduction = check_reduction(reduction)
+
+    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+        """See :func:`l1_loss`."""
+        return l1_loss(output, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+@register("reconstruction_loss", "l2")
+class L2Loss(nn.Module):
+    """Module form of :func:`l2_loss` (mean squared error).
+
+    Parameters
+    ----------
+    reduction
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape
+    -----
+    ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
+    """
+
+    def __init__(self, *, reduction: Reduction = "mean") -> None:
+        super().__init__()
+        self.reduction: Reduction = check_reduction(reduction)
+
+    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+        """See :func:`l2_loss`."""
+        return l2_loss(output, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+@register("reconstruction_loss", "smooth_l1")
+class SmoothL1Loss(nn.Module):
+    """Module form of :func:`smooth_l1_loss`.
+
+    Parameters
+    ----------
+    beta
+        Threshold between the quadratic and the linear part (``>= 0``).
+    reduction
+        ``"mean"``, ``"sum"`` or ``"none"``.
+
+    Shape
+    -----
+    ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
+    """
+
+    def __init__(self, *, beta: float = 1.0, reduction: Reduction = "mean") -> None:
+        super().__init__()
+        self.beta = _check_beta(beta)
+        self.reduction: Reduction = check_reduction(reduction)
+
+    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+        """See :func:`smooth_l1_loss`."""
+        return smooth_l1_loss(output, target, beta=self.beta, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, reduction={self.reduction!r}"
+
+
+def _check_layer_weights(layer_weights: Sequence[float] | None) -> tuple[float, ...] | None:
+    if layer_weights is None:
+        return None
+    if isinstance(layer_weights, (str, bytes, Tensor)) or not isinstance(layer_weights, Sequence):
+        raise ValueError(f"layer_weights must be a tuple of floats or None; got {layer_weights!r}")
+    if len(layer_weights) == 0:
+        raise ValueError("layer_weights must hold at least one weight; got an empty sequence")
+    out: list[float] = []
+    for i, w in enumerate(layer_weights):
+        if isinstance(w, bool) or not isinstance(w, (int, float)):
+            raise ValueError(f"layer_weights[{i}] must be a number; got {w!r}")
+        if not math.isfinite(w) or w < 0:
+            raise ValueError(f"layer_weights[{i}] must be finite and >= 0; got {w!r}")
+        out.append(float(w))
+    return tuple(out)
+
+
+def feature_matching_loss(
+    real_features: Sequence[Tensor],
+    fake_features: Sequence[Tensor],
+    *,
+    layer_weights: Sequence[float] | None = None,
+) -> Tensor:
+    """pix2pixHD feature-matching loss: L1 between detached real and fake discriminator features.
+
+    ``sum_l w_l * mean(|fake_l - real_l.detach()|)`` with ``w_l = 1 / L`` by default (the mean
+    over layers). The real features are detached, so only the generator (through the fake
+    features) receives gradients.
+
+    Parameters
+    ----------
+    real_features, fake_features
+        Intermediate features of the discriminator on real and on generated images, in the same
+        order (``Discriminator.forward_features(x)[1]``).
+    layer_weights
+        One weight per layer, used as given (not normalised); ``None`` gives ``1 / L`` each.
+
+    Returns
+    -------
+    Tensor
+        Scalar loss.
+
+    Raises
+    ------
+    ValueError
+        Empty or differently long lists, differently shaped layers, or a ``layer_weights`` length
+        mismatch.
+
+    Shape
+    -----
+    ``real_features[l]``, ``fake_features[l]``: ``(B, C_l, H_l, W_l)`` (equal per layer); output
+    ``()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> feats = [torch.randn(2, 8, 16, 16), torch.randn(2, 16, 8, 8)]
+    >>> float(feature_matching_loss(feats, [f.clone() for f in feats]))
+    0.0
+    """
+    weights = _check_layer_weights(layer_weights)
+    real = list(real_features)
+    fake = list(fake_features)
+    if not real:
+        raise ValueError("real_features is empty; feature matching needs at least one layer")
+    if len(real) != len(fake):
+        raise ValueError(
+            f"real_features has {len(real)} layer(s) but fake_features has {len(fake)}; both must "
+            "come from the same discriminator"
+        )
+    if weights is None:
+        weights = (1.0 / len(real),) * len(real)
+    elif len(weights) != len(real):
+        raise ValueError(
+            f"layer_weights has {len(weights)} weight(s) but there are {len(real)} feature layers"
+        )
+    terms: list[Tensor] = []
+    for i, (r, f) in enumerate(zip(real, fake, strict=True)):
+        if not isinstance(r, Tensor) or not isinstance(f, Tensor):
+            raise TypeError(
+                f"feature layer {i}: expected Tensors; got {type(r).__name__} and "
+                f"{type(f).__name__}"
+            )
+        if r.shape != f.shape:
+            raise ValueError(
+                f"feature layer {i}: real has shape {tuple(r.shape)} but fake has {tuple(f.shape)}"
+            )
+        o, t = _pair(f, r.detach())
+        terms.append(F.l1_loss(o, t) * weights[i])
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+class FeatureMatchingLoss(nn.Module):
+    """Module form of :func:`feature_matching_loss`.
+
+    Parameters
+    ----------
+    layer_weights
+        One weight per feature layer; ``None`` gives the mean over layers.
+
+    Shape
+    -----
+    ``(real_features, fake_features)``: two lists of ``(B, C_l, H_l, W_l)`` -> ``()``.
+    """
+
+    def __init__(self, *, layer_weights: tuple[float, ...] | None = None) -> None:
+        super().__init__()
+        self.layer_weights = _check_layer_weights(layer_weights)
+
+    def forward(self, real_features: Sequence[Tensor], fake_features: Sequence[Tensor]) -> Tensor:
+        """See :func:`feature_matching_loss`."""
+        return feature_matching_loss(real_features, fake_features, layer_weights=self.layer_weights)
+
+    def extra_repr(self) -> str:
+        return f"layer_weights={self.layer_weights}"

@@ -1,0 +1,255 @@
+"""Safe, atomic, self-describing checkpoints.
+
+A checkpoint is ONE ``.safetensors`` file: every tensor of the training state (model weights,
+optimiser moments, RNG states, image pools, ...) is stored as a named tensor, and everything else
+(the config, step counters, python/numpy RNG states, optimiser hyper-parameters) as JSON in the
+file's metadata. Loading therefore never unpickles anything: a crafted pickle is refused.
+
+Writes are atomic: the file is written to a temporary name in the same folder, flushed and
+``fsync``-ed, then renamed over the final name (and the folder ``fsync``-ed), so a crash or
+``SIGKILL`` at any moment leaves either the previous checkpoint or the new one, never a torn file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+__all__ = [
+    "CheckpointError",
+    "find_latest",
+    "list_checkpoints",
+    "load_checkpoint",
+    "pack",
+    "save_checkpoint",
+    "unpack",
+]
+
+_META_KEY = "cyclegan_ms"
+_FORMAT_VERSION = 1
+_NAME = re.compile(r"^step_(\d{8,})\.safetensors$")
+
+
+class CheckpointError(ValueError):
+    """A file is not a valid cyclegan_ms checkpoint."""
+
+
+# --------------------------------------------------------------------------- pack / unpack
+def pack(obj: Any) -> tuple[dict[str, torch.Tensor], Any]:
+    """Split a nested structure into named tensors and a JSON-able skeleton.
+
+    Supported leaves: tensors, ``None``, bool, int, float, str. Containers: dict (any
+    JSON-scalar keys), list, tuple. numpy arrays are stored as tensors.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, torch.Tensor):
+            key = path or "_"
+            t = value.detach().to("cpu")
+            tensors[key] = t.contiguous().clone() if t.numel() else t.contiguous()
+            return {"__tensor__": key}
+        try:
+            import numpy as np
+
+            if isinstance(value, np.ndarray):
+                tensors[path] = torch.from_numpy(value.copy())
+                return {"__ndarray__": path, "dtype": str(value.dtype)}
+            if isinstance(value, np.generic):
+                return value.item()
+        except ImportError:  # pragma: no cover
+            pass
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, Mapping):
+            items = list(value.items())
+            if all(isinstance(k, str) for k, _ in items) and "__tensor__" not in value:
+                return {k: walk(v, f"{path}/{k}") for k, v in items}
+            return {"__items__": [[k, walk(v, f"{path}/{k}")] for k, v in items]}
+        if isinstance(value, tuple):
+            return {"__tuple__": [walk(v, f"{path}/{i}") for i, v in enumerate(value)]}
+        if isinstance(value, list):
+            return [walk(v, f"{path}/{i}") for i, v in enumerate(value)]
+        raise TypeError(f"cannot store {type(value).__name__} at {path!r} in a checkpoint")
+
+    skeleton = walk(obj, "")
+    return tensors, skeleton
+
+
+def unpack(tensors: Mapping[str, torch.Tensor], skeleton: Any) -> Any:
+    """Inverse of :func:`pack`."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            if "__tensor__" in value:
+                return tensors[value["__tensor__"]]
+            if "__ndarray__" in value:
+                return tensors[value["__ndarray__"]].numpy().astype(value["dtype"], copy=False)
+            if "__tuple__" in value:
+                return tuple(walk(v) for v in value["__tuple__"])
+            if "__items__" in value:
+                return {k: walk(v) for k, v in value["__items__"]}
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(skeleton)
+
+
+# --------------------------------------------------------------------------- files
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with _suppress():
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return True
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
+    """Atomically write ``state`` (nested dicts of tensors and plain data) to ``path``.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    tensors, skeleton = pack(dict(state))
+    meta = {_META_KEY: json.dumps({"format": _FORMAT_VERSION, "state": skeleton})}
+    data = st_save(tensors, metadata=meta)
+    return atomic_write_bytes(path, data)
+
+
+def _looks_like_pickle(head: bytes) -> bool:
+    # pickle protocol 2+ starts with 0x80; torch.save zip archives start with "PK".
+    return head[:1] == b"\x80" or head[:2] == b"PK"
+
+
+def _read_metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` table of a safetensors byte string (8-byte length + JSON header)."""
+    if len(data) < 8:
+        raise ValueError("file too short")
+    n = int.from_bytes(data[:8], "little")
+    if n <= 0 or 8 + n > len(data):
+        raise ValueError("bad header length")
+    header = json.loads(data[8 : 8 + n])
+    meta = header.get("__metadata__") or {}
+    return dict(meta)
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` without unpickling anything.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    CheckpointError
+        The file is a pickle / ``torch.save`` archive (refused), truncated, or not ours.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    data = path.read_bytes()
+    if _looks_like_pickle(data[:4]):
+        raise CheckpointError(
+            f"{path} is a pickle/torch.save file; cyclegan_ms refuses to unpickle checkpoints "
+            "(they can run arbitrary code). Expected a .safetensors checkpoint written by "
+            "cyclegan_ms"
+        )
+    try:
+        tensors = st_load(data)
+        meta = _read_metadata(data)
+    except (SafetensorError, ValueError, OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is not a readable safetensors checkpoint: {err}") from None
+    if _META_KEY not in meta:
+        raise CheckpointError(
+            f"{path} is a safetensors file but not a cyclegan_ms checkpoint (no "
+            f"'{_META_KEY}' metadata)"
+        )
+    try:
+        payload = json.loads(meta[_META_KEY])
+        state = unpack(tensors, payload["state"])
+    except (KeyError, json.JSONDecodeError, TypeError) as err:
+        raise CheckpointError(f"{path}: corrupt checkpoint metadata ({err})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: checkpoint state is not a table")
+    return state
+
+
+def checkpoint_name(step: int) -> str:
+    """File name of the checkpoint for ``step``, e.g. ``step_00000100.safetensors``."""
+    return f"step_{step:08d}.safetensors"
+
+
+def list_checkpoints(folder: str | os.PathLike[str]) -> list[Path]:
+    """Checkpoints in ``folder`` (``step_*.safetensors``), oldest step first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def find_latest(folder: str | os.PathLike[str]) -> Path | None:
+    """The newest checkpoint of a run folder (``folder`` or ``folder/checkpoints``), or None."""
+    folder = Path(folder)
+    for candidate in (folder / "checkpoints", folder):
+        found = list_checkpoints(candidate)
+        if found:
+            return found[-1]
+    return None
+
+
+def prune(folder: str | os.PathLike[str], keep_last: int) -> list[Path]:
+    """Delete all but the ``keep_last`` newest checkpoints; returns the deleted paths."""
+    if keep_last < 1:
+        raise ValueError(f"keep_last must be >= 1; got {keep_last}")
+    found = list_checkpoints(folder)
+    doomed = found[:-keep_last]
+    for p in doomed:
+        with _suppress():
+            p.unlink()
+    return doomed

@@ -1,0 +1,445 @@
+"""Plain dataclasses for training configuration, and strict loading from TOML/dicts.
+
+Every table of a TOML config maps onto one dataclass here (or, for ``[model]``, onto
+:meth:`cyclegan_ms.CycleGAN.from_config`). A wrong key, type or value fails with one line naming
+the key and what is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, Union
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "ExperimentConfig",
+    "OptimConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "from_mapping",
+    "load_config",
+    "load_preset",
+    "presets",
+]
+
+Precision = Literal["fp32", "bf16", "fp16"]
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key and what is accepted."""
+
+
+@dataclass
+class OptimConfig:
+    """Adam(W) settings of one optimiser (generators or discriminators).
+
+    Attributes
+    ----------
+    lr
+        Base learning rate (the schedule multiplies it).
+    betas
+        Adam betas.
+    weight_decay
+        Decoupled weight decay (AdamW) when > 0; the seed declares 6e-8 but never applies it.
+    eps
+        Adam epsilon.
+    """
+
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    weight_decay: float = 0.0
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be > 0; got {self.lr}")
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"betas must be two numbers in [0, 1); got {self.betas}")
+        self.betas = (float(self.betas[0]), float(self.betas[1]))
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0; got {self.weight_decay}")
+        if self.eps <= 0:
+            raise ConfigError(f"eps must be > 0; got {self.eps}")
+
+
+@dataclass
+class DataConfig:
+    """Where training images come from and how they are prepared.
+
+    Attributes
+    ----------
+    source
+        ``"scenes"``: the built-in procedural night/day road scenes (offline, with ground truth);
+        ``"folder"``: two image folders (``root`` in CycleGAN layout, or ``path_a``/``path_b``).
+    root
+        Folder with ``trainA``/``trainB`` (and ``testA``/``testB``), for ``source="folder"``.
+    path_a, path_b
+        Explicit domain folders (A = night, B = day), instead of ``root``.
+    recipe
+        ``"seed"`` (resize to ``image_size``, [0, 1]) or ``"paper"`` (load ``load_size``, random
+        crop ``image_size``, flip, [-1, 1]).
+    image_size
+        Training crop size (pixels, square).
+    load_size
+        Resize size before cropping (``"paper"`` recipe); ``None`` → ``image_size * 286 / 256``.
+    value_range
+        ``"unit"`` ([0, 1], sigmoid generators) or ``"symmetric"`` ([-1, 1], tanh generators).
+    grayscale
+        Load images as one channel.
+    num_scenes
+        Number of distinct training scenes (``source="scenes"``).
+    num_workers
+        DataLoader worker processes.
+    """
+
+    source: Literal["scenes", "folder"] = "scenes"
+    root: str | None = None
+    path_a: str | None = None
+    path_b: str | None = None
+    recipe: Literal["seed", "paper"] = "seed"
+    image_size: int = 256
+    load_size: int | None = None
+    value_range: Literal["unit", "symmetric"] = "unit"
+    grayscale: bool = False
+    num_scenes: int = 10_000
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.image_size < 8:
+            raise ConfigError(f"data.image_size must be >= 8; got {self.image_size}")
+        if self.load_size is not None and self.load_size < self.image_size:
+            raise ConfigError(
+                f"data.load_size ({self.load_size}) must be >= data.image_size ({self.image_size})"
+            )
+        if self.num_workers < 0:
+            raise ConfigError(f"data.num_workers must be >= 0; got {self.num_workers}")
+        if self.num_scenes < 1:
+            raise ConfigError(f"data.num_scenes must be >= 1; got {self.num_scenes}")
+        if self.source == "folder" and self.root is None and (self.path_a is None or self.path_b is None):
+            raise ConfigError(
+                "data.source = 'folder' needs data.root (with trainA/trainB) or both "
+                "data.path_a and data.path_b"
+            )
+
+
+@dataclass
+class TrainConfig:
+    """The training loop's settings.
+
+    Attributes
+    ----------
+    steps
+        Total optimisation steps (one step = one G update and one D update).
+    batch_size
+        Images per domain per step, per process.
+    pool_size
+        Image-pool size for discriminator updates (0 = no pool, the seed; 50 = the paper).
+    schedule
+        Learning-rate schedule: a registry name (``"constant"``, ``"linear_decay"``,
+        ``"cosine"``) or a table ``{name = ..., ...}``; ``total_steps`` is filled in from
+        ``steps``.
+    precision
+        ``"fp32"``, ``"bf16"`` (autocast; CPU and CUDA) or ``"fp16"`` (autocast + GradScaler;
+        CUDA only).
+    channels_last
+        Use NHWC memory format for networks and inputs.
+    compile
+        ``torch.compile`` every network (opt-in).
+    grad_clip
+        Clip each optimiser's gradient norm to this value (``None``: off).
+    ema_decay
+        Keep an exponential moving average of the generators with this decay (``None``: off).
+    device
+        ``"auto"`` (CUDA if available, else CPU), or any torch device string.
+    seed
+        Seed for every random stream (data, pools, init noise).
+    deterministic
+        Make the run bit-reproducible (deterministic algorithms, no cuDNN autotune).
+    log_every, sample_every, checkpoint_every
+        Step intervals for metrics, sample grids and checkpoints (0 disables samples/periodic
+        checkpoints; a final checkpoint is always written).
+    keep_last
+        Checkpoints kept in ``run_dir/checkpoints``.
+    max_bad_steps
+        Stop after this many consecutive steps with a non-finite loss (each is skipped).
+    progress
+        Show a progress bar.
+    tensorboard
+        Also write TensorBoard scalars (needs the ``tensorboard`` extra).
+    """
+
+    steps: int = 1000
+    batch_size: int = 1
+    pool_size: int = 50
+    schedule: str | dict[str, Any] = "constant"
+    precision: Precision = "fp32"
+    channels_last: bool = False
+    compile: bool = False
+    grad_clip: float | None = None
+    ema_decay: float | None = None
+    device: str = "auto"
+    seed: int = 0
+    deterministic: bool = False
+    log_every: int = 10
+    sample_every: int = 0
+    checkpoint_every: int = 1000
+    keep_last: int = 3
+    max_bad_steps: int = 5
+    progress: bool = True
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "keep_last", "max_bad_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"train.{name} must be >= 1; got {getattr(self, name)}")
+        for name in ("pool_size", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name} must be >= 0; got {getattr(self, name)}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ConfigError(f"train.grad_clip must be > 0 or unset; got {self.grad_clip}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
+
+
+def _default_model() -> dict[str, Any]:
+    return {"generator": {"name": "seed_unet"}, "discriminator": {"name": "seed_multiscale"}}
+
+
+@dataclass
+class ExperimentConfig:
+    """A whole experiment: the TOML file's tables.
+
+    Attributes
+    ----------
+    model
+        Plain table for :meth:`cyclegan_ms.CycleGAN.from_config`.
+    data, train
+        :class:`DataConfig`, :class:`TrainConfig`.
+    optim_g, optim_d
+        The ``[optim.generator]`` and ``[optim.discriminator]`` tables.
+    """
+
+    model: dict[str, Any] = field(default_factory=_default_model)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    optim_g: OptimConfig = field(default_factory=OptimConfig)
+    optim_d: OptimConfig = field(default_factory=OptimConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict in TOML layout (``optim.generator`` / ``optim.discriminator``)."""
+        return {
+            "model": dataclasses.asdict(self)["model"],
+            "data": dataclasses.asdict(self.data),
+            "train": dataclasses.asdict(self.train),
+            "optim": {
+                "generator": _listify(dataclasses.asdict(self.optim_g)),
+                "discriminator": _listify(dataclasses.asdict(self.optim_d)),
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
+        """Strictly parse the TOML layout; raises :class:`ConfigError` on any bad key/value."""
+        allowed = {"model", "data", "train", "optim"}
+        _reject_unknown("", data, allowed)
+        optim = data.get("optim", {})
+        if not isinstance(optim, Mapping):
+            raise ConfigError("optim must be a table with [optim.generator] / [optim.discriminator]")
+        _reject_unknown("optim", optim, {"generator", "discriminator"})
+        model = data.get("model", _default_model())
+        if not isinstance(model, Mapping):
+            raise ConfigError("model must be a table (e.g. [model.generator] name = 'seed_unet')")
+        return cls(
+            model=dict(model),
+            data=from_mapping(DataConfig, data.get("data", {}), "data"),
+            train=from_mapping(TrainConfig, data.get("train", {}), "train"),
+            optim_g=from_mapping(OptimConfig, optim.get("generator", {}), "optim.generator"),
+            optim_d=from_mapping(OptimConfig, optim.get("discriminator", {}), "optim.discriminator"),
+        )
+
+
+def _listify(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _reject_unknown(prefix: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            where = f"{prefix}.{key}" if prefix else key
+            import difflib
+
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"unknown config key {where!r}{hint}; accepted: {', '.join(sorted(allowed))}"
+            )
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin is Union or isinstance(hint, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if origin is Literal:
+        return value in typing.get_args(hint)
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        return (
+            isinstance(value, (list, tuple))
+            and len(value) == len(args)
+            and all(_type_ok(v, a) for v, a in zip(value, args, strict=True))
+        )
+    if origin is dict or hint is dict:
+        return isinstance(value, Mapping)
+    return True
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
+    if origin is Union or isinstance(hint, types.UnionType):
+        return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return "unset"
+    if origin is tuple:
+        return f"a list of {len(typing.get_args(hint))} numbers"
+    if origin is dict:
+        return "a table"
+    return getattr(hint, "__name__", str(hint))
+
+
+T = typing.TypeVar("T")
+
+
+def from_mapping(cls: type[T], data: Mapping[str, Any] | T, prefix: str) -> T:
+    """Build dataclass ``cls`` from ``data``, checking keys and simple types.
+
+    Raises
+    ------
+    ConfigError
+        Unknown key (with accepted ones), wrong type (with the expected one), or an invalid
+        value (the dataclass' own check).
+    """
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{prefix} must be a table; got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    _reject_unknown(prefix, data, names)
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        hint = hints[key]
+        if not _type_ok(value, hint):
+            raise ConfigError(f"{prefix}.{key} must be {_describe(hint)}; got {value!r}")
+        kwargs[key] = tuple(value) if typing.get_origin(hint) is tuple else value
+    try:
+        return cls(**kwargs)
+    except ConfigError as err:
+        msg = str(err)
+        raise ConfigError(msg if msg.startswith(prefix) else f"{prefix}: {msg}") from None
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{prefix}: {err}") from None
+
+
+# --------------------------------------------------------------------------- files & overrides
+_PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+
+def presets() -> list[str]:
+    """Names of the built-in presets (``seed``, ``cyclegan_paper``, ...)."""
+    return sorted(p.stem for p in _PRESET_DIR.glob("*.toml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """The raw TOML table of a built-in preset."""
+    path = _PRESET_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(presets())}")
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def load_config(source: str | Path | Mapping[str, Any], overrides: list[str] | None = None) -> ExperimentConfig:
+    """Load an experiment from a TOML path, a preset name or a mapping, then apply overrides.
+
+    Parameters
+    ----------
+    source
+        Path to a ``.toml`` file, a preset name (see :func:`presets`), or a plain mapping.
+    overrides
+        ``"dotted.key=value"`` strings; values are parsed as TOML (``3``, ``1e-4``, ``true``,
+        ``"text"``, ``[0.5, 0.999]``), bare words as strings.
+    """
+    if isinstance(source, Mapping):
+        raw: dict[str, Any] = _deep_copy(source)
+    else:
+        path = Path(source)
+        if path.suffix == ".toml" or path.exists():
+            if not path.is_file():
+                raise ConfigError(f"config file {path} does not exist")
+            try:
+                with path.open("rb") as fh:
+                    raw = tomllib.load(fh)
+            except tomllib.TOMLDecodeError as err:
+                raise ConfigError(f"{path}: invalid TOML ({err})") from None
+        else:
+            raw = load_preset(str(source))
+    apply_overrides(raw, overrides or [])
+    return ExperimentConfig.from_dict(raw)
+
+
+def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+    import copy
+
+    return copy.deepcopy(dict(data))
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``"a.b.c=value"`` overrides to a raw config table in place (and return it)."""
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key=value (e.g. train.steps=100); got {item!r}")
+        key, text = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ConfigError(f"--set: empty key in {item!r}")
+        node = raw
+        for p in parts[:-1]:
+            child = node.setdefault(p, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {key}: {p!r} is not a table")
+            node = child
+        node[parts[-1]] = _parse_value(text.strip())
+    return raw

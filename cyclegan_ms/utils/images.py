@@ -1,0 +1,92 @@
+"""Tensor <-> image conversions and sample grids (Pillow + numpy, no torchvision)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+__all__ = ["from_uint8", "save_grid", "to_pil", "to_uint8"]
+
+
+def to_uint8(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """Convert an image tensor to ``uint8`` pixels.
+
+    Parameters
+    ----------
+    x
+        ``(C, H, W)`` with C in {1, 3}, values in ``value_range``.
+    value_range
+        ``(low, high)`` mapped to ``(0, 255)``; values outside are clipped.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(H, W, C)`` ``uint8``.
+    """
+    if x.ndim != 3:
+        raise ValueError(f"expected a (C, H, W) tensor; got shape {tuple(x.shape)}")
+    lo, hi = value_range
+    y = (x.detach().float().cpu() - lo) / (hi - lo)
+    y = (y.clamp(0, 1) * 255.0).round().to(torch.uint8)
+    return y.permute(1, 2, 0).contiguous().numpy()
+
+
+def from_uint8(pixels: np.ndarray, value_range: tuple[float, float] = (0.0, 1.0)) -> Tensor:
+    """Inverse of :func:`to_uint8`: ``(H, W, C)`` or ``(H, W)`` uint8 → ``(C, H, W)`` float32."""
+    arr = np.asarray(pixels)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3:
+        raise ValueError(f"expected (H, W) or (H, W, C) pixels; got shape {arr.shape}")
+    lo, hi = value_range
+    t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float() / 255.0
+    return t * (hi - lo) + lo
+
+
+def to_pil(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Image.Image:
+    """``(C, H, W)`` tensor → RGB or L PIL image."""
+    arr = to_uint8(x, value_range)
+    if arr.shape[2] == 1:
+        return Image.fromarray(arr[:, :, 0], mode="L")
+    if arr.shape[2] != 3:
+        raise ValueError(f"can only render 1 or 3 channels; got {arr.shape[2]}")
+    return Image.fromarray(arr, mode="RGB")
+
+
+def save_grid(
+    rows: Sequence[Sequence[Tensor]],
+    path: str | os.PathLike[str],
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    pad: int = 2,
+) -> Path:
+    """Save a grid of ``(C, H, W)`` images (one list per row) as a PNG, atomically.
+
+    All images must share one size; single-channel images are shown in gray.
+    """
+    if not rows or not rows[0]:
+        raise ValueError("save_grid needs at least one image")
+    tiles = [[to_uint8(x, value_range) for x in row] for row in rows]
+    h, w = tiles[0][0].shape[:2]
+    ncol = max(len(r) for r in tiles)
+    canvas = np.full((len(tiles) * (h + pad) + pad, ncol * (w + pad) + pad, 3), 255, np.uint8)
+    for i, row in enumerate(tiles):
+        for j, t in enumerate(row):
+            if t.shape[:2] != (h, w):
+                raise ValueError(f"grid images must share one size; got {t.shape[:2]} and {(h, w)}")
+            if t.shape[2] == 1:
+                t = np.repeat(t, 3, axis=2)
+            y, x = pad + i * (h + pad), pad + j * (w + pad)
+            canvas[y : y + h, x : x + w] = t[:, :, :3]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(canvas).save(tmp, format="PNG")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,57 @@
+"""Loss-curve plots from ``metrics.jsonl`` (matplotlib, Agg backend, no display needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+__all__ = ["plot_loss_curves", "read_metrics"]
+
+
+def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, float]]:
+    """The per-step loss records of a ``metrics.jsonl`` (event lines are skipped)."""
+    records = []
+    with Path(path).open() as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line torn by a kill: ignore it
+            if "event" not in rec:
+                records.append(rec)
+    return records
+
+
+def plot_loss_curves(metrics: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path | None:
+    """Plot generator and discriminator losses over steps into a PNG; ``None`` if no data."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    records = read_metrics(metrics)
+    if not records:
+        return None
+    steps = [r["step"] for r in records]
+    keys = sorted({k for r in records for k in r if k.startswith(("g_", "d_"))})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    for ax, prefix, title in ((axes[0], "g_", "generators"), (axes[1], "d_", "discriminators")):
+        for k in keys:
+            if k.startswith(prefix):
+                ax.plot(steps, [r.get(k, float("nan")) for r in records], label=k[2:], lw=1.2)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.set_yscale("symlog", linthresh=1e-2)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out
