@@ -151,10 +151,12 @@ class SceneSpec:
     sun_elev: float
     visibility: float
     clouds: tuple[tuple[float, ...], ...]
+    cloudiness: float
     lamp_color: Color
     light_pollution: float
     wet: bool
     darkness_u: float
+    lamps_off_above: float
     dash_phase: float
     tex_offset: tuple[int, int]
     noise_seed: int
@@ -359,11 +361,13 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
         sun_side=int(rng.choice([-1, 1])),
         sun_elev=u(20.0, 60.0),
         visibility=u(250.0, 1500.0),
-        clouds=tuple(tuple(float(v) for v in row) for row in rng.random((6, 24))),
+        clouds=tuple(tuple(float(v) for v in row) for row in rng.random((8, 24))),
+        cloudiness=u(),
         lamp_color=(1.0, 0.62, 0.28) if u() < 0.5 else (0.95, 0.95, 1.0),
         light_pollution=u(0.2, 1.0) if urban else u(0.0, 0.3),
         wet=bool(u() < 0.3),
         darkness_u=u(),
+        lamps_off_above=u(0.6, 1.4),
         dash_phase=u(0, 12),
         tex_offset=(int(rng.integers(1 << 16)), int(rng.integers(1 << 16))),
         noise_seed=int(rng.integers(1 << 62)),
@@ -376,9 +380,15 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
 
 
 @lru_cache(maxsize=1)
-def _texture() -> np.ndarray:
-    """A fixed 128 x 128 grain texture in [-1, 1] (deterministic)."""
-    return np.random.default_rng(1234).uniform(-1, 1, (128, 128)).astype(F32)
+def _noise_bank() -> np.ndarray:
+    """A fixed bank of standard normal samples (sensor noise is a random window of it)."""
+    return np.random.default_rng(4321).standard_normal(1 << 20, dtype=F32)
+
+
+@lru_cache(maxsize=8)
+def _grain(height: int, width: int) -> np.ndarray:
+    """Fixed screen-space grain in [-1, 1], padded by 64 for per-scene offsets (deterministic)."""
+    return np.random.default_rng(1234).uniform(-1, 1, (height + 64, width + 64)).astype(F32)
 
 
 def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
@@ -398,6 +408,10 @@ def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
+def _rgb(c: Color) -> np.ndarray:
+    return np.asarray(c, F32)
+
+
 class _Canvas:
     """Per-pixel buffers of one scene at one resolution, filled far to near."""
 
@@ -409,15 +423,19 @@ class _Canvas:
         self.albedo = np.zeros((height, width, 3), F32)
         self.depth = np.full((height, width), np.inf, F32)
         self.sun = np.ones((height, width), F32)  # day: direct-sun factor (0 = shadow)
-        if night:
-            self.light = np.zeros((height, width, 3), F32)  # night illumination
-            self.emit = np.zeros((height, width, 3), F32)  # night emission incl. glow
-        self.xs = np.arange(width, dtype=F32) + 0.5 - self.xv  # column centres relative to x_v
-        self.ys = np.arange(height, dtype=F32) + 0.5  # row centres
-        # ground rows: first row, lateral metres (R, W) and distance (R,) of every ground pixel
-        self.ground: tuple[int, np.ndarray, np.ndarray] = (height, np.zeros((0, width), F32), np.zeros(0, F32))
+        self.light = np.zeros((height, width, 3) if night else (0, 0, 3), F32)  # night light
+        self.emit = np.zeros((height, width, 3) if night else (0, 0, 3), F32)  # emission, glow
+        self.xs = np.arange(width, dtype=F32) + F32(0.5 - self.xv)  # column centres - x_v
+        self.ys = np.arange(height, dtype=F32) + F32(0.5)  # row centres
+        oy, ox = (v % 64 for v in spec.tex_offset)
+        self.grain = _grain(height, width)[oy : oy + height, ox : ox + width]
+        # ground rows: the first one, lateral metres (R, W) and distance (R,) of ground pixels
+        self.ground: tuple[int, np.ndarray, np.ndarray] = (
+            height,
+            np.zeros((0, width), F32),
+            np.zeros(0, F32),
+        )
 
-    # projections
     def px(self, x: float, z: float) -> float:
         return self.xv + self.f * x / z
 
@@ -430,19 +448,27 @@ class _Canvas:
     def cols(self, x0: float, x1: float) -> tuple[int, int]:
         return max(0, math.floor(x0)), min(self.w, math.ceil(x1))
 
-    def glow(
-        self, cx: float, cy: float, sx: float, sy: float, color: Color, gain: float
-    ) -> None:
+    def glow(self, cx: float, cy: float, sx: float, sy: float, color: Color, gain: float) -> None:
         """Add an anisotropic gaussian of light to the emission buffer."""
         sx, sy = max(sx, 0.35), max(sy, 0.35)
         r0, r1 = self.rows(cy - 3 * sy, cy + 3 * sy)
         c0, c1 = self.cols(cx - 3 * sx, cx + 3 * sx)
         if r0 >= r1 or c0 >= c1:
             return
-        gy = np.exp(-0.5 * ((self.ys[r0:r1] - cy) / sy) ** 2)
-        gx = np.exp(-0.5 * ((np.arange(c0, c1, dtype=F32) + 0.5 - cx) / sx) ** 2)
-        g = np.outer(gy, gx).astype(F32) * gain
-        self.emit[r0:r1, c0:c1] += g[:, :, None] * np.asarray(color, F32)
+        gy = np.exp(-0.5 * ((self.ys[r0:r1] - F32(cy)) / F32(sy)) ** 2) * F32(gain)
+        gx = np.exp(-0.5 * ((np.arange(c0, c1, dtype=F32) + F32(0.5 - cx)) / F32(sx)) ** 2)
+        self.emit[r0:r1, c0:c1] += np.outer(gy, gx)[:, :, None] * _rgb(color)
+
+    def light_pool(self, lx: float, lz: float, radius: float, color: Color, gain: float) -> None:
+        """Add a pool of light on the ground centred at world ``(lx, lz)``."""
+        r0g, x, z = self.ground
+        rows = np.nonzero((z > max(0.5, lz - 2.5 * radius)) & (z < lz + 2.5 * radius))[0]
+        if rows.size == 0:
+            return
+        a, b = int(rows[0]), int(rows[-1]) + 1
+        k = F32(-0.5 / (radius * radius))
+        pool = np.exp(((x[a:b] - F32(lx)) ** 2 + ((z[a:b] - F32(lz)) ** 2)[:, None]) * k)
+        self.light[r0g + a : r0g + b] += (pool * F32(gain))[..., None] * _rgb(color)
 
 
 def _draw_sky_and_skyline(cv: _Canvas) -> None:
@@ -450,24 +476,16 @@ def _draw_sky_and_skyline(cv: _Canvas) -> None:
     hz = min(cv.h, math.ceil(cv.yh) + 1)
     if hz <= 0:
         return
-    ang = cv.xs / cv.f  # horizontal angle (tan) of each column
     n = len(spec.skyline)
-    idx = np.clip(((ang + 1.6) / 3.2 * n).astype(int), 0, n - 1)
+    idx = np.clip(((cv.xs / cv.f + 1.6) / 3.2 * n).astype(np.int32), 0, n - 1)
     top = cv.yh - cv.f * (np.asarray(spec.skyline, F32)[idx] - spec.cam_h) / _Z_SKY
-    mask = cv.ys[:hz, None] >= top[None, :]
-    mask &= cv.ys[:hz, None] < cv.yh + 1
-    tone = 0.42 if spec.skyline_kind == "city" else 0.30
-    col = np.array((tone, tone * 1.02, tone * 1.08) if spec.skyline_kind == "city" else (0.2, 0.3, 0.18), F32)
-    cv.albedo[:hz][mask] = col
+    mask = (cv.ys[:hz, None] >= top[None, :]) & (cv.ys[:hz, None] < cv.yh + 1)
+    city = spec.skyline_kind == "city"
+    cv.albedo[:hz][mask] = (0.42, 0.43, 0.46) if city else (0.20, 0.28, 0.17)
     cv.depth[:hz][mask] = _Z_SKY
-    if cv.night and spec.skyline_kind == "city":
-        # scattered lit windows in the far city
-        tex = _texture()
-        ox, oy = spec.tex_offset
-        tx = ((ang * 400).astype(int) + ox) % 128
-        ty = ((cv.ys[:hz] * 300 / cv.f).astype(int) + oy) % 128
-        dots = (tex[ty[:, None], tx[None, :]] > 0.93) & mask
-        cv.emit[:hz][dots] += np.array((0.5, 0.4, 0.25), F32) * 0.5
+    if cv.night and city:  # scattered lit windows in the far city
+        dots = (cv.grain[:hz] > 0.9) & mask
+        cv.emit[:hz][dots] += (0.25, 0.2, 0.12)
 
 
 def _draw_ground(cv: _Canvas) -> None:
@@ -475,172 +493,153 @@ def _draw_ground(cv: _Canvas) -> None:
     r0 = max(0, math.floor(cv.yh) + 1)
     if r0 >= cv.h:
         return
-    s = (cv.ys[r0:] - cv.yh) / spec.cam_h  # px per metre of each row
-    z = cv.f / s  # (R,)
-    x = cv.xs[None, :] / s[:, None]  # (R, W) lateral metres
-    zz = z[:, None]
-    sp = s[:, None]
+    s = (cv.ys[r0:] - F32(cv.yh)) / F32(spec.cam_h)  # px per metre of each row, (R,)
+    z = F32(cv.f) / s
+    sc, zc = s[:, None], z[:, None]
+    xs = cv.xs[None, :]
+    x = xs / sc  # lateral metres, (R, W)
     road_l, road_r = spec.road_x
 
-    def inside(lo: float, hi: float) -> np.ndarray:  # antialiased lateral band
-        return np.clip(np.minimum(x - lo, hi - x) * sp + 0.5, 0, 1)
+    def band(lo: float, hi: float) -> np.ndarray:  # antialiased lateral band
+        return np.clip(np.minimum(xs - F32(lo) * sc, F32(hi) * sc - xs) + F32(0.5), 0, 1)
 
-    road = inside(road_l, road_r)
-    walk = np.clip(inside(road_l - spec.sidewalk[0], road_r + spec.sidewalk[1]) - road, 0, 1)
-    verge = 1 - road - walk
-    rc, wc, vc = (np.asarray(c, F32) for c in (spec.road_color, spec.sidewalk_color, spec.verge_color))
+    road = band(road_l, road_r)
+    walk = band(road_l - spec.sidewalk[0], road_r + spec.sidewalk[1]) - road
+    rc, wc, vc = _rgb(spec.road_color), _rgb(spec.sidewalk_color), _rgb(spec.verge_color)
+    alb = vc + road[..., None] * (rc - vc) + walk[..., None] * (wc - vc)
 
-    tex = _texture()
-    ox, oy = spec.tex_offset
-    tz = ((zz * 3).astype(np.int32) + oy) & 127
-    tx = ((x * 3).astype(np.int32) + ox) & 127
-    fade = np.clip(sp / 6, 0, 1)
-    grain = tex[tz, tx] * fade  # (R, W)
-    # tyre tracks: darker bands in every lane, and patchy repairs along the road
-    lane_pos = (x - road_l) / spec.lane_w
-    in_lane = np.abs(np.abs(lane_pos - np.floor(lane_pos) - 0.5) - 0.25) < 0.09
-    patches = 0.05 * np.sin(zz * 0.21 + ox) * np.sin(zz * 0.037 + oy)
-    road_tone = 1 + 0.09 * grain - 0.06 * in_lane * fade + patches
-    # sidewalk slabs
-    slab = ((np.abs((zz / 1.6 + ox) % 1.0 - 0.5) < 0.03 * (1 + 4 / np.maximum(sp, 0.1))) * np.clip(sp / 12, 0, 1))
-    walk_tone = 1 + 0.05 * grain - 0.18 * slab
-    alb = (
-        (road * road_tone)[..., None] * rc
-        + (walk * walk_tone)[..., None] * wc
-        + (verge * (1 + 0.2 * grain))[..., None] * vc
-    )
+    g = cv.grain[r0:]
+    fade = np.clip(sc / 6, 0, 1)
+    lane_pos = x * F32(1 / spec.lane_w) - F32(road_l / spec.lane_w)
+    k = np.floor(lane_pos + F32(0.5))
+    t = np.abs(lane_pos - k)  # 0 on a lane line, 0.5 mid-lane
+    tracks = np.clip(1 - np.abs(t - F32(0.25)) * 11, 0, 1)
+    oy, ox = spec.tex_offset
+    patches = 0.05 * np.sin(zc * 0.21 + ox) * np.sin(zc * 0.037 + oy)
+    joints = (np.abs((zc / 1.6 + ox) % 1.0 - 0.5) > 0.46) * np.clip(sc / 12, 0, 1)
+    tone = 1 + fade * (0.09 * g - 0.07 * tracks * road) + patches * road - 0.2 * joints * walk
+    alb *= tone[..., None]
 
-    # markings: nearest lane boundary; edges solid white, centre double yellow, others dashed
-    k = np.clip(np.rint(lane_pos), 0, spec.n_own + spec.n_on).astype(np.int32)
-    dist = np.abs(lane_pos - k) * spec.lane_w
-    n_lines = spec.n_own + spec.n_on + 1
-    kind = np.full(n_lines, 1, np.int32)  # 1 dashed white
-    kind[0] = kind[-1] = 2  # solid white edges
+    # markings: solid white edges, double yellow centre (two-way roads), dashed white otherwise
+    n = spec.n_own + spec.n_on
+    kc = np.clip(k, 0, n)
+    dpx = np.abs(lane_pos - kc) * (F32(spec.lane_w) * sc)
+    edge = (kc == 0) | (kc == n)
+    center = (kc == spec.n_on) if spec.n_on else np.zeros_like(edge)
     if spec.n_on:
-        kind[spec.n_on] = 3  # double yellow
-    kk = kind[k]
-    dist = np.where(kk == 3, np.abs(dist - 0.18), dist)
-    width_px = 0.15 * sp
-    cov = np.clip(width_px / 2 + 0.5 - dist * sp, 0, 1) * np.minimum(width_px, 1)
+        dpx = np.where(center, np.abs(dpx - F32(0.18) * sc), dpx)
+    width = F32(0.15) * sc
+    cov = np.clip(width * 0.5 + 0.5 - dpx, 0, 1) * np.minimum(width, 1)
     period, duty = 12.0, 0.3
-    dash_on = ((zz + spec.dash_phase) / period) % 1.0 < duty
-    dy = cv.f * spec.cam_h * period / (zz * zz)  # rows per dash period
-    dash = np.where(dy < 3, duty, dash_on.astype(F32))
-    cov = cov * np.where(kk == 1, dash, 1.0) * road
-    paint = np.where(kk[..., None] == 3, np.array((0.85, 0.68, 0.15), F32), np.array((0.88, 0.88, 0.86), F32))
-    wear = 0.75 + 0.25 * (grain > -0.6)
-    alb = alb * (1 - cov[..., None]) + (cov * wear)[..., None] * paint
+    rows_per_period = cv.f * spec.cam_h * period / (zc * zc)
+    dash = np.where(rows_per_period < 3, F32(duty), (((zc + spec.dash_phase) / period) % 1.0 < duty))
+    dashed = ~(edge | center)
+    cov = cov * (1 - dashed * (1 - dash)) * road * (0.8 + 0.2 * (g > -0.5))
+    white = _rgb((0.88, 0.88, 0.86))
+    paint = white + center[..., None] * (_rgb((0.85, 0.66, 0.12)) - white) if spec.n_on else white
+    alb += cov[..., None] * (paint - alb)
 
     cv.albedo[r0:] = alb
-    cv.depth[r0:] = np.broadcast_to(zz, x.shape)
+    cv.depth[r0:] = zc
     cv.ground = (r0, x, z)
 
     if not cv.night:
-        # building shadows across the ground on the sun's side
-        side = spec.sun_side
+        side = spec.sun_side  # buildings on the sun's side shade the ground toward the road
         blds = [b for b in spec.buildings if b.side == side]
         if blds and spec.overcast < 0.6:
             z0s = np.array([b.z0 for b in blds], F32)
             z1s = np.array([b.z1 for b in blds], F32)
             hs = np.array([b.height for b in blds], F32)
             j = np.clip(np.searchsorted(z0s, z, side="right") - 1, 0, len(blds) - 1)
-            h_row = np.where((z >= z0s[j]) & (z < z1s[j]), hs[j], 0.0)
-            reach = h_row / math.tan(math.radians(spec.sun_elev)) * 0.6
+            h_row = np.where((z >= z0s[j]) & (z < z1s[j]), hs[j], 0)
+            reach_px = (h_row / math.tan(math.radians(spec.sun_elev)) * 0.6 * s)[:, None]
             fx = spec.facade_x[0 if side < 0 else 1]
-            across = (x - fx) * -side  # metres from the facade toward the road
-            shadow = np.clip((reach[:, None] - across) * sp * 0.5 + 0.5, 0, 1)
-            cv.sun[r0:] *= 1 - shadow
-    else:
-        # the ego car's low beams
-        beam = np.exp(-((x - 0.0) / (0.9 + 0.13 * zz)) ** 2) * (zz > 2.0)
-        beam = beam * 2.2 / (1 + (zz / 14.0) ** 2)
-        cv.light[r0:] += beam[..., None] * np.array((1.0, 0.95, 0.85), F32)
+            across_px = (xs - F32(fx) * sc) * -side
+            cv.sun[r0:] = np.clip(across_px - reach_px + 0.5, 0, 1)
+    else:  # the ego car's low beams
+        beam = np.exp(-((x / (0.9 + 0.13 * zc)) ** 2)) * (0.6 / (1 + (zc / 14.0) ** 2))
+        cv.light[r0:] += beam[..., None] * _rgb((1.0, 0.95, 0.85))
 
 
 def _draw_facades(cv: _Canvas) -> None:
     spec = cv.spec
+    split = int(np.searchsorted(cv.xs, 0.0))  # columns left of the vanishing point
+    glass = _rgb((0.20, 0.24, 0.30))
     for side in (-1, 1):
         blds = sorted((b for b in spec.buildings if b.side == side), key=lambda b: b.z0)
-        if not blds:
+        lo, hi = (0, split) if side < 0 else (split, cv.w)
+        if not blds or lo >= hi:
             continue
         fx = spec.facade_x[0 if side < 0 else 1]
-        cols = np.nonzero(cv.xs * side > 0)[0]
-        if cols.size == 0:
-            continue
-        zc = cv.f * fx / cv.xs[cols]  # distance of the facade seen in each column
+        zc = F32(cv.f * fx) / cv.xs[lo:hi]  # distance of the facade seen in each column
         z0s = np.array([b.z0 for b in blds], F32)
-        j = np.clip(np.searchsorted(z0s, zc, side="right") - 1, 0, len(blds) - 1)
         z1s = np.array([b.z1 for b in blds], F32)
+        j = np.clip(np.searchsorted(z0s, zc, side="right") - 1, 0, len(blds) - 1)
         hit = (zc >= z0s[j]) & (zc < z1s[j]) & (zc > 0.5)
-        cols, zc, j = cols[hit], zc[hit], j[hit]
-        if cols.size == 0:
+        idx = np.nonzero(hit)[0]
+        if idx.size == 0:
             continue
-        attr = {
-            name: np.array([getattr(b, name) for b in blds], F32)[j]
-            for name in ("height", "floor_h", "win_spacing", "win_w", "win_h", "lit", "z0")
-        }
-        colors = np.array([b.color for b in blds], F32)[j]  # (C, 3)
-        uids = np.array([b.uid for b in blds], np.int64)[j]
-        s = cv.f / zc  # px per metre
-        top = cv.yh - s * (attr["height"] - spec.cam_h)
-        bot = cv.yh + s * spec.cam_h
-        r0 = max(0, int(np.floor(top.min())))
-        r1 = min(cv.h, int(np.ceil(bot.max())))
+        a, b = int(idx[0]), int(idx[-1]) + 1
+        c0, c1 = lo + a, lo + b
+        zc, j, hit = zc[a:b], j[a:b], hit[a:b]
+
+        def per_column(name: str, j: np.ndarray = j, blds: list[Building] = blds) -> np.ndarray:
+            return np.array([getattr(bl, name) for bl in blds], F32)[j]
+
+        height, floor_h, spacing = per_column("height"), per_column("floor_h"), per_column("win_spacing")
+        win_w, win_h, lit_frac = per_column("win_w"), per_column("win_h"), per_column("lit")
+        colors = np.array([bl.color for bl in blds], F32)[j]
+        s = F32(cv.f) / zc
+        top = np.where(hit, F32(cv.yh) - s * (height - F32(spec.cam_h)), np.inf)
+        bot = np.where(hit, F32(cv.yh) + s * F32(spec.cam_h), -np.inf)
+        r0, r1 = max(0, math.floor(top.min())), min(cv.h, math.ceil(bot.max()))
         if r0 >= r1:
             continue
         ys = cv.ys[r0:r1, None]
-        cover = np.clip(np.minimum(ys - top, bot - ys) + 0.5, 0, 1)  # (R, C)
-        height_m = spec.cam_h - (ys - cv.yh) / s  # metres above ground
-        along = (zc - attr["z0"]) / attr["win_spacing"]
-        fu = along - np.floor(along)
-        fv_all = height_m / attr["floor_h"]
-        floor = np.floor(fv_all)
-        fv = fv_all - floor
-        win = (
-            (np.abs(fu - 0.5) < attr["win_w"] / 2)
-            & (np.abs(fv - 0.5) < attr["win_h"] / 2)
-            & (floor >= 1)
-            & (height_m < attr["height"] - 0.8)
-        )
-        fine = np.clip(attr["win_spacing"] * cv.f * np.abs(fx) / (zc * zc) / 2.5 - 0.3, 0, 1)  # px/window
-        winf = win * fine + (1 - fine) * (attr["win_w"] * attr["win_h"]) * (floor >= 1)
-        shade = 1.0 - 0.25 * (floor == 0) - 0.12 * (np.abs(fv - 0.03) < 0.04)  # ground floor, ledges
-        glass = np.array((0.20, 0.24, 0.30), F32)
-        alb = colors[None] * shade[..., None] * (1 - winf[..., None]) + winf[..., None] * glass
-        region = cover > 0
-        sub_alb = cv.albedo[r0:r1][:, cols]
-        sub_dep = cv.depth[r0:r1][:, cols]
-        cov3 = cover[..., None]
-        cv.albedo[r0:r1, cols] = np.where(region[..., None], alb * cov3 + sub_alb * (1 - cov3), sub_alb)
-        cv.depth[r0:r1, cols] = np.where(region, zc[None, :], sub_dep)
-        lit_face = 1.0 if side == -spec.sun_side else 0.35
-        cv.sun[r0:r1, cols] = np.where(region, lit_face, cv.sun[r0:r1][:, cols])
+        cover = np.clip(np.minimum(ys - top, bot - ys) + F32(0.5), 0, 1)  # (R, C)
+        height_m = F32(spec.cam_h) - (ys - F32(cv.yh)) / s
+        along = (zc - per_column("z0")) / spacing
+        col_win = np.abs(along - np.floor(along) - 0.5) < win_w / 2  # (C,)
+        fv = height_m / floor_h
+        floor = np.floor(fv)
+        fv -= floor
+        upper = floor >= 1
+        win = (np.abs(fv - F32(0.5)) < win_h / 2) & upper & (height_m < height - 0.8) & col_win
+        fine = np.clip(spacing * s / 2.5 - 0.3, 0, 1)  # windows are resolved when >2.5 px apart
+        winf = win * fine + upper * ((1 - fine) * win_w * win_h)
+        shade = 1 - 0.25 * (floor == 0)
+        alb = colors * (shade * (1 - winf))[..., None] + winf[..., None] * glass
+        sub = cv.albedo[r0:r1, c0:c1]
+        sub += cover[..., None] * (alb - sub)
+        solid = cover > 0.5
+        cv.depth[r0:r1, c0:c1][solid] = np.broadcast_to(zc, solid.shape)[solid]
+        cv.sun[r0:r1, c0:c1][solid] = 1.0 if side == -spec.sun_side else 0.35
         if cv.night:
+            uids = np.array([bl.uid for bl in blds], np.int64)[j]
             cell = np.floor(along).astype(np.int64)
-            h = (uids[None, :] * 73856093) ^ (floor.astype(np.int64) * 19349663) ^ (cell * 83492791)
-            rnd = ((h * 2654435761) >> 7 & 1023) / 1023.0
-            lit = win & (rnd < attr["lit"]) & region
-            warm = np.where((rnd < attr["lit"] * 0.3)[..., None], np.array((0.75, 0.85, 1.0), F32), np.array((1.0, 0.78, 0.45), F32))
-            level = 0.35 + 0.5 * ((h >> 3 & 255) / 255.0)
-            em = lit[..., None] * warm * (level * fine + (1 - fine) * 0.5)[..., None]
-            cv.emit[r0:r1, cols] += em.astype(F32)
-            # shops on the ground floor
-            shop = region & (floor == 0) & (height_m > 0.4) & (height_m < 2.4) & (rnd < 0.35)
-            cv.emit[r0:r1, cols] += shop[..., None] * np.array((0.55, 0.5, 0.4), F32)
-        # the end face of a building toward the camera (visible across a gap)
-    for b in sorted(spec.buildings, key=lambda b: -b.z0):
-        if b.z0 < 1.0:
+            hsh = (uids * 73856093) ^ (floor.astype(np.int64) * 19349663) ^ (cell * 83492791)
+            rnd = ((hsh * 2654435761) >> 7 & 1023).astype(F32) / 1023
+            lit = win & (rnd < lit_frac) & solid
+            level = (0.3 + 0.5 * ((hsh >> 3 & 255).astype(F32) / 255)) * lit
+            em = level * fine + lit * (1 - fine) * 0.4
+            cool = rnd < lit_frac * 0.3
+            cv.emit[r0:r1, c0:c1] += em[..., None] * _rgb((1.0, 0.78, 0.45))
+            cv.emit[r0:r1, c0:c1, 2] += em * cool * 0.5
+            shop = solid & (floor == 0) & (height_m > 0.3) & (height_m < 2.5) & (rnd < 0.3)
+            cv.emit[r0:r1, c0:c1] += shop[..., None] * _rgb((0.5, 0.45, 0.35))
+    # end faces of buildings toward the camera (seen across a gap)
+    for bl in sorted(spec.buildings, key=lambda b: -b.z0):
+        if bl.z0 < 1.0:
             continue
-        fx = spec.facade_x[0 if b.side < 0 else 1]
-        xa, xb = sorted((cv.px(fx, b.z0), cv.px(fx + b.side * 12.0, b.z0)))
+        fx = spec.facade_x[0 if bl.side < 0 else 1]
+        xa, xb = sorted((cv.px(fx, bl.z0), cv.px(fx + bl.side * 12.0, bl.z0)))
         c0, c1 = cv.cols(xa, xb)
-        r0, r1 = cv.rows(cv.py(b.height, b.z0), cv.py(0.0, b.z0))
+        r0, r1 = cv.rows(cv.py(bl.height, bl.z0), cv.py(0.0, bl.z0))
         if c0 >= c1 or r0 >= r1:
             continue
-        vis = cv.depth[r0:r1, c0:c1] > b.z0
-        shade = 0.75 if spec.sun_side == 0 else 0.8
-        cv.albedo[r0:r1, c0:c1][vis] = np.asarray(b.color, F32) * shade
-        cv.depth[r0:r1, c0:c1][vis] = b.z0
+        vis = cv.depth[r0:r1, c0:c1] > bl.z0
+        cv.albedo[r0:r1, c0:c1][vis] = _rgb(bl.color) * 0.8
+        cv.depth[r0:r1, c0:c1][vis] = bl.z0
         cv.sun[r0:r1, c0:c1][vis] = 0.6
 
 
@@ -648,109 +647,91 @@ def _draw_tree(cv: _Canvas, t: Tree) -> None:
     s = cv.f / t.z
     cx = cv.px(t.x, t.z)
     cy = cv.py(t.trunk + t.crown * 0.8, t.z)
-    # trunk
     half = max(0.12 * s, 0.4)
     c0, c1 = cv.cols(cx - half, cx + half)
     r0, r1 = cv.rows(cv.py(t.trunk + t.crown * 0.5, t.z), cv.py(0.0, t.z))
     if c0 < c1 and r0 < r1:
         cv.albedo[r0:r1, c0:c1] = (0.22, 0.16, 0.11)
         cv.depth[r0:r1, c0:c1] = t.z
-    # crown: a lumpy ellipse
+        cv.sun[r0:r1, c0:c1] = 0.6
     rx, ry = t.crown * s, t.crown * s * 1.1
     c0, c1 = cv.cols(cx - rx * 1.2, cx + rx * 1.2)
     r0, r1 = cv.rows(cy - ry * 1.2, cy + ry * 1.2)
     if c0 >= c1 or r0 >= r1:
         return
-    dx = (np.arange(c0, c1, dtype=F32) + 0.5 - cx)[None, :] / rx
-    dy = (cv.ys[r0:r1, None] - cy) / ry
-    ang = np.arctan2(dy, dx)
-    seed = (t.x * 13.7 + t.z * 7.1) % 6.28
-    rim = 1 + 0.12 * np.sin(5 * ang + seed) + 0.08 * np.sin(11 * ang + 2 * seed)
-    d = np.sqrt(dx * dx + dy * dy)
-    a = np.clip((rim - d) * max(rx, 1) + 0.5, 0, 1)
-    tex = _texture()
-    leaf = tex[(np.arange(r0, r1) * 7) % 128][:, (np.arange(c0, c1) * 5) % 128] * min(1.0, rx / 8)
-    tone = (1.05 - 0.45 * np.clip(dy + 0.3, 0, 1) + 0.15 * leaf)[..., None]
-    col = np.asarray(t.color, F32) * tone
+    dx = (np.arange(c0, c1, dtype=F32) + F32(0.5 - cx))[None, :] / F32(rx)
+    dy = (cv.ys[r0:r1, None] - F32(cy)) / F32(ry)
+    g = cv.grain[r0:r1, c0:c1]
+    lumps = np.sin(dx * 5.0 + t.z) * np.sin(dy * 4.0 + t.x)  # big leaf clumps
+    rim = 1 + 0.1 * lumps + 0.08 * g
+    a = np.clip((rim - np.sqrt(dx * dx + dy * dy)) * F32(max(rx, 1.0)) + 0.5, 0, 1)
+    tone = 1.0 - 0.4 * np.clip(dy + 0.3, 0, 1) + (0.12 * g + 0.15 * lumps) * min(1.0, rx / 6)
+    col = tone[..., None] * _rgb(t.color)
     sub = cv.albedo[r0:r1, c0:c1]
-    cv.albedo[r0:r1, c0:c1] = sub * (1 - a[..., None]) + col * a[..., None]
-    cv.depth[r0:r1, c0:c1] = np.where(a > 0.5, t.z, cv.depth[r0:r1, c0:c1])
-    sun_side = -cv.spec.sun_side
-    cv.sun[r0:r1, c0:c1] = np.where(a > 0.5, np.clip(0.7 + 0.4 * dx * sun_side, 0.3, 1.0), cv.sun[r0:r1, c0:c1])
+    sub += a[..., None] * (col - sub)
+    solid = a > 0.5
+    cv.depth[r0:r1, c0:c1][solid] = t.z
+    lit = np.clip(0.75 - 0.45 * dx * cv.spec.sun_side - 0.3 * dy, 0.25, 1.0)
+    cv.sun[r0:r1, c0:c1][solid] = lit[solid]
 
 
-def _draw_lamp(cv: _Canvas, lamp: Lamp) -> None:
+def _draw_lamp(cv: _Canvas, lamp: Lamp, lamps_on: bool) -> None:
     s = cv.f / lamp.z
     x = cv.px(lamp.x, lamp.z)
     width = 0.16 * s
     alpha = min(1.0, width)
+    pole = _rgb((0.35, 0.36, 0.37))
     c0, c1 = cv.cols(x - max(width, 1) / 2, x + max(width, 1) / 2)
     r0, r1 = cv.rows(cv.py(lamp.height, lamp.z), cv.py(0.0, lamp.z))
-    pole = np.array((0.35, 0.36, 0.37), F32)
     if c0 < c1 and r0 < r1:
         sub = cv.albedo[r0:r1, c0:c1]
-        cv.albedo[r0:r1, c0:c1] = sub * (1 - alpha) + pole * alpha
+        sub += alpha * (pole - sub)
         cv.depth[r0:r1, c0:c1] = lamp.z
-    hx = cv.px(lamp.x + lamp.arm, lamp.z)
-    hy = cv.py(lamp.height, lamp.z)
+    hx, hy = cv.px(lamp.x + lamp.arm, lamp.z), cv.py(lamp.height, lamp.z)
     c0, c1 = cv.cols(min(x, hx), max(x, hx))
-    r0, r1 = cv.rows(hy - max(0.06 * s, 0.5), hy + max(0.1 * s, 0.5))
+    r0, r1 = cv.rows(hy - max(0.06 * s, 0.5), hy + max(0.08 * s, 0.5))
     if c0 < c1 and r0 < r1:
         sub = cv.albedo[r0:r1, c0:c1]
-        cv.albedo[r0:r1, c0:c1] = sub * (1 - alpha) + pole * alpha
-    if cv.night:
+        sub += alpha * (pole - sub)
+    hc0, hc1 = cv.cols(hx - 0.35 * s, hx + 0.35 * s)
+    hr0, hr1 = cv.rows(hy, hy + max(0.15 * s, 0.6))
+    if hc0 < hc1 and hr0 < hr1:
+        cv.albedo[hr0:hr1, hc0:hc1] = (0.75, 0.75, 0.72)
+    if cv.night and lamps_on:
         color = cv.spec.lamp_color
-        cv.glow(hx, hy + 0.1 * s, 0.25 * s + 0.5, 0.12 * s + 0.5, color, 3.0)
-        cv.glow(hx, hy + 0.3 * s, 1.6 * s + 1.5, 1.3 * s + 1.5, color, 0.22)
+        cv.glow(hx, hy + 0.1 * s, 0.3 * s + 0.5, 0.12 * s + 0.5, color, 2.5)
+        cv.glow(hx, hy + 0.2 * s, 0.7 * s + 1.5, 0.6 * s + 1.5, color, 0.12)
         if cv.spec.wet:
-            gy0 = cv.py(0.0, lamp.z + 1.5)
-            cv.glow(hx, gy0 + 0.6 * s, 0.3 * s + 0.5, 2.5 * s + 2, color, 0.2)
-        _light_pool(cv, lamp.x + lamp.arm, lamp.z, 5.5, color, 1.4)
-
-
-def _light_pool(cv: _Canvas, lx: float, lz: float, radius: float, color: Color, gain: float) -> None:
-    """Add a pool of light on the ground centred at world ``(lx, lz)``."""
-    r0g, x, z = cv.ground
-    zfar, znear = lz + 2.5 * radius, max(0.5, lz - 2.5 * radius)
-    rows = np.nonzero((z > znear) & (z < zfar))[0]
-    if rows.size == 0:
-        return
-    a, b = rows[0], rows[-1] + 1
-    xs = x[a:b]
-    d2 = (xs - lx) ** 2 + ((z[a:b] - lz) ** 2)[:, None]
-    pool = np.exp(-d2 / (2 * radius * radius)) * gain
-    cv.light[r0g + a : r0g + b] += pool[..., None].astype(F32) * np.asarray(color, F32)
+            cv.glow(hx, cv.py(0.0, lamp.z + 1.5) + 0.6 * s, 0.3 * s + 0.5, 2.5 * s + 2, color, 0.1)
+        cv.light_pool(lamp.x + lamp.arm, lamp.z, 5.5, color, 0.7)
 
 
 def _draw_car(cv: _Canvas, car: Car) -> None:
     spec = cv.spec
     s = cv.f / car.z
     hw = car.width / 2
-    body = np.asarray(car.color, F32)
+    body = _rgb(car.color)
     boxy = car.kind in ("van", "truck", "bus")
     if not cv.night and spec.overcast < 0.8:  # contact shadow on the ground
         r0g, x, z = cv.ground
-        zs = (z > car.z - 0.4) & (z < car.z + car.length)
-        rows = np.nonzero(zs)[0]
+        rows = np.nonzero((z > car.z - 0.4) & (z < car.z + car.length))[0]
         if rows.size:
-            a, b = rows[0], rows[-1] + 1
-            inside = np.clip((hw + 0.15 - np.abs(x[a:b] - car.x + 0.3 * spec.sun_side)) * (cv.f / z[a:b])[:, None], 0, 1)
-            cv.sun[r0g + a : r0g + b] *= 1 - inside * 0.95
-            cv.albedo[r0g + a : r0g + b] *= (1 - 0.35 * inside)[..., None]
-    # the side facing the camera's line (farther than the face: drawn first)
+            a, b = int(rows[0]), int(rows[-1]) + 1
+            off = F32(car.x - 0.3 * spec.sun_side)
+            inside = np.clip((F32(hw + 0.15) - np.abs(x[a:b] - off)) * (F32(cv.f) / z[a:b])[:, None], 0, 1)
+            cv.sun[r0g + a : r0g + b] *= 1 - inside
+            cv.albedo[r0g + a : r0g + b] *= (1 - 0.3 * inside)[..., None]
+    # the side facing the camera's line, behind the face: drawn first
     side_x = car.x + (hw if car.x < 0 else -hw)
     if abs(car.x) > hw + 0.2:
         xa, xb = cv.px(side_x, car.z), cv.px(side_x, car.z + car.length)
         c0, c1 = cv.cols(min(xa, xb), max(xa, xb))
-        if c0 < c1:
-            xcol = np.arange(c0, c1, dtype=F32) + 0.5 - cv.xv
-            zc = cv.f * side_x / xcol
+        r0, r1 = cv.rows(cv.py(car.height, car.z), cv.py(0.0, car.z))
+        if c0 < c1 and r0 < r1:
+            zc = F32(cv.f * side_x) / (np.arange(c0, c1, dtype=F32) + F32(0.5 - cv.xv))
             valid = (zc >= car.z) & (zc <= car.z + car.length)
-            sc = cv.f / np.maximum(zc, 0.1)
-            w_along = (zc - car.z) / car.length
-            r0, r1 = cv.rows(cv.py(car.height, car.z), cv.py(0.0, car.z))
-            ys = cv.ys[r0:r1, None]
-            v = (spec.cam_h - (ys - cv.yh) / sc) / car.height  # height fraction
+            w_along = (zc - F32(car.z)) / F32(car.length)
+            v = (F32(spec.cam_h) - (cv.ys[r0:r1, None] - F32(cv.yh)) * zc / F32(cv.f)) / F32(car.height)
             if boxy:
                 shape = (v > 0.08) & (v < 1.0)
                 window = (v > 0.55) & (v < 0.85) & (car.kind == "bus")
@@ -760,82 +741,70 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
                 shape = (v > 0.1) & (v < np.maximum(roof, 0.6))
                 window = (v > 0.64) & (v < roof - 0.07)
             wheel = (v < 0.35) & ((np.abs(w_along - 0.17) < 0.08) | (np.abs(w_along - 0.83) < 0.08))
-            m = (shape | wheel) & valid[None, :]
-            col = np.where(window[..., None], np.array((0.12, 0.14, 0.17), F32), body * 0.8)
-            col = np.where(wheel[..., None], np.array((0.05, 0.05, 0.05), F32), col)
-            sub = cv.albedo[r0:r1, c0:c1]
-            cv.albedo[r0:r1, c0:c1] = np.where(m[..., None], col, sub)
-            cv.depth[r0:r1, c0:c1] = np.where(m, zc[None, :], cv.depth[r0:r1, c0:c1])
-            lit = 1.0 if (side_x > car.x) == (spec.sun_side < 0) else 0.45
-            cv.sun[r0:r1, c0:c1] = np.where(m, lit, cv.sun[r0:r1, c0:c1])
-    # the face (rear, or front if oncoming)
+            m = (shape | wheel) & valid
+            col = np.empty((*m.shape, 3), F32)
+            col[:] = body * 0.8
+            col[window & m] = (0.12, 0.14, 0.17)
+            col[wheel & m] = (0.05, 0.05, 0.05)
+            cv.albedo[r0:r1, c0:c1][m] = col[m]
+            cv.depth[r0:r1, c0:c1][m] = np.broadcast_to(zc, m.shape)[m]
+            cv.sun[r0:r1, c0:c1][m] = 1.0 if (side_x > car.x) == (spec.sun_side < 0) else 0.45
+    # the face: the rear, or the front of an oncoming vehicle
     xl, xr = cv.px(car.x - hw, car.z), cv.px(car.x + hw, car.z)
     yt, yb = cv.py(car.height, car.z), cv.py(0.0, car.z)
     c0, c1 = cv.cols(xl, xr)
     r0, r1 = cv.rows(yt, yb)
     if c0 >= c1 or r0 >= r1:
         return
-    u = ((np.arange(c0, c1, dtype=F32) + 0.5 - (xl + xr) / 2) / max((xr - xl) / 2, 0.5))[None, :]
-    v = ((yb - cv.ys[r0:r1]) / max(yb - yt, 1.0))[:, None]
-    au = np.abs(u)
+    au = np.abs((np.arange(c0, c1, dtype=F32) + F32(0.5 - (xl + xr) / 2)) / F32(max((xr - xl) / 2, 0.5)))[None, :]
+    v = ((F32(yb) - cv.ys[r0:r1]) / F32(max(yb - yt, 1.0)))[:, None]
     if boxy:
         shape = (au < 1) & (v > 0.06)
-        glass_hi = 0.92 if car.kind == "bus" else 0.9
-        glass = (v > (0.62 if car.oncoming or car.kind == "bus" else 2.0)) & (v < glass_hi) & (au < 0.9)
+        glass = (v > (0.62 if car.oncoming or car.kind == "bus" else 2.0)) & (v < 0.9) & (au < 0.9)
     else:
         cabin = 0.86 - 0.25 * (v - 0.6) / 0.4
         shape = ((v > 0.08) & (v < 0.62) & (au < 1)) | ((v >= 0.62) & (v < 1.0) & (au < cabin))
         glass = (v > 0.66) & (v < 0.94) & (au < cabin - 0.08)
     tyres = (v < 0.2) & (au > 0.62) & (au < 0.95)
-    bumper = (v > 0.12) & (v < 0.24) & (au < 1)
-    plate = (v > 0.26) & (v < 0.36) & (au < 0.2)
+    lights = ((v > 0.36) & (v < 0.48) & (au > 0.6) & (au < 0.92)) if car.oncoming else ((v > 0.44) & (v < 0.58) & (au > 0.64) & (au < 0.95))
+    m = shape | tyres
+    col = np.empty((*m.shape, 3), F32)
+    col[:] = body
+    col[(v > 0.12) & (v < 0.24) & (au < 1)] *= 0.6  # bumper
+    col[glass & m] = (0.10, 0.12, 0.15)
     if car.oncoming:
-        lamp = (v > 0.36) & (v < 0.48) & (au > 0.6) & (au < 0.92)
-        lamp_col = np.array((0.85, 0.85, 0.8), F32)
-        grille = (v > 0.3) & (v < 0.46) & (au < 0.45)
-    else:
-        lamp = (v > 0.44) & (v < 0.58) & (au > 0.64) & (au < 0.95)
-        lamp_col = np.array((0.55, 0.05, 0.04), F32)
-        grille = np.zeros_like(lamp)
-    col = np.broadcast_to(body, (*np.broadcast_shapes(u.shape, v.shape), 3)).copy()
-    col[np.broadcast_to(glass, col.shape[:2])] = (0.10, 0.12, 0.15)
-    col[np.broadcast_to(bumper, col.shape[:2])] *= 0.6
-    col[np.broadcast_to(grille, col.shape[:2])] = (0.08, 0.08, 0.08)
-    col[np.broadcast_to(plate, col.shape[:2])] = (0.9, 0.9, 0.85)
-    col[np.broadcast_to(lamp, col.shape[:2])] = lamp_col
-    col[np.broadcast_to(tyres, col.shape[:2])] = (0.04, 0.04, 0.04)
-    m = np.broadcast_to(shape | tyres, col.shape[:2])
-    sub = cv.albedo[r0:r1, c0:c1]
-    cv.albedo[r0:r1, c0:c1] = np.where(m[..., None], col, sub)
-    cv.depth[r0:r1, c0:c1] = np.where(m, car.z, cv.depth[r0:r1, c0:c1])
-    cv.sun[r0:r1, c0:c1] = np.where(m, 0.75, cv.sun[r0:r1, c0:c1])
+        col[(v > 0.3) & (v < 0.46) & (au < 0.45)] = (0.08, 0.08, 0.08)  # grille
+    col[(v > 0.26) & (v < 0.36) & (au < 0.2)] = (0.9, 0.9, 0.85)  # plate
+    col[lights & m] = (0.85, 0.85, 0.8) if car.oncoming else (0.55, 0.05, 0.04)
+    col[tyres] = (0.04, 0.04, 0.04)
+    cv.albedo[r0:r1, c0:c1][m] = col[m]
+    cv.depth[r0:r1, c0:c1][m] = car.z
+    cv.sun[r0:r1, c0:c1][m] = 0.75
     if not cv.night:
         return
-    # lights
     ly = cv.py(car.height * (0.42 if car.oncoming else 0.51), car.z)
     for sign in (-1, 1):
         lx = cv.px(car.x + sign * hw * 0.78, car.z)
         if car.oncoming:
-            cv.glow(lx, ly, 0.16 * s + 0.4, 0.1 * s + 0.4, (1.0, 0.97, 0.9), 6.0)
-            cv.glow(lx, ly, 1.1 * s + 2.0, 0.8 * s + 2.0, (1.0, 0.95, 0.85), 0.5)
+            white = (1.0, 0.97, 0.9)
+            cv.glow(lx, ly, 0.16 * s + 0.4, 0.1 * s + 0.4, white, 6.0)
+            cv.glow(lx, ly, 0.5 * s + 1.5, 0.35 * s + 1.5, white, 0.3)
             if spec.wet:
-                cv.glow(lx, yb + 0.8 * s, 0.2 * s + 0.5, 2.0 * s + 3.0, (1.0, 0.95, 0.85), 0.35)
+                cv.glow(lx, yb + 0.8 * s, 0.2 * s + 0.5, 2.0 * s + 3.0, white, 0.25)
         else:
             g = 2.0 if car.braking else 1.0
-            cv.glow(lx, ly, 0.16 * s + 0.3, 0.09 * s + 0.3, (1.0, 0.12, 0.06), 2.0 * g)
-            cv.glow(lx, ly, 0.6 * s + 1.0, 0.45 * s + 1.0, (1.0, 0.1, 0.05), 0.25 * g)
+            red = (1.0, 0.12, 0.06)
+            cv.glow(lx, ly, 0.16 * s + 0.3, 0.09 * s + 0.3, red, 2.0 * g)
+            cv.glow(lx, ly, 0.45 * s + 1.0, 0.35 * s + 1.0, red, 0.15 * g)
             if spec.wet:
-                cv.glow(lx, yb + 0.5 * s, 0.15 * s + 0.4, 1.2 * s + 2.0, (1.0, 0.1, 0.05), 0.18 * g)
+                cv.glow(lx, yb + 0.5 * s, 0.15 * s + 0.4, 1.2 * s + 2.0, red, 0.12 * g)
     if car.oncoming:
-        _light_pool(cv, car.x, car.z - 7.0, 4.5, (1.0, 0.95, 0.85), 1.0)
-    # lit by the ego car's beams
-    if abs(car.x) < 4 and car.z < 45:
-        beam = 1.5 / (1 + (car.z / 14.0) ** 2)
-        region = np.broadcast_to(m, col.shape[:2])
-        cv.light[r0:r1, c0:c1] += (region * beam)[..., None] * np.array((1.0, 0.95, 0.85), F32)
+        cv.light_pool(car.x, car.z - 7.0, 4.5, (1.0, 0.95, 0.85), 0.6)
+    if abs(car.x) < 4 and car.z < 45:  # lit by the ego car's beams
+        cv.light[r0:r1, c0:c1][m] += _rgb((1.0, 0.95, 0.85)) * (0.5 / (1 + (car.z / 14.0) ** 2))
 
 
-def _layout(spec: SceneSpec, height: int, width: int, night: bool) -> _Canvas:
+def _layout(spec: SceneSpec, height: int, width: int, night: bool, lamps_on: bool = True) -> _Canvas:
     cv = _Canvas(spec, height, width, night)
     _draw_sky_and_skyline(cv)
     _draw_ground(cv)
@@ -850,50 +819,47 @@ def _layout(spec: SceneSpec, height: int, width: int, night: bool) -> _Canvas:
         if kind == 0:
             _draw_tree(cv, obj)
         elif kind == 1:
-            _draw_lamp(cv, obj)
+            _draw_lamp(cv, obj, lamps_on)
         else:
             _draw_car(cv, obj)
     return cv
 
 
+def _sky_rows(cv: _Canvas) -> int:
+    return min(cv.h, math.ceil(cv.yh) + 1)
+
+
 def _sky_day(cv: _Canvas, rows: int) -> np.ndarray:
     spec = cv.spec
-    t = np.clip((cv.yh - cv.ys[:rows]) / max(cv.yh, 1.0), 0, 1)[:, None, None]
+    t = np.clip((F32(cv.yh) - cv.ys[:rows]) / F32(max(cv.yh, 1.0)), 0, 1)[:, None, None]
     oc = spec.overcast
-    zenith = np.array((0.25, 0.45, 0.78), F32) * (1 - oc) + np.array((0.62, 0.64, 0.67), F32) * oc
-    horizon = np.array((0.72, 0.80, 0.88), F32) * (1 - oc) + np.array((0.78, 0.79, 0.80), F32) * oc
+    zenith = _rgb((0.25, 0.45, 0.78)) * (1 - oc) + _rgb((0.60, 0.62, 0.66)) * oc
+    horizon = _rgb((0.74, 0.82, 0.90)) * (1 - oc) + _rgb((0.78, 0.79, 0.80)) * oc
     sky = horizon + (zenith - horizon) * t**0.6
-    clouds = np.asarray(spec.clouds, F32)
-    field = _interp_matrix(rows, clouds.shape[0]) @ clouds @ _interp_matrix(cv.w, clouds.shape[1]).T
-    cover = _smoothstep(0.75 - 0.5 * oc, 1.0 - 0.3 * oc, field) * (0.3 + 0.7 * t[..., 0])
-    cloud_col = np.array((0.93, 0.93, 0.94), F32) * (1 - 0.25 * oc)
-    return sky * (1 - cover[..., None]) + cloud_col * cover[..., None]
-
-
-def _sky_night(cv: _Canvas, rows: int) -> np.ndarray:
-    spec = cv.spec
-    t = np.clip((cv.yh - cv.ys[:rows]) / max(cv.yh, 1.0), 0, 1)[:, None, None]
-    zenith = np.array((0.004, 0.006, 0.014), F32)
-    glow = np.array((0.05, 0.035, 0.022), F32) * spec.light_pollution
-    return zenith + glow * np.exp(-t[..., 0:1] * 4.0)
+    c = np.asarray(spec.clouds, F32)
+    coarse = _interp_matrix(rows, 3) @ c[:3, :5] @ _interp_matrix(cv.w, 5).T
+    fine = _interp_matrix(rows, c.shape[0]) @ c @ _interp_matrix(cv.w, c.shape[1]).T
+    field = 0.7 * coarse + 0.3 * fine
+    edge = 0.75 - 0.45 * spec.cloudiness
+    cover = _smoothstep(edge, edge + 0.2, field) * (0.2 + 0.8 * t[..., 0])
+    shade = 1.0 - 0.2 * _smoothstep(edge + 0.1, edge + 0.35, field)
+    cloud = (_rgb((0.95, 0.95, 0.96)) * (1 - 0.3 * oc)) * shade[..., None]
+    return sky + cover[..., None] * (cloud - sky)
 
 
 def _finish_day(cv: _Canvas) -> np.ndarray:
     spec = cv.spec
     oc = spec.overcast
-    sun_gain = 0.55 * (1 - oc)
-    ambient = 0.62 + 0.25 * oc
-    tint = np.array((1.0, 0.98, 0.94), F32)
-    img = cv.albedo * ((ambient + sun_gain * cv.sun)[..., None] * tint)
-    sky_rows = min(cv.h, math.ceil(cv.yh) + 1)
-    haze_col = np.array((0.72, 0.78, 0.84), F32) * (1 - oc) + np.array((0.76, 0.77, 0.78), F32) * oc
-    depth = np.minimum(cv.depth, 1e4)
-    haze = (1 - np.exp(-depth / spec.visibility))[..., None]
-    img = img * (1 - haze) + haze_col * haze
-    if sky_rows > 0:
-        sky = _sky_day(cv, sky_rows)
-        is_sky = np.isinf(cv.depth[:sky_rows])[..., None]
-        img[:sky_rows] = np.where(is_sky, sky, img[:sky_rows])
+    sun_gain, ambient = 0.55 * (1 - oc), 0.62 + 0.25 * oc
+    light = F32(ambient) + F32(sun_gain) * cv.sun
+    img = cv.albedo * (light[..., None] * _rgb((1.0, 0.98, 0.94)))
+    haze_col = _rgb((0.74, 0.80, 0.86)) * (1 - oc) + _rgb((0.77, 0.78, 0.79)) * oc
+    haze = 1 - np.exp(cv.depth * F32(-1 / spec.visibility))  # 1 in the sky
+    img += haze[..., None] * (haze_col - img)
+    rows = _sky_rows(cv)
+    if rows > 0:
+        is_sky = np.isinf(cv.depth[:rows])[..., None]
+        img[:rows] += is_sky * (_sky_day(cv, rows) - haze_col)
     return img
 
 
@@ -901,29 +867,34 @@ def _finish_night(cv: _Canvas, darkness: float, rng: np.random.Generator) -> np.
     spec = cv.spec
     d = float(np.clip(darkness, 0.0, 1.0))
     ambient = 0.05 * (1 - d) ** 2 + 0.0015
-    exposure = 4.0 * (1 - 0.7 * d)
-    moon = np.array((0.8, 0.9, 1.1), F32)
-    lin_alb = cv.albedo * cv.albedo  # display -> linear (gamma 2)
-    light = cv.light + ambient * moon
-    lin = lin_alb * light + cv.emit
-    sky_rows = min(cv.h, math.ceil(cv.yh) + 1)
-    fog = np.array((0.02, 0.018, 0.016), F32) * spec.light_pollution
-    depth = np.minimum(cv.depth, 1e4)
-    haze = (1 - np.exp(-depth / spec.visibility))[..., None]
-    lin = lin * (1 - haze) + fog * haze
-    if sky_rows > 0:
-        sky = _sky_night(cv, sky_rows) * (1.2 - d)
-        is_sky = np.isinf(cv.depth[:sky_rows])[..., None]
-        lin[:sky_rows] = np.where(is_sky, sky + cv.emit[:sky_rows], lin[:sky_rows])
+    exposure = F32(4.0 * (1 - 0.7 * d))
+    light = cv.light + F32(ambient) * _rgb((0.8, 0.9, 1.1))
+    lin = cv.albedo * cv.albedo * light  # display -> linear (gamma 2), lit
+    fog = _rgb((0.02, 0.018, 0.016)) * spec.light_pollution
+    haze = 1 - np.exp(cv.depth * F32(-1 / spec.visibility))
+    lin += haze[..., None] * (fog - lin)
+    rows = _sky_rows(cv)
+    if rows > 0:
+        t = np.clip((F32(cv.yh) - cv.ys[:rows]) / F32(max(cv.yh, 1.0)), 0, 1)[:, None, None]
+        glow = _rgb((0.05, 0.035, 0.022)) * spec.light_pollution
+        sky = (_rgb((0.004, 0.006, 0.014)) + glow * np.exp(-4 * t)) * (1.2 - d)
+        lin[:rows] += np.isinf(cv.depth[:rows])[..., None] * (sky - fog)
+    lin += cv.emit
     lin *= exposure
-    # sensor noise: shot noise (signal dependent) plus read noise, worse when darker
-    shot = 0.004 + 0.01 * d
-    read = 0.0006 + 0.0025 * d
-    noise = rng.standard_normal(lin.shape, dtype=F32)
-    lin = lin + noise * np.sqrt(np.maximum(lin, 0) * shot + read * read)
-    # gentle highlight roll-off, then display gamma
-    lin = lin / (1 + 0.15 * lin)
-    return np.sqrt(np.clip(lin, 0, None))
+    # sensor noise: shot noise (signal dependent) plus read noise, both worse when darker
+    shot, read = 0.004 + 0.01 * d, 0.0006 + 0.0025 * d
+    n = lin.size
+    bank = _noise_bank()
+    if n <= bank.size:
+        start = int(rng.integers(0, bank.size - n + 1))
+        noise = bank[start : start + n].reshape(lin.shape)
+    else:
+        noise = rng.standard_normal(lin.shape, dtype=F32)
+    np.maximum(lin, 0, out=lin)
+    lin += noise * np.sqrt(lin * F32(shot) + F32(read * read))
+    np.maximum(lin, 0, out=lin)
+    lin /= 1 + F32(0.15) * lin  # highlight roll-off
+    return np.sqrt(lin, out=lin)  # display gamma
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
@@ -1012,7 +983,7 @@ def render_night(
     h, w = _check_size(height, width)
     spec = _spec(index, seed)
     d = _darkness(spec, darkness, _check_range(darkness_range))
-    cv = _layout(spec, h, w, night=True)
+    cv = _layout(spec, h, w, night=True, lamps_on=d <= spec.lamps_off_above)
     rng = np.random.default_rng([spec.noise_seed, h, w])
     return _to_uint8(_finish_night(cv, d, rng))
 

@@ -252,4 +252,8 @@ def prune(folder: str | os.PathLike[str], keep_last: int) -> list[Path]:
     for p in doomed:
         with _suppress():
             p.unlink()
+    # temp files of writes that were killed half-way (never valid checkpoints)
+    for tmp in Path(folder).glob(".step_*.safetensors.*.tmp"):
+        with _suppress():
+            tmp.unlink()
     return doomed

@@ -1,0 +1,76 @@
+"""Run under ``torchrun --nproc_per_node=2``: two DDP steps, rank 0 saves the model weights.
+
+Also importable: :func:`single_process_state` runs the same training in one process with the
+doubled batch, for the equivalence test.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import save_file
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _train_script import Pairs
+
+from cyclegan_ms import CycleGAN
+from cyclegan_ms.training import TrainConfig, Trainer
+
+STEPS = 2
+
+
+class Fixed(torch.utils.data.Sampler[int]):
+    def __init__(self, indices: list[int]) -> None:
+        self.indices = indices
+
+    def set_epoch(self, epoch: int) -> None:
+        pass
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.indices)
+
+
+def _train(run_dir: Path, batch_size: int, indices: list[int]) -> dict[str, torch.Tensor]:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    # Layer norm, not instance norm: a conv bias followed by instance norm gets an exactly-zero
+    # gradient, and Adam turns the rounding noise of that zero into full-size steps that no two
+    # reduction orders agree on. Every parameter here gets a real gradient.
+    g = {"name": "resnet_6blocks", "ngf": 4, "norm": "layer"}
+    d = {"name": "patchgan", "ndf": 4, "n_layers": 2, "norm": "layer"}
+    model = CycleGAN(g, g, d, d)
+    trainer = Trainer(
+        model,
+        Pairs(n=4),
+        run_dir=run_dir,
+        sampler=Fixed(indices),
+        train=TrainConfig(steps=STEPS, batch_size=batch_size, pool_size=0, progress=False, checkpoint_every=0, device="cpu"),
+    )
+    trainer.fit()
+    return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+
+
+def single_process_state(run_dir: Path) -> dict[str, torch.Tensor]:
+    return _train(run_dir, 4, [0, 1, 2, 3])
+
+
+def main() -> None:
+    out, run_dir = Path(sys.argv[1]), Path(sys.argv[2])
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    state = _train(run_dir, 2, [rank, rank + 2])
+    if rank == 0:
+        save_file(state, str(out))
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""The CycleGAN objectives: finite, complete, and reaching exactly the right networks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+import cyclegan_ms as cms
+from cyclegan_ms import CycleGAN, LossWeights
+from cyclegan_ms.training.config import load_config
+
+TINY_G: dict[str, Any] = {"name": "resnet_6blocks", "ngf": 4}
+TINY_D: dict[str, Any] = {"name": "patchgan", "ndf": 4, "n_layers": 2}
+
+
+def tiny(**kwargs: Any) -> CycleGAN:
+    return CycleGAN(TINY_G, TINY_G, TINY_D, TINY_D, **kwargs)
+
+
+def _grads(modules: list[torch.nn.Module]) -> list[torch.Tensor | None]:
+    return [p.grad for m in modules for p in m.parameters()]
+
+
+def test_generator_objective_reaches_only_generators() -> None:
+    m = tiny(weights={"feature_matching": 1.0})
+    a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    out = m.generator_objective(a, b)
+    expected = {"adv_a", "adv_b", "cycle_a", "cycle_b", "idt_a", "idt_b", "fm_a", "fm_b", "reg", "total"}
+    assert set(out.losses) == expected
+    assert all(v.ndim == 0 and torch.isfinite(v) for v in out.losses.values())
+    out.losses["total"].backward()
+    assert all(g is None for g in _grads(m.discriminators())), "G loss must not reach D"
+    assert all(g is not None for g in _grads(m.generators()))
+    # discriminators still trainable afterwards (requires_grad restored)
+    assert all(p.requires_grad for d in m.discriminators() for p in d.parameters())
+
+
+def test_discriminator_objective_reaches_only_discriminators() -> None:
+    m = tiny()
+    a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    out = m.generator_objective(a, b)
+    d = m.discriminator_objective(a, b, out.fake_a, out.fake_b)
+    for p in m.parameters():
+        p.grad = None
+    d["total"].backward()
+    assert all(g is None for g in _grads(m.generators())), "D loss must not reach G"
+    assert all(g is not None for g in _grads(m.discriminators()))
+    assert set(d) == {"d_a", "d_b", "total"}
+
+
+def test_total_is_weighted_sum() -> None:
+    w = LossWeights(adversarial=2.0, cycle=3.0, identity=0.25, regularization=1.0)
+    m = tiny(weights=w)
+    out = m.generator_objective(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))
+    L = out.losses
+    expected = (
+        2.0 * (L["adv_a"] + L["adv_b"])
+        + 3.0 * (L["cycle_a"] + L["cycle_b"])
+        + 0.25 * (L["idt_a"] + L["idt_b"])
+        + L["reg"]
+    )
+    torch.testing.assert_close(L["total"], expected)
+
+
+def test_identity_zero_skips_identity_passes() -> None:
+    m = tiny(weights={"identity": 0.0})
+    calls = {"n": 0}
+    m.G_ab.register_forward_hook(lambda *_: calls.__setitem__("n", calls["n"] + 1))
+    out = m.generator_objective(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))
+    assert "idt_a" not in out.losses
+    assert calls["n"] == 2  # fake_b and rec_b only
+
+
+def test_penalty_is_added() -> None:
+    m = tiny(penalty={"name": "r1", "gamma": 1.0})
+    a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    out = m.generator_objective(a, b)
+    d = m.discriminator_objective(a, b, out.fake_a, out.fake_b)
+    torch.testing.assert_close(d["total"], d["d_a"] + d["d_b"] + d["penalty_a"] + d["penalty_b"])
+    assert d["penalty_a"] > 0
+
+
+def test_seed_regularization_enters_generator_loss() -> None:
+    g = {"name": "seed_unet", "base_width": 4, "image_size": 64}
+    d = {"name": "seed_multiscale", "base_width": 4}
+    m = CycleGAN(g, g, d, d)
+    out = m.generator_objective(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))
+    expected = m.G_ab.regularization() + m.G_ba.regularization()
+    torch.testing.assert_close(out.losses["reg"], expected)
+    assert out.losses["reg"] > 0
+
+
+def test_config_round_trip_rebuilds_equal_model() -> None:
+    m = tiny(adversarial="hinge", weights={"cycle": 7.0})
+    cfg = m.config()
+    m2 = CycleGAN.from_config(cfg)
+    assert m2.config() == cfg
+    m2.load_state_dict(m.state_dict())
+    x = torch.rand(1, 3, 32, 32)
+    m.eval(), m2.eval()
+    torch.testing.assert_close(m.translate(x), m2.translate(x))
+
+
+def test_bad_config_rejected() -> None:
+    with pytest.raises(ValueError, match=r"unknown model key\(s\) generatr"):
+        CycleGAN.from_config({"generatr": TINY_G, "discriminator": TINY_D})
+    with pytest.raises(ValueError, match="needs a 'discriminator'"):
+        CycleGAN.from_config({"generator": TINY_G})
+    with pytest.raises(ValueError, match=r"unknown loss weight\(s\) cycel"):
+        tiny(weights={"cycel": 1.0})
+    with pytest.raises(ValueError, match="must be >= 0"):
+        LossWeights(cycle=-1)
+    with pytest.raises(ValueError, match="direction must be"):
+        tiny().translate(torch.rand(1, 3, 32, 32), "a2c")  # type: ignore[arg-type]
+
+
+def test_user_adversarial_module_without_methods_rejected() -> None:
+    with pytest.raises(TypeError, match="generator"):
+        tiny(adversarial=torch.nn.MSELoss())
+
+
+def test_seed_preset_builds_the_seed_system() -> None:
+    cfg = load_config("seed")
+    m = CycleGAN.from_config(cfg.model)
+    n = lambda mod: sum(p.numel() for p in mod.parameters())  # noqa: E731
+    assert n(m.G_ab) == n(m.G_ba) == 19_274_323
+    assert n(m.D_a) == n(m.D_b) == 5_598_547
+    assert cms.config_of(m.adversarial)["name"] == "lsgan"
+    assert cms.config_of(m.reconstruction)["name"] == "l1"
+    assert (m.weights.adversarial, m.weights.cycle, m.weights.identity) == (1.0, 10.0, 0.5)
+    assert cfg.train.pool_size == 0 and cfg.train.batch_size == 4
+    assert cfg.optim_g.lr == 5e-5 and cfg.optim_d.lr == 1e-4
+    assert cfg.optim_g.betas == (0.9, 0.999) == cfg.optim_d.betas
+    assert cfg.data.image_size == 256 and cfg.data.value_range == "unit"
+    assert cfg.train.schedule == "constant"
+
+
+def test_paper_preset_builds_the_classic_system() -> None:
+    cfg = load_config("cyclegan_paper")
+    m = CycleGAN.from_config(cfg.model)
+    n = lambda mod: sum(p.numel() for p in mod.parameters())  # noqa: E731
+    assert n(m.G_ab) == 11_378_179
+    assert n(m.D_a) == 2_764_737
+    assert cfg.train.pool_size == 50
+    assert cfg.optim_g.lr == cfg.optim_d.lr == 2e-4
+    assert cfg.optim_g.betas == (0.5, 0.999)
+    assert m.weights.identity == 5.0 and m.weights.discriminator == 0.5
+    assert cfg.data.value_range == "symmetric"
