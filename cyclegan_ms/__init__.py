@@ -2,6 +2,7 @@
 
 Build any part by name from plain config, or register your own::
 
+    >>> import torch
     >>> import cyclegan_ms as cms
     >>> G = cms.build("generator", "resnet_9blocks", in_channels=3, out_channels=3)
     >>> D = cms.build("discriminator", "seed_multiscale")

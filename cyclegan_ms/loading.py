@@ -51,8 +51,10 @@ def load(
 
     Examples
     --------
-    >>> model = cyclegan_ms.load("runs/night_to_day")  # doctest: +SKIP
-    >>> day = model.translate(night)  # doctest: +SKIP
+    .. code-block:: python
+
+        model = cyclegan_ms.load("runs/night_to_day")
+        day = model.translate(night)  # (B, 3, H, W) in model.value_range
     """
     p = Path(path)
     if p.is_dir():

@@ -225,7 +225,7 @@ def test_config_errors_are_clear(tmp_path: Path) -> None:
         TrainConfig(batch_size=0)
     with pytest.raises(ConfigError, match="betas"):
         OptimConfig(betas=(1.5, 0.9))
-    with pytest.raises(ConfigError, match="train.schedule"):
+    with pytest.raises(ConfigError, match=r"train\.schedule"):
         _trainer(tmp_path, schedule="cosin")
     with pytest.raises(ValueError, match="fewer than one global batch"):
         Trainer(tiny_model(), Pairs(n=1), run_dir=tmp_path, train=TrainConfig(batch_size=2))

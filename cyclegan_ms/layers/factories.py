@@ -4,9 +4,9 @@ A *spec* is a name (``"instance"``) or a ``(name, {kwargs})`` pair, so layer cho
 data a config can hold::
 
     >>> make_norm("group", 32)
-    GroupNorm(32, 32, eps=1e-05, affine=True)
+    GroupNorm(32, 32, eps=1e-05, affine=True, bias=True)
     >>> make_norm(("group", {"num_groups": 1, "eps": 1e-3}), 16)
-    GroupNorm(1, 16, eps=0.001, affine=True)
+    GroupNorm(1, 16, eps=0.001, affine=True, bias=True)
     >>> make_activation(("leaky", {"negative_slope": 0.3}))
     LeakyReLU(negative_slope=0.3)
 """
