@@ -11,6 +11,7 @@ one line on stderr naming the key and what is accepted, and exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -79,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
             "(see `cyclegan-ms presets`)."
         ),
     )
-    p.add_argument("config", help="TOML file or preset name (seed, cyclegan_paper)")
+    p.add_argument(
+        "config",
+        nargs="?",
+        default=None,
+        help="TOML file or preset name (seed, cyclegan_paper); may be left out with --resume",
+    )
     p.add_argument(
         "--set",
         action="append",
@@ -93,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         default=None,
         metavar="RUN_DIR",
-        help="continue from the newest checkpoint of RUN_DIR (or a checkpoint file); the config "
-        "stored in the checkpoint is used unless CONFIG overrides are given",
+        help="continue from the newest checkpoint of RUN_DIR (or a checkpoint file); without "
+        "CONFIG the run's stored config is used",
     )
     p.set_defaults(func=_cmd_train)
 
@@ -137,6 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (ValueError, TypeError, FileNotFoundError) as err:
         # One line naming what was wrong: configuration and input errors are not crashes.
+        # CYCLEGAN_MS_DEBUG=1 shows the full traceback instead.
+        if os.environ.get("CYCLEGAN_MS_DEBUG"):
+            raise
         print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
         return 2
 

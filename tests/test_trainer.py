@@ -266,3 +266,10 @@ def test_ddp_two_processes_equal_one_process_doubled_batch(tmp_path: Path) -> No
         torch.testing.assert_close(ddp[k], single[k], rtol=1e-4, atol=1e-5, msg=k)
     moved = sum(float((single[k] - ddp[k]).abs().max()) for k in single)
     assert moved < 1e-3
+
+
+def test_time_budget_stops_with_checkpoint(tmp_path: Path) -> None:
+    t = _trainer(tmp_path, steps=10_000, max_minutes=1e-6)
+    result = t.fit()
+    assert 1 <= result.step < 10_000 and not result.interrupted
+    assert load_checkpoint(find_latest(tmp_path))["step"] == result.step  # type: ignore[arg-type]

@@ -404,27 +404,33 @@ def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - e0) / (e1 - e0), 0, 1)
+    t = np.clip((x - F32(e0)) * F32(1 / (e1 - e0)), 0, 1)
     return t * t * (3 - 2 * t)
 
 
-def _rgb(c: Color) -> np.ndarray:
-    return np.asarray(c, F32)
+def _rgb(c: Color | np.ndarray) -> np.ndarray:
+    """A colour shaped (3, 1, 1) to broadcast over channel-first (3, H, W) buffers."""
+    return np.asarray(c, F32).reshape(3, 1, 1)
 
 
 class _Canvas:
-    """Per-pixel buffers of one scene at one resolution, filled far to near."""
+    """Channel-first per-pixel buffers of one scene at one resolution, filled far to near.
+
+    (Channel-first because numpy broadcasts a colour over ``(3, H, W)`` many times faster than
+    over ``(H, W, 3)``.)
+    """
 
     def __init__(self, spec: SceneSpec, height: int, width: int, night: bool) -> None:
         self.spec, self.h, self.w, self.night = spec, height, width, night
         self.f = (width / 2) / math.tan(math.radians(spec.hfov) / 2)
         self.yh = spec.horizon * height
         self.xv = spec.vanish * width
-        self.albedo = np.zeros((height, width, 3), F32)
+        self.albedo = np.zeros((3, height, width), F32)
         self.depth = np.full((height, width), np.inf, F32)
         self.sun = np.ones((height, width), F32)  # day: direct-sun factor (0 = shadow)
-        self.light = np.zeros((height, width, 3) if night else (0, 0, 3), F32)  # night light
-        self.emit = np.zeros((height, width, 3) if night else (0, 0, 3), F32)  # emission, glow
+        shape = (3, height, width) if night else (3, 0, 0)
+        self.light = np.zeros(shape, F32)  # night illumination
+        self.emit = np.zeros(shape, F32)  # night emission and glow
         self.xs = np.arange(width, dtype=F32) + F32(0.5 - self.xv)  # column centres - x_v
         self.ys = np.arange(height, dtype=F32) + F32(0.5)  # row centres
         oy, ox = (v % 64 for v in spec.tex_offset)
@@ -448,16 +454,32 @@ class _Canvas:
     def cols(self, x0: float, x1: float) -> tuple[int, int]:
         return max(0, math.floor(x0)), min(self.w, math.ceil(x1))
 
-    def glow(self, cx: float, cy: float, sx: float, sy: float, color: Color, gain: float) -> None:
-        """Add an anisotropic gaussian of light to the emission buffer."""
-        sx, sy = max(sx, 0.35), max(sy, 0.35)
-        r0, r1 = self.rows(cy - 3 * sy, cy + 3 * sy)
-        c0, c1 = self.cols(cx - 3 * sx, cx + 3 * sx)
+    def glow(
+        self,
+        cx: float,
+        cy: float,
+        sx: float,
+        sy: float,
+        color: Color,
+        gain: float,
+        halo: tuple[float, float, float] | None = None,
+    ) -> None:
+        """Add a light: an anisotropic gaussian core (and a wider ``halo`` = (sx, sy, gain))."""
+        parts = [(max(sx, 0.35), max(sy, 0.35), gain)]
+        if halo is not None:
+            parts.append((max(halo[0], 0.35), max(halo[1], 0.35), halo[2]))
+        ex, ey = max(p[0] for p in parts) * 3, max(p[1] for p in parts) * 3
+        r0, r1 = self.rows(cy - ey, cy + ey)
+        c0, c1 = self.cols(cx - ex, cx + ex)
         if r0 >= r1 or c0 >= c1:
             return
-        gy = np.exp(-0.5 * ((self.ys[r0:r1] - F32(cy)) / F32(sy)) ** 2) * F32(gain)
-        gx = np.exp(-0.5 * ((np.arange(c0, c1, dtype=F32) + F32(0.5 - cx)) / F32(sx)) ** 2)
-        self.emit[r0:r1, c0:c1] += np.outer(gy, gx)[:, :, None] * _rgb(color)
+        dy2 = (self.ys[r0:r1] - F32(cy)) ** 2
+        dx2 = (np.arange(c0, c1, dtype=F32) + F32(0.5 - cx)) ** 2
+        total = 0
+        for px_, py_, g in parts:
+            gy = np.exp(dy2 * F32(-0.5 / (py_ * py_))) * F32(g)
+            total = total + np.outer(gy, np.exp(dx2 * F32(-0.5 / (px_ * px_))))
+        self.emit[:, r0:r1, c0:c1] += total * _rgb(color)
 
     def light_pool(self, lx: float, lz: float, radius: float, color: Color, gain: float) -> None:
         """Add a pool of light on the ground centred at world ``(lx, lz)``."""
@@ -468,7 +490,7 @@ class _Canvas:
         a, b = int(rows[0]), int(rows[-1]) + 1
         k = F32(-0.5 / (radius * radius))
         pool = np.exp(((x[a:b] - F32(lx)) ** 2 + ((z[a:b] - F32(lz)) ** 2)[:, None]) * k)
-        self.light[r0g + a : r0g + b] += (pool * F32(gain))[..., None] * _rgb(color)
+        self.light[:, r0g + a : r0g + b] += pool * F32(gain) * _rgb(color)
 
 
 def _draw_sky_and_skyline(cv: _Canvas) -> None:
@@ -481,11 +503,12 @@ def _draw_sky_and_skyline(cv: _Canvas) -> None:
     top = cv.yh - cv.f * (np.asarray(spec.skyline, F32)[idx] - spec.cam_h) / _Z_SKY
     mask = (cv.ys[:hz, None] >= top[None, :]) & (cv.ys[:hz, None] < cv.yh + 1)
     city = spec.skyline_kind == "city"
-    cv.albedo[:hz][mask] = (0.42, 0.43, 0.46) if city else (0.20, 0.28, 0.17)
+    color = _rgb((0.42, 0.43, 0.46) if city else (0.20, 0.28, 0.17))[:, :, 0]
+    cv.albedo[:, :hz][:, mask] = color
     cv.depth[:hz][mask] = _Z_SKY
     if cv.night and city:  # scattered lit windows in the far city
         dots = (cv.grain[:hz] > 0.9) & mask
-        cv.emit[:hz][dots] += (0.25, 0.2, 0.12)
+        cv.emit[:, :hz][:, dots] += _rgb((0.25, 0.2, 0.12))[:, :, 0]
 
 
 def _draw_ground(cv: _Canvas) -> None:
@@ -506,7 +529,6 @@ def _draw_ground(cv: _Canvas) -> None:
     road = band(road_l, road_r)
     walk = band(road_l - spec.sidewalk[0], road_r + spec.sidewalk[1]) - road
     rc, wc, vc = _rgb(spec.road_color), _rgb(spec.sidewalk_color), _rgb(spec.verge_color)
-    alb = vc + road[..., None] * (rc - vc) + walk[..., None] * (wc - vc)
 
     g = cv.grain[r0:]
     fade = np.clip(sc / 6, 0, 1)
@@ -517,8 +539,10 @@ def _draw_ground(cv: _Canvas) -> None:
     oy, ox = spec.tex_offset
     patches = 0.05 * np.sin(zc * 0.21 + ox) * np.sin(zc * 0.037 + oy)
     joints = (np.abs((zc / 1.6 + ox) % 1.0 - 0.5) > 0.46) * np.clip(sc / 12, 0, 1)
-    tone = 1 + fade * (0.09 * g - 0.07 * tracks * road) + patches * road - 0.2 * joints * walk
-    alb *= tone[..., None]
+    road_tone = road * (1 + fade * (0.09 * g - 0.07 * tracks) + patches)
+    walk_tone = walk * (1 + 0.05 * fade * g - 0.2 * joints)
+    verge_tone = (1 - road - walk) * (1 + 0.2 * g)
+    alb = road_tone * rc + walk_tone * wc + verge_tone * vc
 
     # markings: solid white edges, double yellow centre (two-way roads), dashed white otherwise
     n = spec.n_own + spec.n_on
@@ -532,14 +556,18 @@ def _draw_ground(cv: _Canvas) -> None:
     cov = np.clip(width * 0.5 + 0.5 - dpx, 0, 1) * np.minimum(width, 1)
     period, duty = 12.0, 0.3
     rows_per_period = cv.f * spec.cam_h * period / (zc * zc)
-    dash = np.where(rows_per_period < 3, F32(duty), (((zc + spec.dash_phase) / period) % 1.0 < duty))
+    dash_on = ((zc + spec.dash_phase) / period) % 1.0 < duty
+    dash = np.where(rows_per_period < 3, F32(duty), dash_on.astype(F32))  # (R, 1)
     dashed = ~(edge | center)
-    cov = cov * (1 - dashed * (1 - dash)) * road * (0.8 + 0.2 * (g > -0.5))
-    white = _rgb((0.88, 0.88, 0.86))
-    paint = white + center[..., None] * (_rgb((0.85, 0.66, 0.12)) - white) if spec.n_on else white
-    alb += cov[..., None] * (paint - alb)
+    cov *= road
+    where = np.nonzero(cov > 0)  # markings cover few pixels: paint only those
+    cov = cov[where] * np.where(dashed[where], dash[where[0], 0], 1) * (0.8 + 0.2 * (g[where] > -0.5))
+    paint = np.where(center[where], F32(1.0), F32(0.0)) * (_rgb((0.85, 0.66, 0.12)) - _rgb((0.88, 0.88, 0.86)))[:, :, 0]
+    paint += _rgb((0.88, 0.88, 0.86))[:, :, 0]
+    sel = alb[:, where[0], where[1]]
+    alb[:, where[0], where[1]] = sel + cov * (paint - sel)
 
-    cv.albedo[r0:] = alb
+    cv.albedo[:, r0:] = alb
     cv.depth[r0:] = zc
     cv.ground = (r0, x, z)
 
@@ -556,9 +584,10 @@ def _draw_ground(cv: _Canvas) -> None:
             fx = spec.facade_x[0 if side < 0 else 1]
             across_px = (xs - F32(fx) * sc) * -side
             cv.sun[r0:] = np.clip(across_px - reach_px + 0.5, 0, 1)
-    else:  # the ego car's low beams
-        beam = np.exp(-((x / (0.9 + 0.13 * zc)) ** 2)) * (0.6 / (1 + (zc / 14.0) ** 2))
-        cv.light[r0:] += beam[..., None] * _rgb((1.0, 0.95, 0.85))
+    else:  # the ego car's low beams: from ~3 m ahead, fading with distance
+        near = np.clip((zc - 2.5) / 4.0, 0, 1)
+        beam = np.exp(-((x / (1.2 + 0.12 * zc)) ** 2)) * (near * 0.4 / (1 + (zc / 18.0) ** 2))
+        cv.light[:, r0:] += beam * _rgb((1.0, 0.95, 0.85))
 
 
 def _draw_facades(cv: _Canvas) -> None:
@@ -586,9 +615,9 @@ def _draw_facades(cv: _Canvas) -> None:
         def per_column(name: str, j: np.ndarray = j, blds: list[Building] = blds) -> np.ndarray:
             return np.array([getattr(bl, name) for bl in blds], F32)[j]
 
-        height, floor_h, spacing = per_column("height"), per_column("floor_h"), per_column("win_spacing")
-        win_w, win_h, lit_frac = per_column("win_w"), per_column("win_h"), per_column("lit")
-        colors = np.array([bl.color for bl in blds], F32)[j]
+        height, floor_h = per_column("height"), per_column("floor_h")
+        spacing, win_w, win_h = per_column("win_spacing"), per_column("win_w"), per_column("win_h")
+        colors = np.array([bl.color for bl in blds], F32)[j].T[:, None, :]  # (3, 1, C)
         s = F32(cv.f) / zc
         top = np.where(hit, F32(cv.yh) - s * (height - F32(spec.cam_h)), np.inf)
         bot = np.where(hit, F32(cv.yh) + s * F32(spec.cam_h), -np.inf)
@@ -607,26 +636,29 @@ def _draw_facades(cv: _Canvas) -> None:
         win = (np.abs(fv - F32(0.5)) < win_h / 2) & upper & (height_m < height - 0.8) & col_win
         fine = np.clip(spacing * s / 2.5 - 0.3, 0, 1)  # windows are resolved when >2.5 px apart
         winf = win * fine + upper * ((1 - fine) * win_w * win_h)
-        shade = 1 - 0.25 * (floor == 0)
-        alb = colors * (shade * (1 - winf))[..., None] + winf[..., None] * glass
-        sub = cv.albedo[r0:r1, c0:c1]
-        sub += cover[..., None] * (alb - sub)
+        shade = (1 - 0.25 * (floor == 0)) * (1 - winf)
+        alb = colors * shade + winf * glass
+        sub = cv.albedo[:, r0:r1, c0:c1]
+        sub += cover * (alb - sub)
         solid = cover > 0.5
-        cv.depth[r0:r1, c0:c1][solid] = np.broadcast_to(zc, solid.shape)[solid]
-        cv.sun[r0:r1, c0:c1][solid] = 1.0 if side == -spec.sun_side else 0.35
+        np.copyto(cv.depth[r0:r1, c0:c1], zc, where=solid)
+        if not cv.night:
+            np.copyto(cv.sun[r0:r1, c0:c1], F32(1.0 if side == -spec.sun_side else 0.35), where=solid)
         if cv.night:
             uids = np.array([bl.uid for bl in blds], np.int64)[j]
             cell = np.floor(along).astype(np.int64)
             hsh = (uids * 73856093) ^ (floor.astype(np.int64) * 19349663) ^ (cell * 83492791)
             rnd = ((hsh * 2654435761) >> 7 & 1023).astype(F32) / 1023
+            lit_frac = per_column("lit")
             lit = win & (rnd < lit_frac) & solid
             level = (0.3 + 0.5 * ((hsh >> 3 & 255).astype(F32) / 255)) * lit
             em = level * fine + lit * (1 - fine) * 0.4
-            cool = rnd < lit_frac * 0.3
-            cv.emit[r0:r1, c0:c1] += em[..., None] * _rgb((1.0, 0.78, 0.45))
-            cv.emit[r0:r1, c0:c1, 2] += em * cool * 0.5
+            cool = (rnd < lit_frac * 0.3) * em
+            emit = cv.emit[:, r0:r1, c0:c1]
+            emit += em * _rgb((1.0, 0.78, 0.45))
+            emit[2] += cool * 0.5
             shop = solid & (floor == 0) & (height_m > 0.3) & (height_m < 2.5) & (rnd < 0.3)
-            cv.emit[r0:r1, c0:c1] += shop[..., None] * _rgb((0.5, 0.45, 0.35))
+            emit += shop * _rgb((0.5, 0.45, 0.35))
     # end faces of buildings toward the camera (seen across a gap)
     for bl in sorted(spec.buildings, key=lambda b: -b.z0):
         if bl.z0 < 1.0:
@@ -638,9 +670,10 @@ def _draw_facades(cv: _Canvas) -> None:
         if c0 >= c1 or r0 >= r1:
             continue
         vis = cv.depth[r0:r1, c0:c1] > bl.z0
-        cv.albedo[r0:r1, c0:c1][vis] = _rgb(bl.color) * 0.8
-        cv.depth[r0:r1, c0:c1][vis] = bl.z0
-        cv.sun[r0:r1, c0:c1][vis] = 0.6
+        np.copyto(cv.albedo[:, r0:r1, c0:c1], _rgb(bl.color) * F32(0.8), where=vis)
+        np.copyto(cv.depth[r0:r1, c0:c1], F32(bl.z0), where=vis)
+        if not cv.night:
+            np.copyto(cv.sun[r0:r1, c0:c1], F32(0.6), where=vis)
 
 
 def _draw_tree(cv: _Canvas, t: Tree) -> None:
@@ -651,7 +684,7 @@ def _draw_tree(cv: _Canvas, t: Tree) -> None:
     c0, c1 = cv.cols(cx - half, cx + half)
     r0, r1 = cv.rows(cv.py(t.trunk + t.crown * 0.5, t.z), cv.py(0.0, t.z))
     if c0 < c1 and r0 < r1:
-        cv.albedo[r0:r1, c0:c1] = (0.22, 0.16, 0.11)
+        cv.albedo[:, r0:r1, c0:c1] = _rgb((0.22, 0.16, 0.11))
         cv.depth[r0:r1, c0:c1] = t.z
         cv.sun[r0:r1, c0:c1] = 0.6
     rx, ry = t.crown * s, t.crown * s * 1.1
@@ -666,51 +699,51 @@ def _draw_tree(cv: _Canvas, t: Tree) -> None:
     rim = 1 + 0.1 * lumps + 0.08 * g
     a = np.clip((rim - np.sqrt(dx * dx + dy * dy)) * F32(max(rx, 1.0)) + 0.5, 0, 1)
     tone = 1.0 - 0.4 * np.clip(dy + 0.3, 0, 1) + (0.12 * g + 0.15 * lumps) * min(1.0, rx / 6)
-    col = tone[..., None] * _rgb(t.color)
-    sub = cv.albedo[r0:r1, c0:c1]
-    sub += a[..., None] * (col - sub)
+    sub = cv.albedo[:, r0:r1, c0:c1]
+    sub += a * (tone * _rgb(t.color) - sub)
     solid = a > 0.5
-    cv.depth[r0:r1, c0:c1][solid] = t.z
-    lit = np.clip(0.75 - 0.45 * dx * cv.spec.sun_side - 0.3 * dy, 0.25, 1.0)
-    cv.sun[r0:r1, c0:c1][solid] = lit[solid]
+    np.copyto(cv.depth[r0:r1, c0:c1], F32(t.z), where=solid)
+    if not cv.night:
+        lit = np.clip(0.75 - 0.45 * dx * cv.spec.sun_side - 0.3 * dy, 0.25, 1.0)
+        np.copyto(cv.sun[r0:r1, c0:c1], lit, where=solid)
 
 
 def _draw_lamp(cv: _Canvas, lamp: Lamp, lamps_on: bool) -> None:
     s = cv.f / lamp.z
     x = cv.px(lamp.x, lamp.z)
     width = 0.16 * s
-    alpha = min(1.0, width)
+    alpha = F32(min(1.0, width))
     pole = _rgb((0.35, 0.36, 0.37))
     c0, c1 = cv.cols(x - max(width, 1) / 2, x + max(width, 1) / 2)
     r0, r1 = cv.rows(cv.py(lamp.height, lamp.z), cv.py(0.0, lamp.z))
     if c0 < c1 and r0 < r1:
-        sub = cv.albedo[r0:r1, c0:c1]
+        sub = cv.albedo[:, r0:r1, c0:c1]
         sub += alpha * (pole - sub)
         cv.depth[r0:r1, c0:c1] = lamp.z
     hx, hy = cv.px(lamp.x + lamp.arm, lamp.z), cv.py(lamp.height, lamp.z)
     c0, c1 = cv.cols(min(x, hx), max(x, hx))
     r0, r1 = cv.rows(hy - max(0.06 * s, 0.5), hy + max(0.08 * s, 0.5))
     if c0 < c1 and r0 < r1:
-        sub = cv.albedo[r0:r1, c0:c1]
+        sub = cv.albedo[:, r0:r1, c0:c1]
         sub += alpha * (pole - sub)
     hc0, hc1 = cv.cols(hx - 0.35 * s, hx + 0.35 * s)
     hr0, hr1 = cv.rows(hy, hy + max(0.15 * s, 0.6))
     if hc0 < hc1 and hr0 < hr1:
-        cv.albedo[hr0:hr1, hc0:hc1] = (0.75, 0.75, 0.72)
+        cv.albedo[:, hr0:hr1, hc0:hc1] = _rgb((0.75, 0.75, 0.72))
     if cv.night and lamps_on:
         color = cv.spec.lamp_color
-        cv.glow(hx, hy + 0.1 * s, 0.3 * s + 0.5, 0.12 * s + 0.5, color, 2.5)
-        cv.glow(hx, hy + 0.2 * s, 0.7 * s + 1.5, 0.6 * s + 1.5, color, 0.12)
+        halo = (0.7 * s + 1.5, 0.6 * s + 1.5, 0.12)
+        cv.glow(hx, hy + 0.15 * s, 0.3 * s + 0.5, 0.12 * s + 0.5, color, 2.5, halo)
         if cv.spec.wet:
             cv.glow(hx, cv.py(0.0, lamp.z + 1.5) + 0.6 * s, 0.3 * s + 0.5, 2.5 * s + 2, color, 0.1)
-        cv.light_pool(lamp.x + lamp.arm, lamp.z, 5.5, color, 0.7)
+        cv.light_pool(lamp.x + lamp.arm, lamp.z, 5.5, color, 0.5)
 
 
 def _draw_car(cv: _Canvas, car: Car) -> None:
     spec = cv.spec
     s = cv.f / car.z
     hw = car.width / 2
-    body = _rgb(car.color)
+    body = np.asarray(car.color, F32)
     boxy = car.kind in ("van", "truck", "bus")
     if not cv.night and spec.overcast < 0.8:  # contact shadow on the ground
         r0g, x, z = cv.ground
@@ -718,9 +751,10 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
         if rows.size:
             a, b = int(rows[0]), int(rows[-1]) + 1
             off = F32(car.x - 0.3 * spec.sun_side)
-            inside = np.clip((F32(hw + 0.15) - np.abs(x[a:b] - off)) * (F32(cv.f) / z[a:b])[:, None], 0, 1)
+            px_per_m = (F32(cv.f) / z[a:b])[:, None]
+            inside = np.clip((F32(hw + 0.15) - np.abs(x[a:b] - off)) * px_per_m, 0, 1)
             cv.sun[r0g + a : r0g + b] *= 1 - inside
-            cv.albedo[r0g + a : r0g + b] *= (1 - 0.3 * inside)[..., None]
+            cv.albedo[:, r0g + a : r0g + b] *= 1 - 0.3 * inside
     # the side facing the camera's line, behind the face: drawn first
     side_x = car.x + (hw if car.x < 0 else -hw)
     if abs(car.x) > hw + 0.2:
@@ -731,7 +765,8 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
             zc = F32(cv.f * side_x) / (np.arange(c0, c1, dtype=F32) + F32(0.5 - cv.xv))
             valid = (zc >= car.z) & (zc <= car.z + car.length)
             w_along = (zc - F32(car.z)) / F32(car.length)
-            v = (F32(spec.cam_h) - (cv.ys[r0:r1, None] - F32(cv.yh)) * zc / F32(cv.f)) / F32(car.height)
+            ys = cv.ys[r0:r1, None] - F32(cv.yh)
+            v = (F32(spec.cam_h) - ys * zc / F32(cv.f)) / F32(car.height)
             if boxy:
                 shape = (v > 0.08) & (v < 1.0)
                 window = (v > 0.55) & (v < 0.85) & (car.kind == "bus")
@@ -740,15 +775,18 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
                 roof = np.where(taper < 0.22, 1.0, 1.0 - (taper - 0.22) * 1.9)
                 shape = (v > 0.1) & (v < np.maximum(roof, 0.6))
                 window = (v > 0.64) & (v < roof - 0.07)
-            wheel = (v < 0.35) & ((np.abs(w_along - 0.17) < 0.08) | (np.abs(w_along - 0.83) < 0.08))
+            near_wheel = (np.abs(w_along - 0.17) < 0.08) | (np.abs(w_along - 0.83) < 0.08)
+            wheel = (v < 0.35) & near_wheel
             m = (shape | wheel) & valid
-            col = np.empty((*m.shape, 3), F32)
-            col[:] = body * 0.8
-            col[window & m] = (0.12, 0.14, 0.17)
-            col[wheel & m] = (0.05, 0.05, 0.05)
-            cv.albedo[r0:r1, c0:c1][m] = col[m]
-            cv.depth[r0:r1, c0:c1][m] = np.broadcast_to(zc, m.shape)[m]
-            cv.sun[r0:r1, c0:c1][m] = 1.0 if (side_x > car.x) == (spec.sun_side < 0) else 0.45
+            col = np.empty((3, *m.shape), F32)
+            col[:] = (body * 0.8)[:, None, None]
+            col[:, window & m] = np.array((0.12, 0.14, 0.17), F32)[:, None]
+            col[:, wheel & m] = F32(0.05)
+            np.copyto(cv.albedo[:, r0:r1, c0:c1], col, where=m)
+            np.copyto(cv.depth[r0:r1, c0:c1], zc, where=m)
+            if not cv.night:
+                lit = 1.0 if (side_x > car.x) == (spec.sun_side < 0) else 0.45
+                np.copyto(cv.sun[r0:r1, c0:c1], F32(lit), where=m)
     # the face: the rear, or the front of an oncoming vehicle
     xl, xr = cv.px(car.x - hw, car.z), cv.px(car.x + hw, car.z)
     yt, yb = cv.py(car.height, car.z), cv.py(0.0, car.z)
@@ -756,52 +794,58 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
     r0, r1 = cv.rows(yt, yb)
     if c0 >= c1 or r0 >= r1:
         return
-    au = np.abs((np.arange(c0, c1, dtype=F32) + F32(0.5 - (xl + xr) / 2)) / F32(max((xr - xl) / 2, 0.5)))[None, :]
+    half_px = F32(max((xr - xl) / 2, 0.5))
+    au = np.abs((np.arange(c0, c1, dtype=F32) + F32(0.5 - (xl + xr) / 2)) / half_px)[None, :]
     v = ((F32(yb) - cv.ys[r0:r1]) / F32(max(yb - yt, 1.0)))[:, None]
     if boxy:
         shape = (au < 1) & (v > 0.06)
-        glass = (v > (0.62 if car.oncoming or car.kind == "bus" else 2.0)) & (v < 0.9) & (au < 0.9)
+        g0 = 0.62 if car.oncoming or car.kind == "bus" else 2.0
+        glass = (v > g0) & (v < 0.9) & (au < 0.9)
     else:
         cabin = 0.86 - 0.25 * (v - 0.6) / 0.4
         shape = ((v > 0.08) & (v < 0.62) & (au < 1)) | ((v >= 0.62) & (v < 1.0) & (au < cabin))
         glass = (v > 0.66) & (v < 0.94) & (au < cabin - 0.08)
     tyres = (v < 0.2) & (au > 0.62) & (au < 0.95)
-    lights = ((v > 0.36) & (v < 0.48) & (au > 0.6) & (au < 0.92)) if car.oncoming else ((v > 0.44) & (v < 0.58) & (au > 0.64) & (au < 0.95))
-    m = shape | tyres
-    col = np.empty((*m.shape, 3), F32)
-    col[:] = body
-    col[(v > 0.12) & (v < 0.24) & (au < 1)] *= 0.6  # bumper
-    col[glass & m] = (0.10, 0.12, 0.15)
     if car.oncoming:
-        col[(v > 0.3) & (v < 0.46) & (au < 0.45)] = (0.08, 0.08, 0.08)  # grille
-    col[(v > 0.26) & (v < 0.36) & (au < 0.2)] = (0.9, 0.9, 0.85)  # plate
-    col[lights & m] = (0.85, 0.85, 0.8) if car.oncoming else (0.55, 0.05, 0.04)
-    col[tyres] = (0.04, 0.04, 0.04)
-    cv.albedo[r0:r1, c0:c1][m] = col[m]
-    cv.depth[r0:r1, c0:c1][m] = car.z
-    cv.sun[r0:r1, c0:c1][m] = 0.75
+        lights = (v > 0.36) & (v < 0.48) & (au > 0.6) & (au < 0.92)
+    else:
+        lights = (v > 0.44) & (v < 0.58) & (au > 0.64) & (au < 0.95)
+    m = shape | tyres
+    col = np.empty((3, *m.shape), F32)
+    col[:] = body[:, None, None]
+    col[:, (v > 0.12) & (v < 0.24) & (au < 1)] *= F32(0.6)  # bumper
+    col[:, glass & m] = np.array((0.10, 0.12, 0.15), F32)[:, None]
+    if car.oncoming:
+        col[:, (v > 0.3) & (v < 0.46) & (au < 0.45)] = F32(0.08)  # grille
+    col[:, (v > 0.26) & (v < 0.36) & (au < 0.2)] = np.array((0.9, 0.9, 0.85), F32)[:, None]
+    lamp = (0.85, 0.85, 0.8) if car.oncoming else (0.55, 0.05, 0.04)
+    col[:, lights & m] = np.array(lamp, F32)[:, None]
+    col[:, tyres] = F32(0.04)
+    np.copyto(cv.albedo[:, r0:r1, c0:c1], col, where=m)
+    np.copyto(cv.depth[r0:r1, c0:c1], F32(car.z), where=m)
     if not cv.night:
+        np.copyto(cv.sun[r0:r1, c0:c1], F32(0.75), where=m)
         return
     ly = cv.py(car.height * (0.42 if car.oncoming else 0.51), car.z)
     for sign in (-1, 1):
         lx = cv.px(car.x + sign * hw * 0.78, car.z)
         if car.oncoming:
             white = (1.0, 0.97, 0.9)
-            cv.glow(lx, ly, 0.16 * s + 0.4, 0.1 * s + 0.4, white, 6.0)
-            cv.glow(lx, ly, 0.5 * s + 1.5, 0.35 * s + 1.5, white, 0.3)
+            cv.glow(lx, ly, 0.16 * s + 0.4, 0.1 * s + 0.4, white, 6.0, (0.5 * s + 1.5, 0.35 * s + 1.5, 0.3))
             if spec.wet:
                 cv.glow(lx, yb + 0.8 * s, 0.2 * s + 0.5, 2.0 * s + 3.0, white, 0.25)
         else:
-            g = 2.0 if car.braking else 1.0
+            gain = 2.0 if car.braking else 1.0
             red = (1.0, 0.12, 0.06)
-            cv.glow(lx, ly, 0.16 * s + 0.3, 0.09 * s + 0.3, red, 2.0 * g)
-            cv.glow(lx, ly, 0.45 * s + 1.0, 0.35 * s + 1.0, red, 0.15 * g)
+            halo = (0.45 * s + 1.0, 0.35 * s + 1.0, 0.15 * gain)
+            cv.glow(lx, ly, 0.16 * s + 0.3, 0.09 * s + 0.3, red, 2.0 * gain, halo)
             if spec.wet:
-                cv.glow(lx, yb + 0.5 * s, 0.15 * s + 0.4, 1.2 * s + 2.0, red, 0.12 * g)
+                cv.glow(lx, yb + 0.5 * s, 0.15 * s + 0.4, 1.2 * s + 2.0, red, 0.12 * gain)
     if car.oncoming:
-        cv.light_pool(car.x, car.z - 7.0, 4.5, (1.0, 0.95, 0.85), 0.6)
+        cv.light_pool(car.x, car.z - 7.0, 4.5, (1.0, 0.95, 0.85), 0.35)
     if abs(car.x) < 4 and car.z < 45:  # lit by the ego car's beams
-        cv.light[r0:r1, c0:c1][m] += _rgb((1.0, 0.95, 0.85)) * (0.5 / (1 + (car.z / 14.0) ** 2))
+        beam = 0.4 / (1 + (car.z / 18.0) ** 2)
+        cv.light[:, r0:r1, c0:c1] += m * (_rgb((1.0, 0.95, 0.85)) * F32(beam))
 
 
 def _layout(spec: SceneSpec, height: int, width: int, night: bool, lamps_on: bool = True) -> _Canvas:
@@ -831,20 +875,20 @@ def _sky_rows(cv: _Canvas) -> int:
 
 def _sky_day(cv: _Canvas, rows: int) -> np.ndarray:
     spec = cv.spec
-    t = np.clip((F32(cv.yh) - cv.ys[:rows]) / F32(max(cv.yh, 1.0)), 0, 1)[:, None, None]
+    t = np.clip((F32(cv.yh) - cv.ys[:rows]) / F32(max(cv.yh, 1.0)), 0, 1)[:, None]
     oc = spec.overcast
     zenith = _rgb((0.25, 0.45, 0.78)) * (1 - oc) + _rgb((0.60, 0.62, 0.66)) * oc
     horizon = _rgb((0.74, 0.82, 0.90)) * (1 - oc) + _rgb((0.78, 0.79, 0.80)) * oc
     sky = horizon + (zenith - horizon) * t**0.6
     c = np.asarray(spec.clouds, F32)
-    coarse = _interp_matrix(rows, 3) @ c[:3, :5] @ _interp_matrix(cv.w, 5).T
-    fine = _interp_matrix(rows, c.shape[0]) @ c @ _interp_matrix(cv.w, c.shape[1]).T
-    field = 0.7 * coarse + 0.3 * fine
-    edge = 0.75 - 0.45 * spec.cloudiness
-    cover = _smoothstep(edge, edge + 0.2, field) * (0.2 + 0.8 * t[..., 0])
-    shade = 1.0 - 0.2 * _smoothstep(edge + 0.1, edge + 0.35, field)
-    cloud = (_rgb((0.95, 0.95, 0.96)) * (1 - 0.3 * oc)) * shade[..., None]
-    return sky + cover[..., None] * (cloud - sky)
+    coarse = _interp_matrix(rows, 2) @ c[4:6, :4] @ _interp_matrix(cv.w, 4).T
+    fine = _interp_matrix(rows, 4) @ c[:4, :14] @ _interp_matrix(cv.w, 14).T
+    field = 0.65 * coarse + 0.35 * fine
+    edge = 0.72 - 0.4 * spec.cloudiness
+    cover = _smoothstep(edge, edge + 0.22, field) * (0.15 + 0.85 * t)
+    shade = 1.0 - 0.22 * _smoothstep(edge + 0.12, edge + 0.4, field)
+    cloud = _rgb((0.95, 0.95, 0.96)) * (1 - 0.3 * oc) * shade
+    return sky + cover * (cloud - sky)
 
 
 def _finish_day(cv: _Canvas) -> np.ndarray:
@@ -852,14 +896,14 @@ def _finish_day(cv: _Canvas) -> np.ndarray:
     oc = spec.overcast
     sun_gain, ambient = 0.55 * (1 - oc), 0.62 + 0.25 * oc
     light = F32(ambient) + F32(sun_gain) * cv.sun
-    img = cv.albedo * (light[..., None] * _rgb((1.0, 0.98, 0.94)))
+    img = cv.albedo * light * _rgb((1.0, 0.98, 0.94))
     haze_col = _rgb((0.74, 0.80, 0.86)) * (1 - oc) + _rgb((0.77, 0.78, 0.79)) * oc
     haze = 1 - np.exp(cv.depth * F32(-1 / spec.visibility))  # 1 in the sky
-    img += haze[..., None] * (haze_col - img)
+    img += haze * (haze_col - img)
     rows = _sky_rows(cv)
     if rows > 0:
-        is_sky = np.isinf(cv.depth[:rows])[..., None]
-        img[:rows] += is_sky * (_sky_day(cv, rows) - haze_col)
+        is_sky = np.isinf(cv.depth[:rows])
+        img[:, :rows] += is_sky * (_sky_day(cv, rows) - haze_col)
     return img
 
 
@@ -868,17 +912,18 @@ def _finish_night(cv: _Canvas, darkness: float, rng: np.random.Generator) -> np.
     d = float(np.clip(darkness, 0.0, 1.0))
     ambient = 0.05 * (1 - d) ** 2 + 0.0015
     exposure = F32(4.0 * (1 - 0.7 * d))
-    light = cv.light + F32(ambient) * _rgb((0.8, 0.9, 1.1))
-    lin = cv.albedo * cv.albedo * light  # display -> linear (gamma 2), lit
+    cv.light += F32(ambient) * _rgb((0.8, 0.9, 1.1))
+    lin = cv.albedo * cv.albedo  # display -> linear (gamma 2)
+    lin *= cv.light
     fog = _rgb((0.02, 0.018, 0.016)) * spec.light_pollution
     haze = 1 - np.exp(cv.depth * F32(-1 / spec.visibility))
-    lin += haze[..., None] * (fog - lin)
+    lin += haze * (fog - lin)
     rows = _sky_rows(cv)
     if rows > 0:
-        t = np.clip((F32(cv.yh) - cv.ys[:rows]) / F32(max(cv.yh, 1.0)), 0, 1)[:, None, None]
+        t = np.clip((F32(cv.yh) - cv.ys[:rows]) / F32(max(cv.yh, 1.0)), 0, 1)[:, None]
         glow = _rgb((0.05, 0.035, 0.022)) * spec.light_pollution
-        sky = (_rgb((0.004, 0.006, 0.014)) + glow * np.exp(-4 * t)) * (1.2 - d)
-        lin[:rows] += np.isinf(cv.depth[:rows])[..., None] * (sky - fog)
+        sky = (_rgb((0.004, 0.006, 0.014)) + glow * np.exp(-4 * t)) * F32(1.2 - d)
+        lin[:, :rows] += np.isinf(cv.depth[:rows]) * (sky - fog)
     lin += cv.emit
     lin *= exposure
     # sensor noise: shot noise (signal dependent) plus read noise, both worse when darker
@@ -898,7 +943,26 @@ def _finish_night(cv: _Canvas, darkness: float, rng: np.random.Generator) -> np.
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+    np.clip(img, 0, 1, out=img)
+    img *= 255
+    img += 0.5
+    return img.astype(np.uint8)
+
+
+def _hwc(img: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(img.transpose(1, 2, 0))
+
+
+def _render_day_chw(spec: SceneSpec, height: int, width: int) -> np.ndarray:
+    """Day render, ``uint8`` of shape ``(3, height, width)``."""
+    return _to_uint8(_finish_day(_layout(spec, height, width, night=False)))
+
+
+def _render_night_chw(spec: SceneSpec, height: int, width: int, darkness: float) -> np.ndarray:
+    """Night render at ``darkness``, ``uint8`` of shape ``(3, height, width)``."""
+    cv = _layout(spec, height, width, night=True, lamps_on=darkness <= spec.lamps_off_above)
+    rng = np.random.default_rng([spec.noise_seed, height, width])
+    return _to_uint8(_finish_night(cv, darkness, rng))
 
 
 def _check_size(height: int, width: int | None) -> tuple[int, int]:
@@ -940,8 +1004,7 @@ def render_day(
         ``uint8`` array of shape ``(height, width, 3)``.
     """
     h, w = _check_size(height, width)
-    cv = _layout(_spec(index, seed), h, w, night=False)
-    return _to_uint8(_finish_day(cv))
+    return _hwc(_render_day_chw(_spec(index, seed), h, w))
 
 
 def render_night(
@@ -983,9 +1046,7 @@ def render_night(
     h, w = _check_size(height, width)
     spec = _spec(index, seed)
     d = _darkness(spec, darkness, _check_range(darkness_range))
-    cv = _layout(spec, h, w, night=True, lamps_on=d <= spec.lamps_off_above)
-    rng = np.random.default_rng([spec.noise_seed, h, w])
-    return _to_uint8(_finish_night(cv, d, rng))
+    return _hwc(_render_night_chw(spec, h, w, d))
 
 
 def render_scene(
@@ -1136,9 +1197,10 @@ class NightDayScenes(UnpairedDataset):
         return 2 * key.index_a, 2 * key.index_b + 1
 
     def _tensor(self, img: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        """``uint8 (3, H, W)`` -> float tensor ``(C, H, W)`` in ``value_range``."""
         if self.flip and self.split == "train" and rng.random() < 0.5:
-            img = img[:, ::-1]
-        x = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()
+            img = img[:, :, ::-1]
+        x = torch.from_numpy(np.ascontiguousarray(img)).float()
         if self.channels == 1:
             x = (x[0:1] * 0.299 + x[1:2] * 0.587 + x[2:3] * 0.114).round_()
         lo, hi = self.value_range
@@ -1150,9 +1212,9 @@ class NightDayScenes(UnpairedDataset):
         rng_a, rng_b = item_rngs(key.seed)
         spec_a = sample_scene(ia, seed=self.seed)
         d = _darkness(spec_a, None, self.darkness)
-        night = render_night(spec_a, height=self.height, width=self.width, darkness=d)
+        night = _render_night_chw(spec_a, self.height, self.width, d)
         spec_b = spec_a if ib == ia else sample_scene(ib, seed=self.seed)
-        day = render_day(spec_b, height=self.height, width=self.width)
+        day = _render_day_chw(spec_b, self.height, self.width)
         return {
             "A": self._tensor(night, rng_a),
             "B": self._tensor(day, rng_b),

@@ -174,6 +174,9 @@ class TrainConfig:
         Checkpoints kept in ``run_dir/checkpoints``.
     max_bad_steps
         Stop after this many consecutive steps with a non-finite loss (each is skipped).
+    max_minutes
+        Wall-clock budget: stop (with a checkpoint) once this many minutes have passed, even if
+        ``steps`` is not reached (``None``: no limit).
     progress
         Show a progress bar.
     tensorboard
@@ -197,6 +200,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     keep_last: int = 3
     max_bad_steps: int = 5
+    max_minutes: float | None = None
     progress: bool = True
     tensorboard: bool = False
 
@@ -209,6 +213,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} must be >= 0; got {getattr(self, name)}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"train.grad_clip must be > 0 or unset; got {self.grad_clip}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ConfigError(f"train.max_minutes must be > 0 or unset; got {self.max_minutes}")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
 

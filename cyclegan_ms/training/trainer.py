@@ -465,6 +465,8 @@ class Trainer:
                 if self._should_stop():
                     interrupted = True
                     break
+                if self._out_of_time(t0):
+                    break
         finally:
             if bar is not None:
                 bar.close()
@@ -514,6 +516,16 @@ class Trainer:
     def _restore_signal_handlers(saved: Mapping[int, Any]) -> None:
         for sig, old in saved.items():
             signal.signal(sig, old)
+
+    def _out_of_time(self, t0: float) -> bool:
+        if self.cfg.max_minutes is None:
+            return False
+        flag = 1.0 if time.perf_counter() - t0 >= 60.0 * self.cfg.max_minutes else 0.0
+        if self.dist.enabled:  # every rank stops at the same step
+            t = torch.tensor([flag], device=self.device)
+            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+            flag = float(t.item())
+        return flag > 0
 
     def _should_stop(self) -> bool:
         flag = 1.0 if self._stop_signal is not None else 0.0

@@ -1,0 +1,205 @@
+"""From a plain experiment config to a running Trainer: data, model, checks, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+from ..model import CycleGAN
+from .checkpoint import find_latest, load_checkpoint
+from .config import ConfigError, DataConfig, ExperimentConfig, load_config
+from .distributed import init_from_env
+from .trainer import Trainer, TrainResult, resolve_device
+
+__all__ = ["build_dataset", "build_trainer", "run_experiment", "value_range_of"]
+
+
+def value_range_of(data: DataConfig) -> tuple[float, float]:
+    """``(0, 1)`` for ``"unit"``, ``(-1, 1)`` for ``"symmetric"``."""
+    return (0.0, 1.0) if data.value_range == "unit" else (-1.0, 1.0)
+
+
+def build_dataset(data: DataConfig, *, seed: int = 0, split: str = "train") -> Any:
+    """The training dataset a :class:`DataConfig` describes.
+
+    Returns
+    -------
+    cyclegan_ms.data.NightDayScenes | cyclegan_ms.data.UnpairedImageFolder
+        Items are dicts with ``"A"`` and ``"B"`` tensors ``(C, image_size, image_size)``.
+    """
+    from ..data import NightDayScenes, UnpairedImageFolder, recipe
+
+    vr = value_range_of(data)
+    channels = 1 if data.grayscale else 3
+    if data.source == "scenes":
+        return NightDayScenes(
+            split="train" if split == "train" else "eval",
+            num_scenes=data.num_scenes,
+            size=data.image_size,
+            channels=channels,
+            value_range=vr,
+            flip=data.recipe == "paper",
+            seed=seed,
+        )
+    pipeline = recipe(
+        data.recipe,
+        train=split == "train",
+        size=data.image_size,
+        load_size=data.load_size if data.recipe == "paper" else None,
+    )
+    pipeline.value_range = vr
+    if data.root is not None:
+        return UnpairedImageFolder(
+            root=data.root, split=split, transform=pipeline, channels=channels, seed=seed
+        )
+    return UnpairedImageFolder(
+        a=data.path_a, b=data.path_b, transform=pipeline, channels=channels, seed=seed
+    )
+
+
+def _output_activation(module: nn.Module) -> str | None:
+    last = None
+    for m in module.modules():
+        if isinstance(m, nn.Sigmoid):
+            last = "sigmoid"
+        elif isinstance(m, nn.Tanh):
+            last = "tanh"
+    return last
+
+
+def check_compatible(model: CycleGAN, data: DataConfig) -> None:
+    """Fail early, in one line, when the data cannot feed the model.
+
+    Raises
+    ------
+    ConfigError
+        Image size not accepted by a generator, or a data range that the generators' output
+        activation cannot produce.
+    """
+    size = data.image_size
+    for name, g in (("generator", model.G_ab), ("generator_ba", model.G_ba)):
+        fixed = getattr(g, "fixed_size", None)
+        if fixed is not None and fixed != size:
+            raise ConfigError(
+                f"data.image_size = {size} but model.{name} is built for {fixed}x{fixed} inputs; "
+                f"set model.{name}.image_size = {size} (or use its size-free option)"
+            )
+        multiple = int(getattr(g, "size_multiple", 1))
+        if size % multiple:
+            raise ConfigError(
+                f"data.image_size = {size} is not a multiple of {multiple}, which "
+                f"model.{name} needs"
+            )
+        act = _output_activation(g)
+        if act == "sigmoid" and data.value_range != "unit":
+            raise ConfigError(
+                f"model.{name} ends in a sigmoid ([0, 1]) but data.value_range = "
+                f"{data.value_range!r}; set data.value_range = 'unit' or the generator's output = 'tanh'"
+            )
+        if act == "tanh" and data.value_range != "symmetric":
+            raise ConfigError(
+                f"model.{name} ends in a tanh ([-1, 1]) but data.value_range = "
+                f"{data.value_range!r}; set data.value_range = 'symmetric' or the generator's output = 'sigmoid'"
+            )
+
+
+def _sample_images(cfg: ExperimentConfig, dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    if cfg.data.source == "scenes":
+        ev = build_dataset(cfg.data, seed=cfg.train.seed, split="eval")
+        items = [ev[i] for i in range(2)]
+    else:
+        items = [dataset[i] for i in range(min(2, len(dataset)))]
+    return torch.stack([it["A"] for it in items]), torch.stack([it["B"] for it in items])
+
+
+def build_trainer(cfg: ExperimentConfig, run_dir: str | os.PathLike[str]) -> Trainer:
+    """Seed everything, build the model and data, check them against each other, and return a
+    :class:`Trainer` (not started)."""
+    from ..data import UnpairedSampler
+
+    torch.manual_seed(cfg.train.seed)
+    try:
+        model = CycleGAN.from_config(cfg.model)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"model: {err}") from None
+    check_compatible(model, cfg.data)
+    dataset = build_dataset(cfg.data, seed=cfg.train.seed)
+    info = init_from_env(resolve_device(cfg.train.device).type)
+    sampler = UnpairedSampler(
+        dataset, seed=cfg.train.seed, num_replicas=info.world_size, rank=info.rank
+    )
+    return Trainer(
+        model,
+        dataset,
+        run_dir=run_dir,
+        train=cfg.train,
+        optim_g=cfg.optim_g,
+        optim_d=cfg.optim_d,
+        experiment=cfg.to_dict(),
+        value_range=value_range_of(cfg.data),
+        sampler=sampler,
+        sample_images=_sample_images(cfg, dataset),
+        num_workers=cfg.data.num_workers,
+    )
+
+
+def _stored_config(run_dir: Path) -> dict[str, Any]:
+    cfg_file = run_dir / "config.json"
+    if cfg_file.is_file():
+        data: dict[str, Any] = json.loads(cfg_file.read_text())
+        return data
+    latest = find_latest(run_dir)
+    if latest is None:
+        raise FileNotFoundError(f"--resume {run_dir}: no checkpoint and no config.json there")
+    experiment = load_checkpoint(latest).get("experiment")
+    if not experiment:
+        raise ConfigError(f"--resume {run_dir}: the checkpoint does not store its experiment config")
+    return dict(experiment)
+
+
+def run_experiment(
+    config: str | os.PathLike[str] | Mapping[str, Any] | None,
+    *,
+    overrides: list[str] | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+) -> TrainResult:
+    """Train from a TOML path, preset name or mapping (or the config stored in ``resume``).
+
+    Parameters
+    ----------
+    config
+        TOML file, preset name, plain mapping, or ``None`` to reuse the config stored in the
+        run folder given by ``resume``.
+    overrides
+        ``"dotted.key=value"`` strings applied on top.
+    run_dir
+        Output folder; default ``resume`` when resuming, else ``runs/<config name>``.
+    resume
+        Run folder (or checkpoint file) to continue from.
+    """
+    resume_path = Path(resume) if resume is not None else None
+    if config is None:
+        if resume_path is None:
+            raise ConfigError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
+        folder = resume_path if resume_path.is_dir() else resume_path.parent.parent
+        source: Any = _stored_config(folder)
+    else:
+        source = config
+    cfg = load_config(source, overrides)
+    if run_dir is None:
+        if resume_path is not None:
+            run_dir = resume_path if resume_path.is_dir() else resume_path.parent.parent
+        else:
+            name = Path(str(config)).stem if isinstance(config, (str, os.PathLike)) else "experiment"
+            run_dir = Path("runs") / name
+    trainer = build_trainer(cfg, run_dir)
+    if resume_path is not None:
+        trainer.resume(resume_path)
+    return trainer.fit()
