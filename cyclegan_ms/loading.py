@@ -41,6 +41,11 @@ def load(
     device
         Where to put the model.
 
+    Returns
+    -------
+    CycleGAN
+        The model, in eval mode, on ``device``.
+
     Raises
     ------
     FileNotFoundError

@@ -54,7 +54,9 @@ def cyclegan_layout(root: str | os.PathLike[str], split: str = "train") -> tuple
         If ``split`` is empty or contains a path separator.
     """
     if not split or "/" in split or os.sep in split:
-        raise ValueError(f"split must be a folder-name prefix such as 'train' or 'test'; got {split!r}")
+        raise ValueError(
+            f"split must be a folder-name prefix such as 'train' or 'test'; got {split!r}"
+        )
     r = Path(root)
     return r / f"{split}A", r / f"{split}B"
 
@@ -149,7 +151,7 @@ class UnpairedImageFolder(UnpairedDataset):
         a: str | os.PathLike[str] | None = None,
         b: str | os.PathLike[str] | None = None,
         transform: RecipeName | Pipeline = "seed",
-        channels: Literal[1, 3] = 3,
+        channels: int = 3,
         recursive: bool = True,
         verify: VerifyMode = "quick",
         seed: int = 0,
@@ -175,13 +177,14 @@ class UnpairedImageFolder(UnpairedDataset):
         self.seed = _check_int(seed, "seed")
         self.epoch = 0
         self.transform = transform
-        self.channels: Literal[1, 3] = channels
+        self.channels = channels
         self.folders: dict[Domain, Path] = {"A": folder_a, "B": folder_b}
         self.bad_files: list[BadFile] = []
         files: dict[Domain, list[Path]] = {}
-        for domain, folder in self.folders.items():
+        for domain, folder in self.folders.items():  # both exist? (before any slow scan)
             if not folder.is_dir():
                 raise FileNotFoundError(self._missing_message(domain, folder, root))
+        for domain, folder in self.folders.items():
             result = scan_images(folder, recursive=recursive, verify=verify)
             self.bad_files.extend(result.bad)
             if not result.files:
@@ -196,7 +199,9 @@ class UnpairedImageFolder(UnpairedDataset):
         what = "is not a folder" if folder.exists() else "not found"
         hint = ""
         if root is not None and Path(root).is_dir():
-            subs = sorted(p.name for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith("."))
+            subs = sorted(
+                p.name for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")
+            )
             hint = f"; {root} contains: {', '.join(subs) if subs else 'no folders'}"
         return (
             f"domain {domain} folder {what}: {folder} (expected a folder of images with "
@@ -299,4 +304,3 @@ class UnpairedImageFolder(UnpairedDataset):
             f"B={self.folders['B']} [{self.len_b}], transform={self.transform!r}, "
             f"channels={self.channels}, skipped={len(self.bad_files)})"
         )
-

@@ -289,7 +289,7 @@ def _scale_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
 
 
 def to_channels(
-    im: Image.Image, *, channels: Literal[1, 3] = 3, background: tuple[int, int, int] = (255, 255, 255)
+    im: Image.Image, *, channels: int = 3, background: tuple[int, int, int] = (255, 255, 255)
 ) -> Image.Image:
     """Convert an image of any Pillow mode to 8-bit ``"RGB"`` (3 channels) or ``"L"`` (1).
 
@@ -335,7 +335,9 @@ def to_channels(
         im = im.convert("L")
         return im if target == "L" else im.convert("RGB")
     if mode == "P":
-        has_alpha = "transparency" in im.info or (im.palette is not None and im.palette.mode == "RGBA")
+        has_alpha = "transparency" in im.info or (
+            im.palette is not None and im.palette.mode == "RGBA"
+        )
         im = im.convert("RGBA" if has_alpha else "RGB")
         mode = im.mode
     if mode == "La":
@@ -352,7 +354,7 @@ def to_channels(
 def load_image(
     path: str | os.PathLike[str],
     *,
-    channels: Literal[1, 3] = 3,
+    channels: int = 3,
     draft_size: int | None = None,
     background: tuple[int, int, int] = (255, 255, 255),
 ) -> Image.Image:
@@ -386,4 +388,3 @@ def load_image(
             im.draft(None, (draft_size, draft_size))
         upright = ImageOps.exif_transpose(im)  # a loaded copy (raises here if truncated)
     return to_channels(upright, channels=channels, background=background)
-

@@ -350,7 +350,15 @@ class UnpairedSampler(Sampler[SampleKey]):
             If the state was saved with different settings or dataset sizes (the order would not
             be the same), or its position is outside the shard.
         """
-        for name in ("seed", "len_a", "len_b", "num_samples", "num_replicas", "shuffle", "drop_last"):
+        for name in (
+            "seed",
+            "len_a",
+            "len_b",
+            "num_samples",
+            "num_replicas",
+            "shuffle",
+            "drop_last",
+        ):
             if name in state and state[name] != getattr(self, name):
                 raise ValueError(
                     f"cannot resume: the sampler state has {name}={state[name]!r} but this sampler "
@@ -359,6 +367,10 @@ class UnpairedSampler(Sampler[SampleKey]):
         epoch = _check_int(state.get("epoch"), "epoch")
         position = _check_int(state.get("position"), "position")
         if position > self.shard_size:
-            raise ValueError(f"position must be <= the shard size {self.shard_size}; got {position}")
-        self.epoch, self.position = (epoch + 1, 0) if position == self.shard_size else (epoch, position)
+            raise ValueError(
+                f"position must be <= the shard size {self.shard_size}; got {position}"
+            )
+        self.epoch, self.position = (
+            (epoch + 1, 0) if position == self.shard_size else (epoch, position)
+        )
         self._reset_iteration()

@@ -25,9 +25,10 @@ see ``benchmarks/data_loader.py``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -54,6 +55,7 @@ __all__ = [
 EVAL_OFFSET = 1_000_000_000
 
 Color = tuple[float, float, float]
+T = TypeVar("T")
 F32 = np.float32
 
 _Z_FAR = 220.0  # buildings, trees and lamps are placed up to this distance (m)
@@ -186,13 +188,40 @@ _VEHICLES = {  # kind: (width, height, length, probability)
 }
 
 
-def _jitter(rng: np.random.Generator, c: Color, amount: float) -> Color:
-    v = np.clip(np.asarray(c) * (1 + rng.uniform(-amount, amount)) + rng.uniform(-0.03, 0.03, 3), 0, 1)
-    return (float(v[0]), float(v[1]), float(v[2]))
+class _Draws:
+    """Fast, deterministic scalar draws from a numpy ``Generator`` (buffered)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.buf: list[float] = []
+        self.i = 0
+
+    def u(self, lo: float = 0.0, hi: float = 1.0) -> float:
+        if self.i >= len(self.buf):
+            self.buf, self.i = self.rng.random(256).tolist(), 0
+        v = self.buf[self.i]
+        self.i += 1
+        return lo + (hi - lo) * v
+
+    def integer(self, n: int) -> int:
+        return min(n - 1, int(self.u() * n))
+
+    def choice(self, seq: Sequence[T]) -> T:
+        return seq[self.integer(len(seq))]
+
+    def weighted(self, probs: Sequence[float]) -> int:
+        x, acc = self.u() * sum(probs), 0.0
+        for k, p in enumerate(probs):
+            acc += p
+            if x < acc:
+                return k
+        return len(probs) - 1
 
 
-def _pick(rng: np.random.Generator, options: tuple[Color, ...]) -> Color:
-    return options[int(rng.integers(len(options)))]
+def _jitter(dr: _Draws, c: Color, amount: float, tint: float = 0.03) -> Color:
+    scale = 1 + dr.u(-amount, amount)
+    r, g, b = (v * scale + dr.u(-tint, tint) for v in c)
+    return (min(1.0, max(0.0, r)), min(1.0, max(0.0, g)), min(1.0, max(0.0, b)))
 
 
 def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
@@ -217,11 +246,12 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
     index = _check_int(index, "index")
     seed = _check_int(seed, "seed")
     rng = np.random.default_rng([seed, index, 0x5CE7E])
-    u = rng.uniform
+    dr = _Draws(rng)
+    u = dr.u
     lane_w = u(3.0, 3.7)
-    n_own = int(rng.choice([1, 2, 2, 3]))
-    n_on = int(rng.choice([0, 1, 1, 2]))
-    cam_lane = int(rng.integers(n_own))
+    n_own = dr.choice([1, 2, 2, 3])
+    n_on = dr.choice([0, 1, 1, 2])
+    cam_lane = dr.integer(n_own)
     sidewalk = (u(1.5, 4.0), u(1.5, 4.0))
     road_l = -(cam_lane + 0.5 + n_on) * lane_w
     road_r = road_l + (n_own + n_on) * lane_w
@@ -243,13 +273,13 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
                         z0=z,
                         z1=z + length,
                         height=u(5.0, 12.0) if u() < 0.4 else u(12.0, 40.0),
-                        color=_jitter(rng, _pick(rng, _BUILDING_COLORS), 0.15),
+                        color=_jitter(dr, dr.choice(_BUILDING_COLORS), 0.15),
                         floor_h=u(2.9, 3.6),
                         win_spacing=u(1.8, 3.6),
                         win_w=u(0.35, 0.65),
                         win_h=u(0.35, 0.6),
                         lit=u(0.1, 0.6),
-                        uid=int(rng.integers(1 << 30)) + side_i,
+                        uid=dr.integer(1 << 30) + side_i,
                     )
                 )
                 uid += 1
@@ -262,7 +292,11 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
         if u() < (0.4 if urban else 0.9):
             spacing = u(7.0, 18.0)
             z = u(2.0, spacing)
-            edge = road_l - sidewalk[0] * u(0.3, 0.7) if side < 0 else road_r + sidewalk[1] * u(0.3, 0.7)
+            edge = (
+                road_l - sidewalk[0] * u(0.3, 0.7)
+                if side < 0
+                else road_r + sidewalk[1] * u(0.3, 0.7)
+            )
             if not urban:
                 edge += side * u(1.0, 4.0)
             while z < _Z_FAR * 0.7:
@@ -273,7 +307,7 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
         del side_i
 
     lamps: list[Lamp] = []
-    lamp_sides = [s for s in (-1, 1) if u() < 0.7] or [int(rng.choice([-1, 1]))]
+    lamp_sides = [s for s in (-1, 1) if u() < 0.7] or [dr.choice([-1, 1])]
     spacing = u(22.0, 40.0)
     for side in lamp_sides:
         x = road_l - 0.4 if side < 0 else road_r + 0.4
@@ -284,19 +318,19 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
 
     cars: list[Car] = []
     kinds = list(_VEHICLES)
-    probs = np.array([_VEHICLES[k][3] for k in kinds])
+    probs = [_VEHICLES[k][3] for k in kinds]
     lanes = [(road_l + (k + 0.5) * lane_w, k < n_on) for k in range(n_own + n_on)]
     near_done = False
     for lane_x, oncoming in lanes:
         z = u(6.0, 18.0) if not near_done else u(6.0, 40.0)
         while z < 120.0:
             if u() < 0.75:
-                kind = kinds[int(rng.choice(len(kinds), p=probs))]
+                kind = kinds[dr.weighted(probs)]
                 w, h, length, _ = _VEHICLES[kind]
                 scale = u(0.95, 1.05)
-                color = _pick(rng, _CAR_COLORS)
+                color = dr.choice(_CAR_COLORS)
                 if kind in ("truck", "bus"):
-                    color = _pick(rng, ((0.85, 0.85, 0.82), (0.75, 0.15, 0.1), (0.2, 0.35, 0.6)))
+                    color = dr.choice(((0.85, 0.85, 0.82), (0.75, 0.15, 0.1), (0.2, 0.35, 0.6)))
                 cars.append(
                     Car(
                         x=lane_x + u(-0.35, 0.35),
@@ -304,7 +338,7 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
                         width=w * scale,
                         height=h * scale,
                         length=length * scale,
-                        color=_jitter(rng, color, 0.08),
+                        color=_jitter(dr, color, 0.08),
                         oncoming=oncoming,
                         kind=kind,
                         braking=u() < 0.3,
@@ -315,14 +349,14 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
             else:
                 z += u(10.0, 30.0)
     if u() < 0.5:  # parked cars along a kerb
-        side = int(rng.choice([-1, 1]))
+        side = dr.choice([-1, 1])
         x = road_l + 1.1 if side < 0 else road_r - 1.1
         z = u(8.0, 30.0)
         while z < 90.0:
             if all(abs(c.x - x) > 2.2 or abs(c.z - z) > 7 for c in cars) and u() < 0.6:
                 w, h, length, _ = _VEHICLES["car"]
                 cars.append(
-                    Car(x, z, w, h, length, _jitter(rng, _pick(rng, _CAR_COLORS), 0.08),
+                    Car(x, z, w, h, length, _jitter(dr, dr.choice(_CAR_COLORS), 0.08),
                         oncoming=False, kind="car", braking=False)
                 )  # fmt: skip
             z += u(5.5, 9.0)
@@ -348,20 +382,20 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
         cam_lane=cam_lane,
         sidewalk=sidewalk,
         facade_x=facade_x,
-        road_color=_jitter(rng, (0.30, 0.30, 0.31), 0.25),
-        sidewalk_color=_jitter(rng, (0.58, 0.57, 0.54), 0.12),
-        verge_color=_jitter(rng, (0.30, 0.40, 0.20) if u() < 0.7 else (0.45, 0.40, 0.30), 0.2),
+        road_color=_jitter(dr, (0.30, 0.30, 0.31), 0.25, tint=0.01),
+        sidewalk_color=_jitter(dr, (0.58, 0.57, 0.54), 0.12),
+        verge_color=_jitter(dr, (0.30, 0.40, 0.20) if u() < 0.7 else (0.45, 0.40, 0.30), 0.2),
         buildings=tuple(buildings),
         trees=tuple(trees),
         lamps=tuple(lamps),
         cars=tuple(sorted(cars, key=lambda c: -c.z)),
-        skyline=tuple(float(h) for h in heights),
+        skyline=tuple(heights.tolist()),
         skyline_kind=skyline_kind,
         overcast=float(u(0.0, 1.0) ** 2),
-        sun_side=int(rng.choice([-1, 1])),
+        sun_side=dr.choice([-1, 1]),
         sun_elev=u(20.0, 60.0),
         visibility=u(250.0, 1500.0),
-        clouds=tuple(tuple(float(v) for v in row) for row in rng.random((8, 24))),
+        clouds=tuple(map(tuple, rng.random((8, 24)).tolist())),
         cloudiness=u(),
         lamp_color=(1.0, 0.62, 0.28) if u() < 0.5 else (0.95, 0.95, 1.0),
         light_pollution=u(0.2, 1.0) if urban else u(0.0, 0.3),
@@ -369,7 +403,7 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
         darkness_u=u(),
         lamps_off_above=u(0.6, 1.4),
         dash_phase=u(0, 12),
-        tex_offset=(int(rng.integers(1 << 16)), int(rng.integers(1 << 16))),
+        tex_offset=(dr.integer(1 << 16), dr.integer(1 << 16)),
         noise_seed=int(rng.integers(1 << 62)),
     )
 
@@ -397,6 +431,7 @@ def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
     lo = np.clip(np.floor(pos).astype(int), 0, n_in - 1)
     hi = np.clip(lo + 1, 0, n_in - 1)
     w = np.clip(pos - lo, 0, 1)
+    w = w * w * (3 - 2 * w)  # smooth (C1) blending: no visible cell edges
     m = np.zeros((n_out, n_in), F32)
     m[np.arange(n_out), lo] += 1 - w
     m[np.arange(n_out), hi] += w
@@ -425,6 +460,7 @@ class _Canvas:
         self.f = (width / 2) / math.tan(math.radians(spec.hfov) / 2)
         self.yh = spec.horizon * height
         self.xv = spec.vanish * width
+        self.u = height / 256  # lens blur and other pixel-scale effects are sized for 256 rows
         self.albedo = np.zeros((3, height, width), F32)
         self.depth = np.full((height, width), np.inf, F32)
         self.sun = np.ones((height, width), F32)  # day: direct-sun factor (0 = shadow)
@@ -465,9 +501,13 @@ class _Canvas:
         halo: tuple[float, float, float] | None = None,
     ) -> None:
         """Add a light: an anisotropic gaussian core (and a wider ``halo`` = (sx, sy, gain))."""
-        parts = [(max(sx, 0.35), max(sy, 0.35), gain)]
+        # a light smaller than a pixel keeps its energy: spread, so dimmer
+        parts = [(max(sx, 0.35), max(sy, 0.35), gain * min(1.0, sx / 0.35) * min(1.0, sy / 0.35))]
         if halo is not None:
-            parts.append((max(halo[0], 0.35), max(halo[1], 0.35), halo[2]))
+            hx, hy, hg = halo
+            parts.append(
+                (max(hx, 0.35), max(hy, 0.35), hg * min(1.0, hx / 0.35) * min(1.0, hy / 0.35))
+            )
         ex, ey = max(p[0] for p in parts) * 3, max(p[1] for p in parts) * 3
         r0, r1 = self.rows(cy - ey, cy + ey)
         c0, c1 = self.cols(cx - ex, cx + ex)
@@ -475,10 +515,10 @@ class _Canvas:
             return
         dy2 = (self.ys[r0:r1] - F32(cy)) ** 2
         dx2 = (np.arange(c0, c1, dtype=F32) + F32(0.5 - cx)) ** 2
-        total = 0
+        total = np.zeros((r1 - r0, c1 - c0), F32)
         for px_, py_, g in parts:
             gy = np.exp(dy2 * F32(-0.5 / (py_ * py_))) * F32(g)
-            total = total + np.outer(gy, np.exp(dx2 * F32(-0.5 / (px_ * px_))))
+            total += np.outer(gy, np.exp(dx2 * F32(-0.5 / (px_ * px_))))
         self.emit[:, r0:r1, c0:c1] += total * _rgb(color)
 
     def light_pool(self, lx: float, lz: float, radius: float, color: Color, gain: float) -> None:
@@ -561,8 +601,13 @@ def _draw_ground(cv: _Canvas) -> None:
     dashed = ~(edge | center)
     cov *= road
     where = np.nonzero(cov > 0)  # markings cover few pixels: paint only those
-    cov = cov[where] * np.where(dashed[where], dash[where[0], 0], 1) * (0.8 + 0.2 * (g[where] > -0.5))
-    paint = np.where(center[where], F32(1.0), F32(0.0)) * (_rgb((0.85, 0.66, 0.12)) - _rgb((0.88, 0.88, 0.86)))[:, :, 0]
+    cov = (
+        cov[where] * np.where(dashed[where], dash[where[0], 0], 1) * (0.8 + 0.2 * (g[where] > -0.5))
+    )
+    paint = (
+        np.where(center[where], F32(1.0), F32(0.0))
+        * (_rgb((0.85, 0.66, 0.12)) - _rgb((0.88, 0.88, 0.86)))[:, :, 0]
+    )
     paint += _rgb((0.88, 0.88, 0.86))[:, :, 0]
     sel = alb[:, where[0], where[1]]
     alb[:, where[0], where[1]] = sel + cov * (paint - sel)
@@ -643,7 +688,9 @@ def _draw_facades(cv: _Canvas) -> None:
         solid = cover > 0.5
         np.copyto(cv.depth[r0:r1, c0:c1], zc, where=solid)
         if not cv.night:
-            np.copyto(cv.sun[r0:r1, c0:c1], F32(1.0 if side == -spec.sun_side else 0.35), where=solid)
+            np.copyto(
+                cv.sun[r0:r1, c0:c1], F32(1.0 if side == -spec.sun_side else 0.35), where=solid
+            )
         if cv.night:
             uids = np.array([bl.uid for bl in blds], np.int64)[j]
             cell = np.floor(along).astype(np.int64)
@@ -657,8 +704,10 @@ def _draw_facades(cv: _Canvas) -> None:
             emit = cv.emit[:, r0:r1, c0:c1]
             emit += em * _rgb((1.0, 0.78, 0.45))
             emit[2] += cool * 0.5
-            shop = solid & (floor == 0) & (height_m > 0.3) & (height_m < 2.5) & (rnd < 0.3)
-            emit += shop * _rgb((0.5, 0.45, 0.35))
+            shop = (
+                solid & (floor == 0) & (height_m > 0.4) & (height_m < 2.4) & (rnd < 0.25) & col_win
+            )
+            emit += shop * _rgb((0.3, 0.26, 0.2))
     # end faces of buildings toward the camera (seen across a gap)
     for bl in sorted(spec.buildings, key=lambda b: -b.z0):
         if bl.z0 < 1.0:
@@ -691,6 +740,14 @@ def _draw_tree(cv: _Canvas, t: Tree) -> None:
     c0, c1 = cv.cols(cx - rx * 1.2, cx + rx * 1.2)
     r0, r1 = cv.rows(cy - ry * 1.2, cy + ry * 1.2)
     if c0 >= c1 or r0 >= r1:
+        return
+    if rx < 3:  # a few pixels: a plain disc
+        dx = (np.arange(c0, c1, dtype=F32) + F32(0.5 - cx))[None, :] / F32(rx)
+        dy = (cv.ys[r0:r1, None] - F32(cy)) / F32(ry)
+        a = np.clip((1 - np.sqrt(dx * dx + dy * dy)) * F32(rx) + 0.5, 0, 1)
+        sub = cv.albedo[:, r0:r1, c0:c1]
+        sub += a * (_rgb(t.color) * F32(0.85) - sub)
+        np.copyto(cv.depth[r0:r1, c0:c1], F32(t.z), where=a > 0.5)
         return
     dx = (np.arange(c0, c1, dtype=F32) + F32(0.5 - cx))[None, :] / F32(rx)
     dy = (cv.ys[r0:r1, None] - F32(cy)) / F32(ry)
@@ -732,10 +789,17 @@ def _draw_lamp(cv: _Canvas, lamp: Lamp, lamps_on: bool) -> None:
         cv.albedo[:, hr0:hr1, hc0:hc1] = _rgb((0.75, 0.75, 0.72))
     if cv.night and lamps_on:
         color = cv.spec.lamp_color
-        halo = (0.7 * s + 1.5, 0.6 * s + 1.5, 0.12)
-        cv.glow(hx, hy + 0.15 * s, 0.3 * s + 0.5, 0.12 * s + 0.5, color, 2.5, halo)
+        halo = (0.7 * s + 1.5 * cv.u, 0.6 * s + 1.5 * cv.u, 0.12)
+        cv.glow(hx, hy + 0.15 * s, 0.3 * s + 0.5 * cv.u, 0.12 * s + 0.5 * cv.u, color, 2.5, halo)
         if cv.spec.wet:
-            cv.glow(hx, cv.py(0.0, lamp.z + 1.5) + 0.6 * s, 0.3 * s + 0.5, 2.5 * s + 2, color, 0.1)
+            cv.glow(
+                hx,
+                cv.py(0.0, lamp.z + 1.5) + 0.6 * s,
+                0.3 * s + 0.5 * cv.u,
+                2.5 * s + 2 * cv.u,
+                color,
+                0.1,
+            )
         cv.light_pool(lamp.x + lamp.arm, lamp.z, 5.5, color, 0.5)
 
 
@@ -745,16 +809,21 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
     hw = car.width / 2
     body = np.asarray(car.color, F32)
     boxy = car.kind in ("van", "truck", "bus")
+    if s * car.width < 5:  # a few pixels: a plain box, and its lights at night
+        _draw_small_car(cv, car)
+        return
     if not cv.night and spec.overcast < 0.8:  # contact shadow on the ground
         r0g, x, z = cv.ground
         rows = np.nonzero((z > car.z - 0.4) & (z < car.z + car.length))[0]
-        if rows.size:
+        zn = max(car.z - 0.4, 0.5)
+        off = car.x - 0.3 * spec.sun_side
+        c0, c1 = cv.cols(cv.px(off - hw - 0.3, zn), cv.px(off + hw + 0.3, zn))
+        if rows.size and c0 < c1:
             a, b = int(rows[0]), int(rows[-1]) + 1
-            off = F32(car.x - 0.3 * spec.sun_side)
             px_per_m = (F32(cv.f) / z[a:b])[:, None]
-            inside = np.clip((F32(hw + 0.15) - np.abs(x[a:b] - off)) * px_per_m, 0, 1)
-            cv.sun[r0g + a : r0g + b] *= 1 - inside
-            cv.albedo[:, r0g + a : r0g + b] *= 1 - 0.3 * inside
+            inside = np.clip((F32(hw + 0.15) - np.abs(x[a:b, c0:c1] - F32(off))) * px_per_m, 0, 1)
+            cv.sun[r0g + a : r0g + b, c0:c1] *= 1 - inside
+            cv.albedo[:, r0g + a : r0g + b, c0:c1] *= 1 - 0.3 * inside
     # the side facing the camera's line, behind the face: drawn first
     side_x = car.x + (hw if car.x < 0 else -hw)
     if abs(car.x) > hw + 0.2:
@@ -831,16 +900,26 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
         lx = cv.px(car.x + sign * hw * 0.78, car.z)
         if car.oncoming:
             white = (1.0, 0.97, 0.9)
-            cv.glow(lx, ly, 0.16 * s + 0.4, 0.1 * s + 0.4, white, 6.0, (0.5 * s + 1.5, 0.35 * s + 1.5, 0.3))
+            cv.glow(
+                lx,
+                ly,
+                0.16 * s + 0.4 * cv.u,
+                0.1 * s + 0.4 * cv.u,
+                white,
+                6.0,
+                (0.5 * s + 1.5 * cv.u, 0.35 * s + 1.5 * cv.u, 0.3),
+            )
             if spec.wet:
-                cv.glow(lx, yb + 0.8 * s, 0.2 * s + 0.5, 2.0 * s + 3.0, white, 0.25)
+                cv.glow(lx, yb + 0.8 * s, 0.2 * s + 0.5 * cv.u, 2.0 * s + 3.0 * cv.u, white, 0.25)
         else:
             gain = 2.0 if car.braking else 1.0
             red = (1.0, 0.12, 0.06)
-            halo = (0.45 * s + 1.0, 0.35 * s + 1.0, 0.15 * gain)
-            cv.glow(lx, ly, 0.16 * s + 0.3, 0.09 * s + 0.3, red, 2.0 * gain, halo)
+            halo = (0.45 * s + 1.0 * cv.u, 0.35 * s + 1.0 * cv.u, 0.15 * gain)
+            cv.glow(lx, ly, 0.16 * s + 0.3 * cv.u, 0.09 * s + 0.3 * cv.u, red, 2.0 * gain, halo)
             if spec.wet:
-                cv.glow(lx, yb + 0.5 * s, 0.15 * s + 0.4, 1.2 * s + 2.0, red, 0.12 * gain)
+                cv.glow(
+                    lx, yb + 0.5 * s, 0.15 * s + 0.4 * cv.u, 1.2 * s + 2.0 * cv.u, red, 0.12 * gain
+                )
     if car.oncoming:
         cv.light_pool(car.x, car.z - 7.0, 4.5, (1.0, 0.95, 0.85), 0.35)
     if abs(car.x) < 4 and car.z < 45:  # lit by the ego car's beams
@@ -848,7 +927,43 @@ def _draw_car(cv: _Canvas, car: Car) -> None:
         cv.light[:, r0:r1, c0:c1] += m * (_rgb((1.0, 0.95, 0.85)) * F32(beam))
 
 
-def _layout(spec: SceneSpec, height: int, width: int, night: bool, lamps_on: bool = True) -> _Canvas:
+def _draw_small_car(cv: _Canvas, car: Car) -> None:
+    """A distant vehicle: body box with a darker cabin; lights (no halo) at night."""
+    hw = car.width / 2
+    xl, xr = cv.px(car.x - hw, car.z), cv.px(car.x + hw, car.z)
+    yt, yb = cv.py(car.height, car.z), cv.py(0.0, car.z)
+    c0, c1 = cv.cols(xl + 0.25, xr - 0.25)
+    r0, r1 = cv.rows(yt + 0.25, yb - 0.25)
+    if c0 >= c1 or r0 >= r1:
+        return
+    cv.albedo[:, r0:r1, c0:c1] = _rgb(car.color)
+    cab = min(r1, r0 + max(1, round((yb - yt) * 0.35)))
+    if cab < r1:
+        cv.albedo[:, r0:cab, c0:c1] *= F32(0.45)
+    cv.depth[r0:r1, c0:c1] = car.z
+    if not cv.night:
+        cv.sun[r0:r1, c0:c1] = 0.75
+        return
+    s = cv.f / car.z
+    ly = cv.py(car.height * (0.42 if car.oncoming else 0.51), car.z)
+    for sign in (-1, 1):
+        lx = cv.px(car.x + sign * hw * 0.78, car.z)
+        if car.oncoming:
+            cv.glow(lx, ly, 0.16 * s + 0.4 * cv.u, 0.1 * s + 0.4 * cv.u, (1.0, 0.97, 0.9), 5.0)
+        else:
+            cv.glow(
+                lx,
+                ly,
+                0.16 * s + 0.3 * cv.u,
+                0.09 * s + 0.3 * cv.u,
+                (1.0, 0.12, 0.06),
+                2.5 if car.braking else 1.5,
+            )
+
+
+def _layout(
+    spec: SceneSpec, height: int, width: int, night: bool, lamps_on: bool = True
+) -> _Canvas:
     cv = _Canvas(spec, height, width, night)
     _draw_sky_and_skyline(cv)
     _draw_ground(cv)
@@ -910,8 +1025,8 @@ def _finish_day(cv: _Canvas) -> np.ndarray:
 def _finish_night(cv: _Canvas, darkness: float, rng: np.random.Generator) -> np.ndarray:
     spec = cv.spec
     d = float(np.clip(darkness, 0.0, 1.0))
-    ambient = 0.05 * (1 - d) ** 2 + 0.0015
-    exposure = F32(4.0 * (1 - 0.7 * d))
+    ambient = 0.03 * (1 - d) ** 2 + 0.001
+    exposure = F32(3.5 * (1 - 0.7 * d))
     cv.light += F32(ambient) * _rgb((0.8, 0.9, 1.1))
     lin = cv.albedo * cv.albedo  # display -> linear (gamma 2)
     lin *= cv.light
@@ -1068,7 +1183,9 @@ def render_scene(
         ``(night, day)``, each ``uint8`` of shape ``(height, width, 3)``.
     """
     spec = _spec(index, seed)
-    night = render_night(spec, height=height, width=width, darkness=darkness, darkness_range=darkness_range)
+    night = render_night(
+        spec, height=height, width=width, darkness=darkness, darkness_range=darkness_range
+    )
     return night, render_day(spec, height=height, width=width)
 
 
@@ -1079,7 +1196,9 @@ def _check_range(r: tuple[float, float]) -> tuple[float, float]:
         or not all(isinstance(v, (int, float)) for v in r)
         or not 0.0 <= r[0] <= r[1] <= 1.0
     ):
-        raise ValueError(f"darkness range must be (low, high) with 0 <= low <= high <= 1; got {r!r}")
+        raise ValueError(
+            f"darkness range must be (low, high) with 0 <= low <= high <= 1; got {r!r}"
+        )
     return float(r[0]), float(r[1])
 
 
@@ -1152,7 +1271,7 @@ class NightDayScenes(UnpairedDataset):
         split: Literal["train", "eval"] = "train",
         num_scenes: int = 10_000,
         size: int | tuple[int, int] = 256,
-        channels: Literal[1, 3] = 3,
+        channels: int = 3,
         value_range: ValueRange = (0.0, 1.0),
         darkness: tuple[float, float] = (0.0, 1.0),
         flip: bool = False,
@@ -1163,7 +1282,9 @@ class NightDayScenes(UnpairedDataset):
         self.split = split
         self.num_scenes = _check_int(num_scenes, "num_scenes", 1)
         if split == "train" and self.num_scenes > EVAL_OFFSET // 2:
-            raise ValueError(f"num_scenes must be <= {EVAL_OFFSET // 2} for train; got {num_scenes}")
+            raise ValueError(
+                f"num_scenes must be <= {EVAL_OFFSET // 2} for train; got {num_scenes}"
+            )
         if isinstance(size, int) and not isinstance(size, bool):
             self.height = self.width = _check_int(size, "size", 1)
         elif isinstance(size, (tuple, list)) and len(size) == 2:
@@ -1173,7 +1294,7 @@ class NightDayScenes(UnpairedDataset):
             raise ValueError(f"size must be an int or (height, width); got {size!r}")
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB); got {channels!r}")
-        self.channels: Literal[1, 3] = channels
+        self.channels = channels
         self.value_range = check_value_range(value_range)
         self.darkness = _check_range(darkness)
         self.flip = bool(flip)

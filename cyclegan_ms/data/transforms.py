@@ -21,7 +21,6 @@ from typing import Literal, Protocol, TypeAlias
 
 import numpy as np
 import torch
-from einops import rearrange
 from PIL import Image
 from torch import Tensor
 
@@ -316,7 +315,7 @@ def to_tensor(
         raise ValueError(f"to_tensor expects 8-bit pixels (uint8); got {arr.dtype}")
     if arr.ndim == 2:
         arr = arr[:, :, None]
-    x = rearrange(torch.from_numpy(np.ascontiguousarray(arr)), "h w c -> c h w").float()
+    x = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32))
     return x.mul_((hi - lo) / 255.0).add_(lo)
 
 
@@ -344,7 +343,9 @@ class Pipeline:
     def __init__(self, steps: Sequence[ImageTransform], *, value_range: ValueRange = (0.0, 1.0)):
         for s in steps:
             if not callable(s):
-                raise ValueError(f"every pipeline step must be callable (img, rng) -> img; got {s!r}")
+                raise ValueError(
+                    f"every pipeline step must be callable (img, rng) -> img; got {s!r}"
+                )
         self.steps = list(steps)
         self.value_range = check_value_range(value_range)
 
@@ -380,11 +381,12 @@ def recipe(
     train: bool = True,
     size: int = 256,
     load_size: int | None = None,
+    value_range: ValueRange | None = None,
 ) -> Pipeline:
     """A named preprocessing recipe.
 
     - ``"paper"`` (CycleGAN, Zhu et al. 2017): resize to ``load_size`` x ``load_size`` (default
-      ``size * 286 // 256``, i.e. 286 for 256; square, bicubic, as the reference
+      ``round(size * 286 / 256)``, i.e. 286 for 256; square, bicubic, as the reference
       ``resize_and_crop``), random ``size`` crop, random horizontal flip, pixels in [-1, 1] (tanh
       generators). With ``train=False``: resize straight to ``size`` x ``size``, no flip.
     - ``"seed"`` (the night-to-day seed): resize to ``size`` x ``size`` (bilinear), pixels in
@@ -400,6 +402,8 @@ def recipe(
         Output side length.
     load_size
         ``"paper"`` only: side before cropping.
+    value_range
+        Override the recipe's pixel range (e.g. the paper's crops for a sigmoid generator).
 
     Returns
     -------
@@ -417,13 +421,18 @@ def recipe(
         raise ValueError(f"size must be a positive int; got {size!r}")
     if name == "seed":
         if load_size is not None:
-            raise ValueError("load_size applies to the 'paper' recipe only (the seed resizes directly)")
-        return Pipeline([Resize((size, size), interpolation="bilinear")], value_range=(0.0, 1.0))
-    load = size * 286 // 256 if load_size is None else load_size
+            raise ValueError(
+                "load_size applies to the 'paper' recipe only (the seed resizes directly)"
+            )
+        return Pipeline(
+            [Resize((size, size), interpolation="bilinear")], value_range=value_range or (0.0, 1.0)
+        )
+    load = round(size * 286 / 256) if load_size is None else load_size
     if load < size:
         raise ValueError(f"load_size must be >= size ({size}); got {load}")
+    vr = value_range or (-1.0, 1.0)
     if not train:
-        return Pipeline([Resize((size, size))], value_range=(-1.0, 1.0))
+        return Pipeline([Resize((size, size))], value_range=vr)
     return Pipeline(
-        [Resize((load, load)), RandomCrop(size), RandomHorizontalFlip(0.5)], value_range=(-1.0, 1.0)
+        [Resize((load, load)), RandomCrop(size), RandomHorizontalFlip(0.5)], value_range=vr
     )

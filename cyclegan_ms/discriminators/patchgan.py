@@ -33,11 +33,18 @@ def patchgan_receptive_field(n_layers: int) -> int:
     back from one output pixel, each layer maps a patch side ``r`` to ``(r - 1) * stride + 4``.
     70 for ``n_layers=3`` (the "70×70 PatchGAN").
 
+    Returns
+    -------
+    int
+        The receptive field's side in pixels.
+
     Raises
     ------
     ValueError
         If ``n_layers < 1``.
 
+    Examples
+    --------
     >>> [patchgan_receptive_field(n) for n in (1, 2, 3, 4)]
     [16, 34, 70, 142]
     """

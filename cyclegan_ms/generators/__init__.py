@@ -3,15 +3,15 @@
 Every generator here subclasses :class:`Generator`, so training and inference code can rely on
 ``size_multiple``, ``fixed_size`` and ``regularization()`` whatever the family:
 
-=================  =========================================  ===============  ==========
-registry name      family                                     size_multiple    fixed_size
-=================  =========================================  ===============  ==========
-``seed_unet``      seed multi-scale U-Net (dense bottleneck)  32               256
-``resnet_9blocks`` CycleGAN ResNet, 9 blocks                  4                None
-``resnet_6blocks`` CycleGAN ResNet, 6 blocks                  4                None
-``unet_128``       pix2pix U-Net, 7 downsamplings             128              None
-``unet_256``       pix2pix U-Net, 8 downsamplings             256              None
-=================  =========================================  ===============  ==========
+==================  =========================================  ===============  ==========
+registry name       family                                     size_multiple    fixed_size
+==================  =========================================  ===============  ==========
+``seed_unet``       seed multi-scale U-Net (dense bottleneck)  32               256
+``resnet_9blocks``  CycleGAN ResNet, 9 blocks                  4                None
+``resnet_6blocks``  CycleGAN ResNet, 6 blocks                  4                None
+``unet_128``        pix2pix U-Net, 7 downsamplings             128              None
+``unet_256``        pix2pix U-Net, 8 downsamplings             256              None
+==================  =========================================  ===============  ==========
 """
 
 from __future__ import annotations

@@ -206,7 +206,7 @@ class Trainer:
         optim_d: OptimConfig | None = None,
         experiment: Mapping[str, Any] | None = None,
         value_range: tuple[float, float] = (0.0, 1.0),
-        sampler: torch.utils.data.Sampler[int] | None = None,
+        sampler: torch.utils.data.Sampler[Any] | None = None,
         sample_images: tuple[Tensor, Tensor] | None = None,
         num_workers: int = 0,
     ) -> None:

@@ -1,0 +1,118 @@
+"""Data-loading throughput: the scene renderer, and loaders over JPEG folders and built-in scenes.
+
+Measures, at ``--size`` (default 256):
+
+- the procedural renderer's images/s on one core (day and night renders);
+- images/s delivered by ``make_loader`` with 0 and 2 workers (``--workers``) from a folder of
+  JPEGs generated into a temporary directory (``--jpeg-size``, default 640x360, dash-cam like),
+  with the ``seed`` and ``paper`` recipes, and from ``NightDayScenes``.
+
+An item holds two images (A and B); "images/s" counts both. The first batch (worker start-up) is
+not timed. Prints a markdown table for ``benchmarks/RESULTS.md``.
+
+Run::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/data_loader.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cyclegan_ms.data import NightDayScenes, UnpairedImageFolder, make_loader, recipe
+from cyclegan_ms.data.scenes import render_day, render_night, sample_scene
+
+
+def bench_renderer(size: int, n: int) -> dict[str, float]:
+    """Renders per second on this (single) thread, for day and night."""
+    specs = [sample_scene(i) for i in range(n)]
+    render_day(specs[0], height=size)  # warm caches
+    render_night(specs[0], height=size)
+    out = {}
+    for name, fn in (("day", render_day), ("night", render_night)):
+        t = time.perf_counter()
+        for s in specs:
+            fn(s, height=size)
+        out[name] = n / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for i in range(n):
+        sample_scene(10_000 + i)
+    out["layout_only"] = n / (time.perf_counter() - t)
+    return out
+
+
+def make_jpeg_folder(root: Path, n: int, width: int, height: int) -> None:
+    """``n`` night JPEGs in ``root/trainA`` and ``n`` day JPEGs in ``root/trainB``."""
+    for domain in ("trainA", "trainB"):
+        (root / domain).mkdir(parents=True)
+    for i in range(n):
+        night = render_night(2 * i, height=height, width=width)
+        day = render_day(2 * i + 1, height=height, width=width)
+        Image.fromarray(night).save(root / "trainA" / f"{i:05d}.jpg", quality=90)
+        Image.fromarray(day).save(root / "trainB" / f"{i:05d}.jpg", quality=90)
+
+
+def bench_loader(dataset: NightDayScenes | UnpairedImageFolder, workers: int, batch: int, batches: int) -> float:
+    """Images per second (A and B both counted) after the first batch."""
+    loader = make_loader(dataset, batch_size=batch, num_workers=workers, seed=0)
+    it = iter(loader)
+    next(it)  # start-up
+    t = time.perf_counter()
+    n = 0
+    for _ in range(batches):
+        try:
+            b = next(it)
+        except StopIteration:
+            break
+        n += 2 * b["A"].shape[0]
+    return n / (time.perf_counter() - t)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--renders", type=int, default=100, help="renders per timing of the renderer")
+    p.add_argument("--num-jpegs", type=int, default=200, help="JPEGs per domain")
+    p.add_argument("--jpeg-size", type=int, nargs=2, default=(640, 360), metavar=("W", "H"))
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--batches", type=int, default=40, help="timed batches per loader run")
+    p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    args = p.parse_args()
+    torch.set_num_threads(1)
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {load:.2f}")
+    r = bench_renderer(args.size, args.renders)
+    print(f"| renderer, 1 core, day | {r['day']:.0f} images/s |")
+    print(f"| renderer, 1 core, night | {r['night']:.0f} images/s |")
+    print(f"| scene layout only (sample_scene) | {r['layout_only']:.0f} /s |")
+
+    scenes = NightDayScenes(num_scenes=10_000, size=args.size)
+    with tempfile.TemporaryDirectory() as tmp:
+        w, h = args.jpeg_size
+        make_jpeg_folder(Path(tmp), args.num_jpegs, w, h)
+        folders = {
+            name: UnpairedImageFolder(root=tmp, transform=recipe(name, size=args.size))  # type: ignore[arg-type]
+            for name in ("seed", "paper")
+        }
+        for workers in args.workers:
+            for name, ds in folders.items():
+                ips = bench_loader(ds, workers, args.batch, args.batches)
+                print(f"| JPEG {w}x{h} folder, recipe {name}, {workers} workers | {ips:.0f} images/s |")
+            ips = bench_loader(scenes, workers, args.batch, args.batches)
+            print(f"| built-in scenes, {workers} workers | {ips:.0f} images/s |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"# load after: {load:.2f}; numpy {np.__version__}, torch {torch.__version__}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,349 @@
+"""``cyclegan-ms translate``, ``export`` and ``eval`` (registered into :mod:`cyclegan_ms.cli`).
+
+    cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction a2b|b2a]
+                          [--tile N|auto|none] [--overlap N] [--norm-stats global|tile]
+    cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
+    cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR]
+                     [--inception PATH] [--json FILE]
+
+``translate`` takes files and folders (searched recursively; hidden files ignored), keeps each
+file's name (and its path relative to an input folder) under ``--out``, writes every output
+atomically (a temporary file renamed into place), skips unreadable inputs and lists them at the
+end; the exit status is 1 when any input was skipped, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..cli import EXTRA_COMMANDS
+from ._files import atomic_path
+
+__all__ = ["plan_outputs"]
+
+
+def _tile_arg(text: str) -> int | str | None:
+    low = text.strip().lower()
+    if low == "auto":
+        return "auto"
+    if low in ("none", "0", "off"):
+        return None
+    try:
+        value = int(low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--tile must be a number of pixels, 'auto' or 'none'; got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--tile must be >= 0; got {value}")
+    return value
+
+
+def _ema_arg(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--ema", dest="ema", action="store_true", default=None, help="use EMA weights (error if absent)")
+    g.add_argument("--no-ema", dest="ema", action="store_false", help="use the raw weights even if EMA ones exist")
+
+
+def _common(p: argparse.ArgumentParser, *, direction: bool = True) -> None:
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        metavar="CKPT",
+        help="trainer checkpoint (.safetensors), run folder (newest checkpoint) or exported generator file",
+    )
+    if direction:
+        p.add_argument("--direction", choices=("a2b", "b2a"), default="a2b", help="a2b (default; night→day for the seed) or b2a")
+    _ema_arg(p)
+
+
+def _tiling(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tile",
+        type=_tile_arg,
+        default="auto",
+        metavar="N|auto|none",
+        help="tile side in pixels for large images; 'auto' (default) tiles images over 1 MP with 512-pixel tiles",
+    )
+    p.add_argument("--overlap", type=int, default=32, metavar="N", help="overlap of neighbouring tiles in pixels (default 32)")
+    p.add_argument(
+        "--norm-stats",
+        choices=("global", "tile"),
+        default="global",
+        help="tiles normalised with whole-image statistics (global, default) or their own (tile)",
+    )
+    p.add_argument(
+        "--fixed-size-mode",
+        choices=("resize", "tile"),
+        default="resize",
+        help="for fixed-size generators (exact seed_unet): resize to its size (default) or tile",
+    )
+    p.add_argument("--batch-size", type=int, default=4, help="images or tiles per forward pass (default 4)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+
+
+def _device(arg: str | None) -> str:
+    if arg:
+        return arg
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _translator(args: argparse.Namespace, progress: bool) -> Any:
+    from .translate import Translator
+
+    return Translator(
+        args.checkpoint,
+        direction=args.direction,
+        tile=args.tile,
+        overlap=args.overlap,
+        norm_stats=args.norm_stats,
+        batch_size=args.batch_size,
+        fixed_size_mode=args.fixed_size_mode,
+        device=_device(args.device),
+        ema=args.ema,
+        progress=progress,
+    )
+
+
+# --------------------------------------------------------------------------- translate
+def plan_outputs(
+    inputs: list[str], out: str | os.PathLike[str], *, recursive: bool = True, ext: str | None = None
+) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Map input files and folders to output files, keeping names.
+
+    Parameters
+    ----------
+    inputs
+        Files and folders.
+    out
+        Output folder.
+    recursive
+        Search folders recursively (relative paths are kept under ``out``).
+    ext
+        Replace every output's extension (e.g. ``".png"``); ``None`` keeps it.
+
+    Returns
+    -------
+    tuple
+        ``[(input file, output file), ...]`` and ``["path (reason)", ...]`` for inputs that do
+        not exist.
+
+    Raises
+    ------
+    ValueError
+        If two inputs would be written to the same output, or an output would overwrite its input.
+    """
+    from ..data.images import IMAGE_EXTENSIONS, find_images
+
+    root = Path(out)
+    jobs: list[tuple[Path, Path]] = []
+    missing: list[str] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            for f in find_images(p, recursive=recursive):
+                jobs.append((f, root / f.relative_to(p)))
+        elif p.is_file():
+            jobs.append((p, root / p.name))
+        else:
+            missing.append(f"{p} (not found)")
+    if ext is not None:
+        suffix = ext if ext.startswith(".") else f".{ext}"
+        if suffix.lower() not in IMAGE_EXTENSIONS:
+            raise ValueError(f"--ext must be one of {', '.join(IMAGE_EXTENSIONS)}; got {ext!r}")
+        jobs = [(src, dst.with_suffix(suffix)) for src, dst in jobs]
+    seen: dict[Path, Path] = {}
+    for src, dst in jobs:
+        key = dst.resolve()
+        if key == src.resolve():
+            raise ValueError(f"writing {dst} would overwrite its input; choose another --out folder")
+        if key in seen:
+            raise ValueError(
+                f"{seen[key]} and {src} would both be written to {dst}; translate them into "
+                "separate --out folders"
+            )
+        seen[key] = src
+    return jobs, missing
+
+
+def _save_atomic(image: Any, path: Path) -> None:
+    from PIL import Image
+
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot write images with extension {path.suffix!r}")
+    options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    with atomic_path(path) as tmp:
+        image.save(tmp, format=fmt, **options)
+
+
+def _configure_translate(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Translate image files and folders with a trained generator. Output files keep their "
+        "names (and sub-folders) under --out; unreadable inputs are skipped and listed; exit "
+        "status 1 if any was skipped."
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    _common(p)
+    _tiling(p)
+    p.add_argument("--ext", default=None, help="write this format instead of each input's (e.g. png)")
+    p.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist")
+    p.add_argument("--no-recursive", action="store_true", help="do not search sub-folders")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_translate(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from ..data.images import load_image
+
+    jobs, skipped = plan_outputs(args.inputs, args.out, recursive=not args.no_recursive, ext=args.ext)
+    translator = _translator(args, progress=not args.no_progress)
+    channels = 1 if translator.in_channels == 1 else 3
+    done = 0
+    bar = tqdm(jobs, desc="translate", unit="img", disable=True if args.no_progress else None)
+    for src, dst in bar:
+        if args.skip_existing and dst.exists():
+            continue
+        try:
+            image = load_image(src, channels=channels)
+        except Exception as err:  # unreadable: report and go on
+            skipped.append(f"{src} ({type(err).__name__}: {err})")
+            continue
+        try:
+            result = translator(image)
+            _save_atomic(result, dst)
+        except (RuntimeError, ValueError, OSError) as err:
+            skipped.append(f"{src} ({type(err).__name__}: {err})")
+            continue
+        done += 1
+    print(f"translated {done} image(s) into {args.out}")
+    if skipped:
+        print(f"skipped {len(skipped)} input(s):", file=sys.stderr)
+        for line in skipped:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# --------------------------------------------------------------------------- export
+def _configure_export(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Export one generator with dynamic batch, height and width (inputs in the model's data "
+        "range, recorded in the file)."
+    )
+    _common(p)
+    p.add_argument(
+        "--format",
+        choices=("onnx", "torchscript", "safetensors"),
+        default=None,
+        help="default: from --out's suffix (.onnx, .pt, .safetensors)",
+    )
+    p.add_argument("--out", required=True, metavar="FILE", help="output file")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")
+    p.add_argument("--no-verify", action="store_true", help="do not compare the exported network with PyTorch")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .export import export, verify_export
+
+    path = export(args.checkpoint, args.out, format=args.format, direction=args.direction, ema=args.ema, opset=args.opset)
+    print(f"wrote {path}")
+    if not args.no_verify:
+        diff = verify_export(path, args.checkpoint, direction=args.direction, ema=args.ema)
+        if diff is None:
+            print("not verified (onnxruntime is not installed)")
+        else:
+            print(f"max |exported - pytorch| = {diff:.3g} on a random odd-sized input")
+    return 0
+
+
+# --------------------------------------------------------------------------- eval
+def _configure_eval(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Score translations against ground truth: PSNR/SSIM (and FID/KID with --inception) on the "
+        "built-in night/day scenes' held-out pairs (default) or on aligned folders."
+    )
+    _common(p)
+    src = p.add_argument_group("data (default: the built-in scenes)")
+    src.add_argument("--scenes", type=int, default=100, metavar="N", help="number of held-out scene pairs (default 100)")
+    src.add_argument("--size", type=int, default=256, help="scene side in pixels (default 256)")
+    src.add_argument("--inputs", default=None, metavar="DIR", help="folder of inputs (aligned with --targets by name)")
+    src.add_argument("--targets", default=None, metavar="DIR", help="folder of ground-truth outputs")
+    p.add_argument(
+        "--metrics",
+        default="psnr,ssim",
+        help="comma-separated: psnr, ssim, fid, kid (fid and kid are added with --inception)",
+    )
+    p.add_argument(
+        "--inception",
+        default=None,
+        metavar="PATH",
+        help="TorchScript InceptionV3 for FID/KID (or set CYCLEGAN_MS_INCEPTION); nothing is downloaded",
+    )
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
+    _tiling(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from .metrics import evaluate, folder_pairs, scene_pairs
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    translator = _translator(args, progress=False)
+    skipped: list[str] = []
+    if (args.inputs is None) != (args.targets is None):
+        raise ValueError("--inputs and --targets go together (aligned folders matched by file name)")
+    if args.inputs is not None:
+        pairs = folder_pairs(
+            args.inputs,
+            args.targets,
+            value_range=translator.value_range,
+            channels=1 if translator.in_channels == 1 else 3,
+            skipped=skipped,
+        )
+        source = f"{args.inputs} vs {args.targets}"
+    else:
+        pairs = scene_pairs(args.scenes, size=args.size, direction=args.direction, value_range=translator.value_range)
+        source = f"{args.scenes} built-in scene pairs at {args.size}px"
+    inception = args.inception
+    if inception is None and (set(metrics) & {"fid", "kid"}):
+        inception = os.environ.get("CYCLEGAN_MS_INCEPTION") or None
+        if inception is None:
+            from .metrics import find_inception_weights
+
+            find_inception_weights(None)  # raises with where to put the weights
+    result = evaluate(
+        translator,
+        pairs,
+        metrics=metrics,
+        inception=inception,
+        batch_size=args.batch_size,
+        progress=not args.no_progress,
+    )
+    summary = result.summary()
+    print(f"{args.direction} on {source}:")
+    for key, value in summary.items():
+        print(f"  {key:<11} {value:.4f}" if isinstance(value, float) else f"  {key:<11} {value}")
+    if args.json:
+        payload = {"direction": args.direction, "source": source, **summary, "skipped": skipped}
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    if skipped:
+        print(f"skipped {len(skipped)} input(s):", file=sys.stderr)
+        for line in skipped:
+            print(f"  {line}", file=sys.stderr)
+    return 0
+
+
+EXTRA_COMMANDS["translate"] = (_configure_translate, _run_translate, "translate images and folders with a trained generator")
+EXTRA_COMMANDS["export"] = (_configure_export, _run_export, "export a generator to ONNX, TorchScript or safetensors")
+EXTRA_COMMANDS["eval"] = (_configure_eval, _run_eval, "PSNR/SSIM (and FID/KID) against ground truth")

@@ -1,0 +1,363 @@
+"""Export one generator for deployment: ONNX, TorchScript, or a generator-only safetensors file.
+
+Every exported network takes ``(B, C, H, W)`` images **in the model's data range** (recorded in
+the file) of any batch size, height and width, and returns ``(B, C_out, H, W)``: the generator is
+wrapped in :class:`PadToMultiple`, which reflect-pads H and W to the generator's
+``size_multiple`` inside the graph and crops the result back. (A generator with a fixed input size,
+the exact ``seed_unet``, is exported for that size only; resize or tile around it.)
+
+* ``onnx``: ``torch.onnx.export(..., dynamo=True)`` — the ``torch.export``-based exporter, the
+  default since torch 2.9 (the legacy TorchScript-based one, ``dynamo=False``, is deprecated).
+  Batch, height and width are dynamic (``torch.export.Dim.DYNAMIC``). Needs the ``export`` extra
+  (``onnx``, ``onnxscript``; ``onnxruntime`` to verify). Metadata (``metadata_props``):
+  ``cyclegan_ms.value_range``, ``.direction``, ``.size_multiple``, ``.fixed_size``,
+  ``.generator`` (the registry config, JSON).
+* ``torchscript``: the generator is traced (``torch.jit.trace``; every library generator is
+  shape-agnostic, its size checks only read shapes) and the pad/crop wrapper around it is
+  scripted, so the pad follows the input size at run time. Note that ``torch.jit.trace`` and
+  ``torch.jit.script`` are deprecated as of torch 2.13 (they warn and point to ``torch.export``);
+  they still work, and the warnings are silenced here. Metadata in the extra file
+  ``cyclegan_ms.json``.
+* ``safetensors``: the generator's weights and its registry config (see
+  :func:`~cyclegan_ms.inference.source.save_generator`), for ``translate``/``cyclegan-ms
+  translate`` without the training state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._files import atomic_path
+from .source import Direction, ModelSource, resolve_generator, save_generator
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportFormat",
+    "PadToMultiple",
+    "export",
+    "export_metadata",
+    "verify_export",
+]
+
+ExportFormat: TypeAlias = Literal["onnx", "torchscript", "safetensors"]
+EXPORT_FORMATS: tuple[str, ...] = ("onnx", "torchscript", "safetensors")
+_SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript", ".safetensors": "safetensors"}
+
+
+class PadToMultiple(nn.Module):
+    """Run a generator on any H × W: reflect-pad to a multiple, translate, crop back.
+
+    Scriptable and exportable with dynamic shapes (the pad is computed from the input's shape).
+
+    Parameters
+    ----------
+    generator
+        Maps ``(B, C, h, w)`` to ``(B, C_out, h, w)`` for ``h``, ``w`` multiples of ``multiple``.
+    multiple
+        The generator's ``size_multiple`` (1: no padding).
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C_out, H, W)``; each pad must be smaller than the side it pads
+    (``H, W >= multiple / 2`` roughly).
+
+    Examples
+    --------
+    >>> from cyclegan_ms import build
+    >>> net = PadToMultiple(build("generator", "resnet_6blocks", ngf=4), 4).eval()
+    >>> net(torch.rand(1, 3, 30, 45)).shape
+    torch.Size([1, 3, 30, 45])
+    """
+
+    def __init__(self, generator: nn.Module, multiple: int) -> None:
+        super().__init__()
+        if isinstance(multiple, bool) or not isinstance(multiple, int) or multiple < 1:
+            raise ValueError(f"multiple must be an integer >= 1; got {multiple!r}")
+        self.generator = generator
+        self.multiple = multiple
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Translate ``x`` ``(B, C, H, W)`` into ``(B, C_out, H, W)``."""
+        h = x.shape[2]
+        w = x.shape[3]
+        m = self.multiple
+        ph = (m - h % m) % m
+        pw = (m - w % m) % m
+        top = ph // 2
+        left = pw // 2
+        y = F.pad(x, [left, pw - left, top, ph - top], mode="reflect")
+        y = self.generator(y)
+        return y[:, :, top : top + h, left : left + w]
+
+
+def export_metadata(
+    generator: nn.Module, value_range: tuple[float, float], direction: Direction
+) -> dict[str, str]:
+    """The metadata stored in exported files (all values strings).
+
+    Returns
+    -------
+    dict[str, str]
+        ``value_range`` and ``generator`` (JSON), ``direction``, ``size_multiple``,
+        ``fixed_size`` (``"none"`` when any size works), ``in_channels``, ``out_channels``.
+    """
+    from ..registry import config_of
+
+    try:
+        config: Any = config_of(generator)
+    except ValueError:
+        config = None
+    fixed = getattr(generator, "fixed_size", None)
+    return {
+        "value_range": json.dumps(list(value_range)),
+        "direction": direction,
+        "size_multiple": str(int(getattr(generator, "size_multiple", 1))),
+        "fixed_size": "none" if fixed is None else str(int(fixed)),
+        "in_channels": str(int(getattr(generator, "in_channels", 3))),
+        "out_channels": str(int(getattr(generator, "out_channels", 3))),
+        "generator": json.dumps(config),
+    }
+
+
+def _example(generator: nn.Module, size: int | None) -> Tensor:
+    fixed = getattr(generator, "fixed_size", None)
+    m = int(getattr(generator, "size_multiple", 1))
+    c = int(getattr(generator, "in_channels", 3))
+    if fixed is not None:
+        side = int(fixed)
+    elif size is not None:
+        side = -(-size // m) * m
+    else:
+        side = max(64, 2 * m)
+    param = next(generator.parameters(), None)
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+    device = param.device if param is not None else torch.device("cpu")
+    return torch.rand(1, c, side, side, dtype=dtype, device=device)
+
+
+def _export_onnx(
+    net: nn.Module, example: Tensor, path: Path, meta: dict[str, str], dynamic: bool, opset: int | None
+) -> None:
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError as err:
+        raise ImportError(
+            "ONNX export needs the 'export' extra: pip install 'cyclegan-ms[export]' "
+            f"(missing: {err.name})"
+        ) from err
+    dims: Any = None
+    if dynamic:
+        dyn = torch.export.Dim.DYNAMIC
+        dims = ({0: dyn, 2: dyn, 3: dyn},)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            net,
+            (example,),
+            dynamo=True,
+            input_names=["image"],
+            output_names=["translated"],
+            dynamic_shapes=dims,
+            opset_version=opset,
+            verbose=False,
+        )
+    if program is None:  # pragma: no cover - dynamo export always returns a program
+        raise RuntimeError("torch.onnx.export returned no program")
+    for key, value in meta.items():  # the program's IR model is what gets serialised
+        program.model.metadata_props[f"cyclegan_ms.{key}"] = value
+    with atomic_path(path) as tmp:
+        program.save(str(tmp), external_data=False)
+
+
+def _export_torchscript(net: PadToMultiple, example: Tensor, path: Path, meta: dict[str, str]) -> None:
+    with warnings.catch_warnings():
+        # torch.jit.* is deprecated in torch 2.13; size checks in forward() raise TracerWarnings
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(net.generator, example, check_trace=False)
+        scripted = torch.jit.script(PadToMultiple(traced, net.multiple))
+    with atomic_path(path) as tmp:
+        torch.jit.save(scripted, str(tmp), _extra_files={"cyclegan_ms.json": json.dumps(meta)})
+
+
+def export(
+    model: ModelSource,
+    path: str | os.PathLike[str],
+    *,
+    format: ExportFormat | None = None,
+    direction: Direction = "a2b",
+    ema: bool | None = None,
+    example_size: int | None = None,
+    opset: int | None = None,
+    value_range: tuple[float, float] | None = None,
+) -> Path:
+    """Export the generator of one direction.
+
+    Parameters
+    ----------
+    model
+        A :class:`~cyclegan_ms.CycleGAN`, a generator, or a path to a checkpoint / run folder.
+    path
+        Output file (written atomically; folders are created).
+    format
+        ``"onnx"``, ``"torchscript"`` or ``"safetensors"``; default from the suffix
+        (``.onnx``, ``.pt``/``.ts``, ``.safetensors``).
+    direction
+        ``"a2b"`` or ``"b2a"``.
+    ema
+        For checkpoints: export the EMA weights (``None``: when present).
+    example_size
+        Side of the example input used to trace (rounded up to the multiple; default
+        ``max(64, 2 · size_multiple)``; fixed-size generators use their size). H and W stay
+        dynamic either way.
+    opset
+        ONNX opset (default: the exporter's).
+    value_range
+        Override the recorded data range.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        Unknown format or suffix.
+    ImportError
+        ONNX export without the ``export`` extra.
+
+    Shape
+    -----
+    The exported network: ``(B, C, H, W) -> (B, C_out, H, W)`` in the recorded data range.
+    """
+    out = Path(path)
+    fmt = format if format is not None else _SUFFIXES.get(out.suffix.lower())
+    if fmt not in EXPORT_FORMATS:
+        given = f"format {format!r}" if format is not None else f"suffix {out.suffix!r}"
+        raise ValueError(
+            f"cannot export to {given}; accepted formats: {', '.join(EXPORT_FORMATS)} "
+            f"(suffixes {', '.join(_SUFFIXES)})"
+        )
+    generator, rng = resolve_generator(model, direction, ema=ema, value_range=value_range)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "safetensors":
+        save_generator(
+            generator,
+            out,
+            value_range=rng,
+            direction=direction,
+            step=int(getattr(model, "checkpoint_step", getattr(generator, "checkpoint_step", 0))),
+        )
+        return out
+    was_training = generator.training
+    generator.eval()
+    try:
+        meta = export_metadata(generator, rng, direction)
+        fixed = getattr(generator, "fixed_size", None)
+        multiple = 1 if fixed is not None else int(getattr(generator, "size_multiple", 1))
+        net = PadToMultiple(generator, multiple).eval()
+        example = _example(generator, example_size)
+        if fmt == "onnx":
+            _export_onnx(net, example, out, meta, dynamic=fixed is None, opset=opset)
+        else:
+            _export_torchscript(net, example, out, meta)
+    finally:
+        generator.train(was_training)
+    return out
+
+
+def _format_of(path: Path) -> str:
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"cannot tell the format of {path} from its suffix; accepted: {', '.join(_SUFFIXES)}")
+    return fmt
+
+
+@torch.no_grad()
+def verify_export(
+    path: str | os.PathLike[str],
+    model: ModelSource,
+    *,
+    direction: Direction = "a2b",
+    ema: bool | None = None,
+    format: ExportFormat | None = None,
+    seed: int = 0,
+) -> float | None:
+    """Run an exported file and the PyTorch generator on one random input; their largest difference.
+
+    The input has an odd size that is not a multiple of the generator's ``size_multiple`` (unless
+    the generator has a fixed size), so padding and cropping are checked too.
+
+    Parameters
+    ----------
+    path
+        The exported file.
+    model
+        What it was exported from (model, generator or checkpoint path).
+    direction, ema
+        As given to :func:`export`.
+    format
+        Default: from the suffix.
+    seed
+        Seed of the random input.
+
+    Returns
+    -------
+    float or None
+        ``max |exported - pytorch|`` over the output, or ``None`` for ONNX when onnxruntime is
+        not installed.
+
+    Shape
+    -----
+    The test input is ``(2, C, H, W)``.
+    """
+    from .translate import Translator
+
+    p = Path(path)
+    fmt = format if format is not None else _format_of(p)
+    generator, rng = resolve_generator(model, direction, ema=ema)
+    fixed = getattr(generator, "fixed_size", None)
+    m = int(getattr(generator, "size_multiple", 1))
+    if fixed is not None:
+        h = w = int(fixed)
+    else:
+        h = max(64, 2 * m) + 3
+        w = h + m + 2
+    c = int(getattr(generator, "in_channels", 3))
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = rng
+    x = torch.rand(2, c, h, w, generator=g) * (hi - lo) + lo
+    param = next(generator.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    ref = Translator(generator, tile=None, value_range=rng).tensor(x.to(device)).float().cpu()
+    if fmt == "onnx":
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return None
+        session = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        got = torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+    elif fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net = torch.jit.load(str(p), map_location="cpu")
+        got = net(x).float()
+    elif fmt == "safetensors":
+        from .source import load_generator
+
+        loaded = load_generator(p)
+        got = Translator(loaded, tile=None).tensor(x).float()
+    else:
+        raise ValueError(f"unknown format {fmt!r}; accepted: {', '.join(EXPORT_FORMATS)}")
+    return float((got - ref).abs().max())

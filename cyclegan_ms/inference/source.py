@@ -1,0 +1,244 @@
+"""Where a generator for inference comes from: a model, a trainer checkpoint, or a generator file.
+
+A *generator file* is the small ``.safetensors`` written by
+``cyclegan-ms export --format safetensors``: one generator's weights plus, in the file's metadata,
+its registry config, the data range and the direction it translates, so it can be rebuilt
+without the rest of the training state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal, TypeAlias
+
+import torch
+import torch.nn as nn
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from ..model import CycleGAN
+from ..registry import config_of, from_config
+from ._files import atomic_path
+
+__all__ = [
+    "GENERATOR_META_KEY",
+    "Direction",
+    "ModelSource",
+    "is_generator_file",
+    "load_generator",
+    "resolve_generator",
+    "save_generator",
+]
+
+Direction: TypeAlias = Literal["a2b", "b2a"]
+#: What inference accepts as a model: a CycleGAN, a generator module, or a path to a trainer
+#: checkpoint, a run folder or a generator file.
+ModelSource: TypeAlias = "CycleGAN | nn.Module | str | os.PathLike[str]"
+
+#: Metadata key of a generator file.
+GENERATOR_META_KEY = "cyclegan_ms_generator"
+_FORMAT_VERSION = 1
+
+
+def _check_direction(direction: object) -> Direction:
+    if direction == "a2b":
+        return "a2b"
+    if direction == "b2a":
+        return "b2a"
+    raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
+
+
+def _check_range(value_range: Any) -> tuple[float, float]:
+    if (
+        not isinstance(value_range, (tuple, list))
+        or len(value_range) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range)
+        or not float(value_range[0]) < float(value_range[1])
+    ):
+        raise ValueError(
+            f"value_range must be (low, high) with low < high, e.g. (0, 1) or (-1, 1); "
+            f"got {value_range!r}"
+        )
+    return float(value_range[0]), float(value_range[1])
+
+
+def save_generator(
+    generator: nn.Module,
+    path: str | os.PathLike[str],
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    direction: Direction | None = None,
+    step: int = 0,
+) -> Path:
+    """Write one generator as a self-describing ``.safetensors`` file, atomically.
+
+    Parameters
+    ----------
+    generator
+        A generator built by name through the registry (so it can describe itself).
+    path
+        Output file.
+    value_range
+        Data range of its inputs and outputs.
+    direction
+        What it translates (``"a2b"``/``"b2a"``), recorded for the user; optional.
+    step
+        Training step the weights come from.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If the generator was not built through the registry, or ``value_range`` is invalid.
+    """
+    meta = {
+        "format_version": _FORMAT_VERSION,
+        "generator": config_of(generator),
+        "value_range": list(_check_range(value_range)),
+        "direction": None if direction is None else _check_direction(direction),
+        "step": int(step),
+    }
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={GENERATOR_META_KEY: json.dumps(meta)})
+    return path
+
+
+def _metadata(path: Path) -> dict[str, str]:
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except Exception:  # not a safetensors file
+        return {}
+
+
+def is_generator_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a generator file written by :func:`save_generator`."""
+    p = Path(path)
+    return p.is_file() and GENERATOR_META_KEY in _metadata(p)
+
+
+def load_generator(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a generator from a file written by :func:`save_generator`.
+
+    Parameters
+    ----------
+    path
+        The ``.safetensors`` generator file.
+    device
+        Where to put it.
+
+    Returns
+    -------
+    nn.Module
+        The generator in eval mode, with attributes ``value_range`` (``(low, high)``),
+        ``direction`` (``"a2b"``, ``"b2a"`` or ``None``) and ``checkpoint_step``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If it is not a generator file.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no generator file at {p}")
+    raw = _metadata(p).get(GENERATOR_META_KEY)
+    if raw is None:
+        raise ValueError(
+            f"{p} is not a cyclegan_ms generator file (written by `cyclegan-ms export --format "
+            "safetensors`); for a trainer checkpoint use cyclegan_ms.load"
+        )
+    meta = json.loads(raw)
+    generator = from_config("generator", meta["generator"])
+    if not isinstance(generator, nn.Module):  # pragma: no cover - registry contract
+        raise ValueError(f"{p}: its generator config did not build a module")
+    generator.load_state_dict(load_file(str(p)))
+    # plain attributes, like CycleGAN.value_range (setattr: nn.Module types them as tensors)
+    setattr(generator, "value_range", tuple(meta.get("value_range", (0.0, 1.0))))  # noqa: B010
+    setattr(generator, "direction", meta.get("direction"))  # noqa: B010
+    setattr(generator, "checkpoint_step", int(meta.get("step", 0)))  # noqa: B010
+    return generator.to(device).eval()
+
+
+def resolve_generator(
+    source: ModelSource,
+    direction: Direction = "a2b",
+    *,
+    ema: bool | None = None,
+    device: str | torch.device | None = None,
+    value_range: tuple[float, float] | None = None,
+) -> tuple[nn.Module, tuple[float, float]]:
+    """The generator that translates in ``direction``, and its data range.
+
+    Parameters
+    ----------
+    source
+        A :class:`~cyclegan_ms.CycleGAN` (its ``G_ab`` or ``G_ba``); a generator module (used
+        as is, whatever ``direction`` says); or a path: a trainer checkpoint, a run folder (its
+        newest checkpoint) or a generator file.
+    direction
+        ``"a2b"`` or ``"b2a"``.
+    ema
+        For checkpoints: use the EMA weights (``None``: when present).
+    device
+        Where to load a checkpoint (modules are not moved here). Default CPU.
+    value_range
+        Override the data range (default: the model's ``value_range`` attribute, else (0, 1)).
+
+    Returns
+    -------
+    tuple
+        ``(generator, (low, high))``.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a path with no checkpoint.
+    ValueError
+        For a bad direction or value range, or a generator file of the other direction.
+    TypeError
+        If ``source`` is none of the accepted kinds.
+    """
+    direction = _check_direction(direction)
+    if isinstance(source, CycleGAN):
+        generator: nn.Module = source.G_ab if direction == "a2b" else source.G_ba
+        found = getattr(source, "value_range", (0.0, 1.0))
+    elif isinstance(source, nn.Module):
+        generator = source
+        found = getattr(source, "value_range", (0.0, 1.0))
+    elif isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if not p.exists():
+            raise FileNotFoundError(f"no checkpoint at {p}")
+        dev = device if device is not None else "cpu"
+        if is_generator_file(p):
+            generator = load_generator(p, device=dev)
+            stored = getattr(generator, "direction", None)
+            if stored is not None and stored != direction:
+                raise ValueError(
+                    f"{p} holds the {stored} generator; it cannot translate {direction} "
+                    f"(use direction={stored!r} or export the other one)"
+                )
+            found = getattr(generator, "value_range", (0.0, 1.0))
+        else:
+            from ..loading import load
+
+            model = load(p, ema=ema, device=dev)
+            generator = model.G_ab if direction == "a2b" else model.G_ba
+            found = model.value_range
+    else:
+        raise TypeError(
+            "model must be a CycleGAN, a generator module, or a path to a checkpoint, run folder "
+            f"or generator file; got {type(source).__name__}"
+        )
+    rng = _check_range(value_range if value_range is not None else found)
+    return generator, rng

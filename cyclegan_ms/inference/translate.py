@@ -1,0 +1,599 @@
+"""Translate images of any size and kind with a trained generator.
+
+    >>> day = translate("runs/night_to_day", Image.open("night.jpg"))  # doctest: +SKIP
+
+What users translating photos can rely on:
+
+* **Any kind**: a PIL image, a numpy array (``(H, W, C)`` or ``(H, W)``; ``uint8`` or float in
+  [0, 1]) or a tensor (``(C, H, W)`` or ``(B, C, H, W)`` in the model's data range, or
+  ``uint8``) comes back as the same kind, dtype and layout; a list comes back as a list.
+  Channels are matched to the generator (gray → RGB by repetition, RGB → gray by ITU-R 601
+  luma, RGBA → RGB by dropping alpha; PIL images of any mode via
+  :func:`cyclegan_ms.data.images.to_channels`).
+* **Any size and aspect ratio**: the input is reflect-padded to the generator's
+  ``size_multiple`` (split evenly between the sides) and the output cropped back, so the output
+  has the input's size.
+* **Large images** are translated in overlapping tiles blended with a smooth window
+  (see :mod:`cyclegan_ms.inference.tiling`); by default (``tile="auto"``) when an image has
+  more than :data:`AUTO_TILE_PIXELS` pixels. Memory then grows with the tile size, not the image
+  size (for ``uint8`` input and output: the two images plus one strip of tiles).
+* **Normalisation statistics**: instance/group norm normalise every tile by its own statistics,
+  so tiles of different content come out in different colours. ``norm_stats="global"``
+  (default) first records every norm layer's statistics on a copy of the whole image downscaled
+  to at most ``stats_size`` pixels on its longer side, and normalises all tiles with those: tiles
+  agree, and the result is close to what an untiled pass would give (exactly the same
+  statistics when the image is no larger than ``stats_size``). ``norm_stats="tile"`` is the
+  plain per-tile behaviour (cheaper by one small pass, and what a network trained on crops saw;
+  the tiles' colours may disagree).
+* **The exact seed generator** (dense bottleneck, ``fixed_size = 256``) accepts only 256×256:
+  ``fixed_size_mode="resize"`` (default) resizes the whole image to 256×256 (antialiased
+  bilinear), translates it and resizes the result back to the input's size — the seed was trained
+  on whole frames squashed to 256×256, so this matches its training, at 256×256 detail;
+  ``fixed_size_mode="tile"`` (or an explicit ``tile``) runs it on overlapping 256×256 tiles at
+  full resolution (more detail, but every tile is a zoomed-in view the network never saw in
+  training). Use ``seed_unet`` with ``bottleneck="conv"`` for a size-free generator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias, overload
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from .source import Direction, ModelSource, resolve_generator
+from .tiling import (
+    collect_norm_stats,
+    needs_image_stats,
+    pad_to_multiple,
+    tiled_forward,
+    use_norm_stats,
+)
+
+__all__ = [
+    "AUTO_TILE_PIXELS",
+    "DEFAULT_OVERLAP",
+    "DEFAULT_TILE",
+    "FixedSizeMode",
+    "ImageLike",
+    "NormStatsMode",
+    "TileSpec",
+    "Translator",
+    "translate",
+]
+
+#: An image ``translate`` accepts (and returns).
+ImageLike: TypeAlias = "Image.Image | np.ndarray | Tensor"
+#: ``"auto"``, a tile side in pixels, or ``None`` (never tile).
+TileSpec: TypeAlias = "int | Literal['auto'] | None"
+NormStatsMode: TypeAlias = Literal["global", "tile"]
+FixedSizeMode: TypeAlias = Literal["resize", "tile"]
+
+#: ``tile="auto"`` tiles images with more pixels than this (1024 × 1024).
+AUTO_TILE_PIXELS = 1024 * 1024
+#: Tile side used by ``tile="auto"``.
+DEFAULT_TILE = 512
+#: Default overlap of neighbouring tiles, in pixels.
+DEFAULT_OVERLAP = 32
+
+def _pil_channels(im: Image.Image, channels: int) -> Image.Image:
+    try:  # robust mode conversion shared with the datasets (16-bit, palettes, alpha, CMYK...)
+        from ..data.images import to_channels
+    except ImportError:  # pragma: no cover - data package not available
+        return im.convert("L" if channels == 1 else "RGB")
+    return to_channels(im, channels=1 if channels == 1 else 3)
+
+
+def _match_channels(x: Tensor, channels: int) -> Tensor:
+    """``(N, c, H, W)`` float → ``(N, channels, H, W)``: repeat gray, luma of RGB, drop alpha."""
+    c = int(x.shape[1])
+    if c == channels:
+        return x
+    if c == 1:
+        return x.expand(-1, channels, -1, -1)
+    if c == 4 and channels == 3:
+        return x[:, :3]
+    if c in (3, 4) and channels == 1:
+        return x[:, 0:1] * 0.299 + x[:, 1:2] * 0.587 + x[:, 2:3] * 0.114
+    raise ValueError(f"the generator takes {channels} channel(s); cannot convert an image with {c}")
+
+
+@contextlib.contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    was = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was)
+
+
+@dataclass
+class _Prepared:
+    """One input seen as ``(B, C, H, W)`` plus how to convert tiles in and rows out."""
+
+    x: Tensor  # (B, C, H, W), any dtype: a view of the caller's data
+    encode: Callable[[Tensor], Tensor]
+    decode: Callable[[Tensor], Tensor]
+    out: Tensor  # (B, C_out, H, W) preallocated, any dtype (may view a numpy array)
+    finish: Callable[[], Any]  # returns the result in the caller's kind
+    key: tuple[Any, ...]  # items with equal keys can be stacked into one batch
+
+
+class Translator:
+    """A generator ready to translate images of any kind and size (see the module docs).
+
+    Parameters
+    ----------
+    model
+        A :class:`~cyclegan_ms.CycleGAN`, a generator module, or a path to a trainer
+        checkpoint, run folder or generator file (loaded once, here).
+    direction
+        ``"a2b"`` (night → day for the seed) or ``"b2a"``.
+    tile
+        ``"auto"`` (tile images larger than :data:`AUTO_TILE_PIXELS` with
+        :data:`DEFAULT_TILE`-pixel tiles), a tile side in pixels (a multiple of the generator's
+        ``size_multiple``; images no larger than one tile run whole), or ``None`` (never tile).
+    overlap
+        Smallest overlap of neighbouring tiles, pixels (at most half a tile). The work grows by
+        about ``(1 + overlap / (tile - overlap))²``.
+    norm_stats
+        ``"global"``: tiles use whole-image normalisation statistics; ``"tile"``: their own.
+    stats_size
+        Longer side of the downscaled copy the global statistics are computed on.
+    batch_size
+        Images (or tiles) per forward pass.
+    fixed_size_mode
+        For fixed-size generators: ``"resize"`` or ``"tile"`` (see the module docs).
+    margin
+        Fraction of each overlap ignored at a tile's edge (see
+        :func:`~cyclegan_ms.inference.tiling.blend_window`).
+    device
+        Where the generator runs (it is moved there). Default: where its parameters are.
+    value_range
+        Data range of the generator (default: the model's ``value_range``, else (0, 1)).
+    ema
+        For checkpoints: use EMA weights (``None``: when present).
+    progress
+        Show a tqdm bar over the tiles of large images.
+
+    Raises
+    ------
+    ValueError
+        For an argument out of range (the message says what is accepted).
+
+    Examples
+    --------
+    >>> from cyclegan_ms import build
+    >>> G = build("generator", "resnet_6blocks", ngf=4)
+    >>> t = Translator(G, tile=32, overlap=8)
+    >>> out = t(np.zeros((50, 70, 3), np.uint8))
+    >>> out.shape, out.dtype
+    ((50, 70, 3), dtype('uint8'))
+    """
+
+    def __init__(
+        self,
+        model: ModelSource,
+        *,
+        direction: Direction = "a2b",
+        tile: TileSpec = "auto",
+        overlap: int = DEFAULT_OVERLAP,
+        norm_stats: NormStatsMode = "global",
+        stats_size: int = 512,
+        batch_size: int = 4,
+        fixed_size_mode: FixedSizeMode = "resize",
+        margin: float = 0.25,
+        device: str | torch.device | None = None,
+        value_range: tuple[float, float] | None = None,
+        ema: bool | None = None,
+        progress: bool = False,
+    ) -> None:
+        generator, rng = resolve_generator(
+            model, direction, ema=ema, device=device, value_range=value_range
+        )
+        param = next(generator.parameters(), None)
+        if device is not None:
+            generator.to(device)
+            self.device = torch.device(device)
+        else:
+            self.device = param.device if param is not None else torch.device("cpu")
+        self.dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        self.generator = generator
+        self.direction: Direction = direction
+        self.value_range = rng
+        self.in_channels = int(getattr(generator, "in_channels", 3))
+        self.out_channels = int(getattr(generator, "out_channels", self.in_channels))
+        self.size_multiple = int(getattr(generator, "size_multiple", 1))
+        fixed = getattr(generator, "fixed_size", None)
+        self.fixed_size: int | None = None if fixed is None else int(fixed)
+
+        m = self.fixed_size or self.size_multiple
+        if tile is not None and tile != "auto":
+            if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
+                raise ValueError(f"tile must be 'auto', None or a positive integer; got {tile!r}")
+            if self.fixed_size is not None and tile != self.fixed_size:
+                raise ValueError(
+                    f"this generator only accepts {self.fixed_size}×{self.fixed_size} inputs, so "
+                    f"tiles must be {self.fixed_size}; got tile={tile}"
+                )
+            if tile % m:
+                raise ValueError(
+                    f"tile must be a multiple of the generator's size multiple {m}; got {tile} "
+                    f"(e.g. {max(m, tile // m * m)})"
+                )
+        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
+            raise ValueError(f"overlap must be an integer >= 0; got {overlap!r}")
+        tile_side = tile if isinstance(tile, int) else (self.fixed_size or DEFAULT_TILE)
+        if tile is not None and 2 * overlap > tile_side:
+            raise ValueError(f"overlap must be at most half the tile ({tile_side // 2}); got {overlap}")
+        if norm_stats not in ("global", "tile"):
+            raise ValueError(f"norm_stats must be 'global' or 'tile'; got {norm_stats!r}")
+        if isinstance(stats_size, bool) or not isinstance(stats_size, int) or stats_size < m:
+            raise ValueError(f"stats_size must be an integer >= {m}; got {stats_size!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+        if fixed_size_mode not in ("resize", "tile"):
+            raise ValueError(f"fixed_size_mode must be 'resize' or 'tile'; got {fixed_size_mode!r}")
+        if not 0.0 <= margin <= 0.5:
+            raise ValueError(f"margin must be in [0, 0.5]; got {margin}")
+        self.tile = tile
+        self.overlap = overlap
+        self.norm_stats: NormStatsMode = norm_stats
+        self.stats_size = stats_size
+        self.batch_size = batch_size
+        self.fixed_size_mode: FixedSizeMode = fixed_size_mode
+        self.margin = float(margin)
+        self.progress = progress
+
+    # ------------------------------------------------------------------ planning
+    def plan(self, height: int, width: int) -> Literal["whole", "tiled", "resize"]:
+        """How an image of ``height × width`` is translated.
+
+        Returns
+        -------
+        str
+            ``"whole"`` (one padded pass), ``"tiled"`` or ``"resize"`` (fixed-size generators).
+        """
+        if self.fixed_size is not None:
+            s = self.fixed_size
+            if (height, width) == (s, s):
+                return "whole"
+            if isinstance(self.tile, int) or self.fixed_size_mode == "tile":
+                return "tiled"
+            return "resize"
+        if self.tile is None:
+            return "whole"
+        if self.tile == "auto":
+            return "tiled" if height * width > AUTO_TILE_PIXELS else "whole"
+        return "tiled" if max(height, width) > self.tile else "whole"
+
+    def _tile_side(self) -> int:
+        if self.fixed_size is not None:
+            return self.fixed_size
+        return self.tile if isinstance(self.tile, int) else DEFAULT_TILE
+
+    # ------------------------------------------------------------------ tensors
+    def _net(self, x: Tensor) -> Tensor:
+        return self.generator(x.to(self.dtype))
+
+    def _whole(self, x: Tensor) -> Tensor:
+        """``(B, C, H, W)`` float in range on device → output of the same size."""
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        if self.fixed_size is not None:
+            padded, (top, left) = pad_to_multiple(x, 1, size=(self.fixed_size, self.fixed_size))
+        else:
+            padded, (top, left) = pad_to_multiple(x, self.size_multiple)
+        return self._net(padded)[:, :, top : top + h, left : left + w]
+
+    def _resized(self, x: Tensor) -> Tensor:
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        s = self.fixed_size
+        assert s is not None
+        small = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
+        y = self._net(small).float()
+        return F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+
+    def _stats_input(self, x: Tensor, encode: Callable[[Tensor], Tensor]) -> Tensor:
+        """The whole image(s) downscaled to at most ``stats_size`` (box filter, strip by strip),
+        in the shape the generator accepts."""
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        k = -(-max(h, w) // self.stats_size)
+        if k == 1:
+            small = encode(x.to(self.device))
+        else:
+            rows = k * max(1, 256 // k)
+            parts = [
+                F.avg_pool2d(encode(x[:, :, r : r + rows].to(self.device)), k, ceil_mode=True)
+                for r in range(0, h, rows)
+            ]
+            small = torch.cat(parts, dim=2)
+        if self.fixed_size is not None:
+            s = self.fixed_size
+            return F.interpolate(small, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
+        return pad_to_multiple(small, self.size_multiple)[0]
+
+    @torch.no_grad()
+    def _run(self, p: _Prepared) -> None:
+        """Translate ``p.x`` into ``p.out``."""
+        h, w = int(p.x.shape[-2]), int(p.x.shape[-1])
+        how = self.plan(h, w)
+        with _eval_mode(self.generator):
+            if how != "tiled":
+                x = p.encode(p.x.to(self.device))
+                y = self._whole(x) if how == "whole" else self._resized(x)
+                p.out.copy_(p.decode(y.float()).to(p.out.device))
+                return
+            stats = None
+            if self.norm_stats == "global" and needs_image_stats(self.generator):
+                stats = collect_norm_stats(self.generator, self._stats_input(p.x, p.encode))
+            ctx = use_norm_stats(self.generator, stats) if stats is not None else contextlib.nullcontext()
+            with ctx:
+                tiled_forward(
+                    self._net,
+                    p.x,
+                    tile=self._tile_side(),
+                    overlap=self.overlap,
+                    multiple=self.fixed_size or self.size_multiple,
+                    batch_size=self.batch_size,
+                    margin=self.margin,
+                    out=p.out,
+                    encode=p.encode,
+                    decode=p.decode,
+                    device=self.device,
+                    progress=self.progress,
+                )
+
+    # ------------------------------------------------------------------ kinds
+    def _codec(self, integer: bool, out_dtype: torch.dtype) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+        lo, hi = self.value_range
+        c_in = self.in_channels
+        if integer:  # uint8 pixels <-> range
+
+            def enc(t: Tensor) -> Tensor:
+                return _match_channels(t.float() * ((hi - lo) / 255.0) + lo, c_in)
+
+            def dec(v: Tensor) -> Tensor:
+                return ((v - lo) * (255.0 / (hi - lo))).clamp_(0, 255).round_().to(torch.uint8)
+
+            return enc, dec
+
+        def enc_f(t: Tensor) -> Tensor:  # float in [0, 1] <-> range
+            return _match_channels(t.float() * (hi - lo) + lo, c_in)
+
+        def dec_f(v: Tensor) -> Tensor:
+            return ((v - lo) / (hi - lo)).clamp_(0, 1).to(out_dtype)
+
+        return enc_f, dec_f
+
+    def _prepare_array(self, arr: np.ndarray, as_pil: bool) -> _Prepared:
+        if arr.ndim not in (2, 3):
+            raise ValueError(
+                f"expected an (H, W) or (H, W, C) array; got shape {arr.shape} (pass a list for "
+                "several images)"
+            )
+        if arr.dtype == np.uint8:
+            integer = True
+        elif arr.dtype.kind == "f":
+            integer = False
+        else:
+            raise ValueError(
+                f"arrays must be uint8 (0..255) or float (0..1); got dtype {arr.dtype}"
+            )
+        squeeze = arr.ndim == 2
+        a3 = arr[:, :, None] if squeeze else arr
+        if any(s < 0 for s in a3.strides):
+            a3 = np.ascontiguousarray(a3)
+        h, w = a3.shape[:2]
+        with warnings.catch_warnings():  # read-only input (e.g. from PIL) is never written
+            warnings.simplefilter("ignore", UserWarning)
+            x = torch.from_numpy(a3).permute(2, 0, 1)[None]
+        c_out = self.out_channels
+        out_arr = np.empty((h, w, c_out), dtype=arr.dtype)
+        out = torch.from_numpy(out_arr).permute(2, 0, 1)[None]
+        enc, dec = self._codec(integer, out.dtype)
+
+        def finish() -> Any:
+            if as_pil:
+                return Image.fromarray(out_arr[:, :, 0], mode="L") if c_out == 1 else Image.fromarray(out_arr, mode="RGB")
+            if squeeze and c_out == 1:
+                return out_arr[:, :, 0]
+            return out_arr
+
+        kind = "pil" if as_pil else "array"
+        return _Prepared(x, enc, dec, out, finish, (kind, arr.dtype.str, squeeze, a3.shape))
+
+    def _prepare_tensor(self, t: Tensor) -> _Prepared:
+        if t.ndim not in (3, 4):
+            raise ValueError(f"expected a (C, H, W) or (B, C, H, W) tensor; got shape {tuple(t.shape)}")
+        single = t.ndim == 3
+        x = t[None] if single else t
+        integer = t.dtype == torch.uint8
+        if not integer and not t.is_floating_point():
+            raise ValueError(f"tensors must be floating point or uint8; got {t.dtype}")
+        b, _, h, w = x.shape
+        out = torch.empty(b, self.out_channels, h, w, dtype=t.dtype, device=t.device)
+        if integer:
+            enc, dec = self._codec(True, torch.uint8)
+            # uint8 tensors are (C, H, W) pixels: same codec as arrays
+        else:
+            c_in = self.in_channels
+
+            def enc(v: Tensor) -> Tensor:
+                return _match_channels(v.to(self.dtype), c_in)
+
+            def dec(v: Tensor) -> Tensor:
+                return v
+
+        def finish() -> Any:
+            return out[0] if single else out
+
+        return _Prepared(x, enc, dec, out, finish, ("tensor", t.dtype, t.device, single, tuple(x.shape[1:])))
+
+    def _prepare(self, image: Any) -> _Prepared:
+        if isinstance(image, Image.Image):
+            im = _pil_channels(image, self.in_channels)
+            return self._prepare_array(np.asarray(im), as_pil=True)
+        if isinstance(image, np.ndarray):
+            return self._prepare_array(image, as_pil=False)
+        if isinstance(image, Tensor):
+            return self._prepare_tensor(image)
+        raise TypeError(
+            "image must be a PIL image, a numpy array or a torch tensor (or a list of them); "
+            f"got {type(image).__name__}"
+        )
+
+    # ------------------------------------------------------------------ public
+    @overload
+    def __call__(self, image: Image.Image) -> Image.Image: ...
+    @overload
+    def __call__(self, image: np.ndarray) -> np.ndarray: ...
+    @overload
+    def __call__(self, image: Tensor) -> Tensor: ...
+    @overload
+    def __call__(self, image: Sequence[Any]) -> list[Any]: ...
+
+    def __call__(self, image: Any) -> Any:
+        """Translate one image, or a list of images (same kind in, same kind out).
+
+        Parameters
+        ----------
+        image
+            PIL image; numpy ``(H, W)``/``(H, W, C)`` ``uint8`` or float in [0, 1]; tensor
+            ``(C, H, W)``/``(B, C, H, W)`` in the data range (or ``uint8``); or a list/tuple
+            of these (same-size images of one kind are batched ``batch_size`` at a time).
+
+        Returns
+        -------
+        Same kind as ``image``; arrays and tensors keep dtype, layout and device.
+
+        Shape
+        -----
+        ``(H, W, C) -> (H, W, C_out)``, ``(C, H, W) -> (C_out, H, W)``,
+        ``(B, C, H, W) -> (B, C_out, H, W)``.
+        """
+        if isinstance(image, (list, tuple)):
+            return self._many(list(image))
+        p = self._prepare(image)
+        self._run(p)
+        return p.finish()
+
+    def _many(self, images: list[Any]) -> list[Any]:
+        prepared = [self._prepare(im) for im in images]
+        results: list[Any] = [None] * len(prepared)
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for i, p in enumerate(prepared):
+            h, w = int(p.x.shape[-2]), int(p.x.shape[-1])
+            if self.plan(h, w) == "tiled" or p.x.shape[0] != 1:
+                self._run(p)
+                results[i] = p.finish()
+            else:
+                groups.setdefault(p.key, []).append(i)
+        for idx in groups.values():
+            for c0 in range(0, len(idx), self.batch_size):
+                chunk = [prepared[i] for i in idx[c0 : c0 + self.batch_size]]
+                first = chunk[0]
+                x = torch.cat([p.x for p in chunk], 0)
+                out = torch.cat([p.out for p in chunk], 0)
+                batch = _Prepared(x, first.encode, first.decode, out, first.finish, first.key)
+                self._run(batch)
+                for k, p in enumerate(chunk):
+                    p.out.copy_(out[k : k + 1])
+        for idx in groups.values():
+            for i in idx:
+                results[i] = prepared[i].finish()
+        return results
+
+    def tensor(self, x: Tensor) -> Tensor:
+        """Translate a float batch in the data range (the core of :meth:`__call__`).
+
+        Parameters
+        ----------
+        x
+            ``(B, C, H, W)`` in :attr:`value_range`, any size.
+
+        Returns
+        -------
+        Tensor
+            ``(B, C_out, H, W)``, same dtype and device as ``x``.
+        """
+        if x.ndim != 4:
+            raise ValueError(f"expected a (B, C, H, W) tensor; got shape {tuple(x.shape)}")
+        out = self(x)
+        assert isinstance(out, Tensor)
+        return out
+
+
+def translate(
+    model: ModelSource,
+    image: Any,
+    direction: Direction = "a2b",
+    *,
+    tile: TileSpec = "auto",
+    overlap: int = DEFAULT_OVERLAP,
+    norm_stats: NormStatsMode = "global",
+    stats_size: int = 512,
+    batch_size: int = 4,
+    fixed_size_mode: FixedSizeMode = "resize",
+    margin: float = 0.25,
+    device: str | torch.device | None = None,
+    value_range: tuple[float, float] | None = None,
+    ema: bool | None = None,
+    progress: bool = False,
+) -> Any:
+    """Translate an image (or a list of images) with a model or checkpoint.
+
+    A one-call form of :class:`Translator` (which see for every option); to translate many
+    images, build a :class:`Translator` once so a checkpoint is loaded once.
+
+    Parameters
+    ----------
+    model
+        A :class:`~cyclegan_ms.CycleGAN`, a generator, or a path to a trainer checkpoint, run
+        folder or generator file.
+    image
+        PIL image, numpy array, tensor, or a list of them.
+    direction
+        ``"a2b"`` or ``"b2a"``.
+
+    Returns
+    -------
+    The translated image(s), of the same kind as ``image``.
+
+    Shape
+    -----
+    ``(H, W, C) -> (H, W, C_out)``, ``(C, H, W) -> (C_out, H, W)``,
+    ``(B, C, H, W) -> (B, C_out, H, W)``.
+
+    Examples
+    --------
+    >>> from cyclegan_ms import build
+    >>> G = build("generator", "resnet_6blocks", ngf=4)
+    >>> out = translate(G, Image.new("RGB", (30, 20)))
+    >>> out.size, out.mode
+    ((30, 20), 'RGB')
+    """
+    t = Translator(
+        model,
+        direction=direction,
+        tile=tile,
+        overlap=overlap,
+        norm_stats=norm_stats,
+        stats_size=stats_size,
+        batch_size=batch_size,
+        fixed_size_mode=fixed_size_mode,
+        margin=margin,
+        device=device,
+        value_range=value_range,
+        ema=ema,
+        progress=progress,
+    )
+    return t(image)
