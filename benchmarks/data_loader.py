@@ -18,10 +18,12 @@ Run::
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,21 +35,26 @@ from cyclegan_ms.data.scenes import render_day, render_night, sample_scene
 
 
 def bench_renderer(size: int, n: int) -> dict[str, float]:
-    """Renders per second on this (single) thread, for day and night."""
-    specs = [sample_scene(i) for i in range(n)]
-    render_day(specs[0], height=size)  # warm caches
-    render_night(specs[0], height=size)
+    """Renders per second on this (single) thread, for day and night (layout included)."""
+    render_day(0, height=size)  # warm caches
+    render_night(0, height=size)
     out = {}
     for name, fn in (("day", render_day), ("night", render_night)):
         t = time.perf_counter()
-        for s in specs:
-            fn(s, height=size)
+        for i in range(n):
+            fn(i, height=size)
         out[name] = n / (time.perf_counter() - t)
     t = time.perf_counter()
     for i in range(n):
         sample_scene(10_000 + i)
     out["layout_only"] = n / (time.perf_counter() - t)
     return out
+
+
+def best_and_median(fn: Callable[[], float], repeat: int) -> tuple[float, float]:
+    """Best and median of ``repeat`` runs (the machine may be shared: best is the least disturbed)."""
+    runs = [fn() for _ in range(repeat)]
+    return max(runs), float(np.median(runs))
 
 
 def make_jpeg_folder(root: Path, n: int, width: int, height: int) -> None:
@@ -61,7 +68,9 @@ def make_jpeg_folder(root: Path, n: int, width: int, height: int) -> None:
         Image.fromarray(day).save(root / "trainB" / f"{i:05d}.jpg", quality=90)
 
 
-def bench_loader(dataset: NightDayScenes | UnpairedImageFolder, workers: int, batch: int, batches: int) -> float:
+def bench_loader(
+    dataset: NightDayScenes | UnpairedImageFolder, workers: int, batch: int, batches: int
+) -> float:
     """Images per second (A and B both counted) after the first batch."""
     loader = make_loader(dataset, batch_size=batch, num_workers=workers, seed=0)
     it = iter(loader)
@@ -86,30 +95,38 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--batches", type=int, default=40, help="timed batches per loader run")
     p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
+    p.add_argument("--repeat", type=int, default=3, help="runs per measurement (best, median)")
     args = p.parse_args()
     torch.set_num_threads(1)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {load:.2f}")
-    r = bench_renderer(args.size, args.renders)
-    print(f"| renderer, 1 core, day | {r['day']:.0f} images/s |")
-    print(f"| renderer, 1 core, night | {r['night']:.0f} images/s |")
-    print(f"| scene layout only (sample_scene) | {r['layout_only']:.0f} /s |")
+    runs = [bench_renderer(args.size, args.renders) for _ in range(args.repeat)]
+    print("| measurement | best | median |")
+    print("|---|---|---|")
+    for key, label in (("day", "renderer, 1 core, day"), ("night", "renderer, 1 core, night")):
+        vals = [r[key] for r in runs]
+        print(f"| {label} | {max(vals):.0f} images/s | {np.median(vals):.0f} images/s |")
+    vals = [r["layout_only"] for r in runs]
+    print(f"| scene layout only (sample_scene) | {max(vals):.0f} /s | {np.median(vals):.0f} /s |")
 
     scenes = NightDayScenes(num_scenes=10_000, size=args.size)
     with tempfile.TemporaryDirectory() as tmp:
         w, h = args.jpeg_size
         make_jpeg_folder(Path(tmp), args.num_jpegs, w, h)
         folders = {
-            name: UnpairedImageFolder(root=tmp, transform=recipe(name, size=args.size))  # type: ignore[arg-type]
+            name: UnpairedImageFolder(root=tmp, transform=recipe(name, size=args.size))
             for name in ("seed", "paper")
         }
         for workers in args.workers:
-            for name, ds in folders.items():
-                ips = bench_loader(ds, workers, args.batch, args.batches)
-                print(f"| JPEG {w}x{h} folder, recipe {name}, {workers} workers | {ips:.0f} images/s |")
-            ips = bench_loader(scenes, workers, args.batch, args.batches)
-            print(f"| built-in scenes, {workers} workers | {ips:.0f} images/s |")
+            cases: list[tuple[str, NightDayScenes | UnpairedImageFolder]] = [
+                (f"JPEG {w}x{h} folder, recipe {name}", ds) for name, ds in folders.items()
+            ]
+            cases.append(("built-in scenes", scenes))
+            for label, ds in cases:
+                run = functools.partial(bench_loader, ds, workers, args.batch, args.batches)
+                best, med = best_and_median(run, args.repeat)
+                print(f"| {label}, {workers} workers | {best:.0f} images/s | {med:.0f} images/s |")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# load after: {load:.2f}; numpy {np.__version__}, torch {torch.__version__}")
 

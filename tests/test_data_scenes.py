@@ -44,12 +44,12 @@ def test_day_and_night_of_a_scene_share_geometry() -> None:
         elsewhere = render_day(i + 100, height=64)
         same.append(_corr(_grad(night), _grad(day)))
         other.append(_corr(_grad(night), _grad(elsewhere)))
-        ratios.append(night.mean() / day.mean())
+        ratios.append(render_night(i, height=64, darkness=0.5).mean() / day.mean())
     # edges line up with the same scene's day image, not with another scene's
     assert all(s > o for s, o in zip(same, other, strict=True))
     assert np.mean(same) > np.mean(other) + 0.2
-    # and night is much darker on average
-    assert max(ratios) < 0.8 and np.mean(ratios) < 0.55
+    # and night (here at middle darkness) is much darker on average
+    assert max(ratios) < 0.7 and np.mean(ratios) < 0.5
 
 
 def test_darkness_goes_down_to_extreme() -> None:
@@ -192,3 +192,16 @@ def test_loader_over_scenes() -> None:
     assert b["A"].shape == (4, 3, 16, 16) and b["index_A"].dtype == torch.int64
     assert b["darkness"].shape == (4,)
     assert (b["index_A"] % 2 == 0).all() and (b["index_B"] % 2 == 1).all()
+
+
+def test_tune_allocator_once_per_process_and_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cyclegan_ms.data import _alloc
+
+    monkeypatch.setattr(_alloc, "_STATE", {})
+    monkeypatch.setenv("CYCLEGAN_MS_TUNE_MALLOC", "0")
+    assert _alloc.tune_allocator() is False
+    monkeypatch.setattr(_alloc, "_STATE", {})
+    monkeypatch.delenv("CYCLEGAN_MS_TUNE_MALLOC")
+    first = _alloc.tune_allocator()
+    assert isinstance(first, bool) and _alloc.tune_allocator() is first
+    assert list(_alloc._STATE) == [__import__("os").getpid()]

@@ -25,7 +25,7 @@ from cyclegan_ms.generators import (
     SeedUNet,
     UnetGenerator,
 )
-from cyclegan_ms.layers import KerasSameConvTranspose2d
+from cyclegan_ms.layers import KerasSameConvTranspose2d, SubsampleConv1x1
 
 
 def n_params(module: nn.Module) -> int:
@@ -305,8 +305,8 @@ def test_seed_unet_layers_are_the_seeds() -> None:
     assert not any(isinstance(m, nn.LeakyReLU) for m in rest)
     assert sum(isinstance(m, nn.ReLU) for m in rest) == 5 * 5 + 1  # up + 4 in each block; fusion
     for step in G.encoder:
-        down = step.down[0]
-        assert down.kernel_size == (1, 1) and down.stride == (2, 2)
+        down = step.down[0]  # a 1x1 stride-2 conv, computed as subsample + 1x1 conv
+        assert isinstance(down, SubsampleConv1x1) and down.kernel_size == (1, 1)
     for step in G.decoder:
         up = step.up[0]
         assert isinstance(up, KerasSameConvTranspose2d)

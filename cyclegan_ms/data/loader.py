@@ -60,7 +60,12 @@ def make_loader(
     Returns
     -------
     torch.utils.data.DataLoader
-        Batches are dicts; ``batch["A"]`` and ``batch["B"]`` have shape ``(N, C, H, W)``.
+        Batches are dicts (the dataset's item format, collated).
+
+    Shape
+    -----
+    - ``batch["A"]``, ``batch["B"]``: ``(N, C, H, W)`` with ``N = batch_size``.
+    - ``batch["index_A"]``, ``batch["index_B"]``: ``(N,)`` int64.
 
     Raises
     ------

@@ -1,5 +1,7 @@
 """``cyclegan-ms translate``, ``export`` and ``eval`` (registered into :mod:`cyclegan_ms.cli`).
 
+Usage::
+
     cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction a2b|b2a]
                           [--tile N|auto|none] [--overlap N] [--norm-stats global|tile]
     cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
@@ -68,9 +70,11 @@ def _tiling(p: argparse.ArgumentParser) -> None:
         type=_tile_arg,
         default="auto",
         metavar="N|auto|none",
-        help="tile side in pixels for large images; 'auto' (default) tiles images over 1 MP with 512-pixel tiles",
+        help="tile side in pixels for large images; 'auto' (default) tiles images over 1 MP with 1024-pixel tiles",
     )
-    p.add_argument("--overlap", type=int, default=32, metavar="N", help="overlap of neighbouring tiles in pixels (default 32)")
+    p.add_argument(
+        "--overlap", type=int, default=None, metavar="N", help="overlap of neighbouring tiles in pixels (default: 32, at most a quarter tile)"
+    )
     p.add_argument(
         "--norm-stats",
         choices=("global", "tile"),

@@ -155,10 +155,8 @@ def _export_onnx(
             "ONNX export needs the 'export' extra: pip install 'cyclegan-ms[export]' "
             f"(missing: {err.name})"
         ) from err
-    dims: Any = None
-    if dynamic:
-        dyn = torch.export.Dim.DYNAMIC
-        dims = ({0: dyn, 2: dyn, 3: dyn},)
+    dyn = torch.export.Dim.DYNAMIC
+    dims: Any = ({0: dyn, 2: dyn, 3: dyn},) if dynamic else ({0: dyn},)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
@@ -185,7 +183,8 @@ def _export_torchscript(net: PadToMultiple, example: Tensor, path: Path, meta: d
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(net.generator, example, check_trace=False)
         scripted = torch.jit.script(PadToMultiple(traced, net.multiple))
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.save(scripted, str(tmp), _extra_files={"cyclegan_ms.json": json.dumps(meta)})
 
 

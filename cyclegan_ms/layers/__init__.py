@@ -1,6 +1,12 @@
 """Shared building blocks: norm/activation factories, weight init, the seed's blocks."""
 
-from .blocks import EncoderStep, InceptionBlock, KerasSameConvTranspose2d, seed_norm
+from .blocks import (
+    EncoderStep,
+    InceptionBlock,
+    KerasSameConvTranspose2d,
+    SubsampleConv1x1,
+    seed_norm,
+)
 from .factories import (
     ActSpec,
     NormSpec,
@@ -22,6 +28,7 @@ __all__ = [
     "KerasSameConvTranspose2d",
     "NormSpec",
     "OutputActivation",
+    "SubsampleConv1x1",
     "check_act_spec",
     "check_norm_spec",
     "init_weights",

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from .factories import ActSpec, make_activation
 
-__all__ = ["EncoderStep", "InceptionBlock", "KerasSameConvTranspose2d", "seed_norm"]
+__all__ = ["EncoderStep", "InceptionBlock", "KerasSameConvTranspose2d", "SubsampleConv1x1", "seed_norm"]
 
 
 def seed_norm(channels: int) -> nn.GroupNorm:
@@ -60,6 +60,27 @@ class InceptionBlock(nn.Module):
         return self.main(x) + self.branch(x)
 
 
+class SubsampleConv1x1(nn.Conv2d):
+    """A 1×1 convolution with stride 2, computed as ``conv1x1(x[..., ::2, ::2])``.
+
+    The same function, parameters and ``state_dict`` keys as ``nn.Conv2d(c_in, c_out, 1,
+    stride=2)`` (a 1×1 kernel with stride 2 reads exactly the even rows and columns), but it
+    never calls the strided 1×1 kernel: in torch 2.13's oneDNN CPU backend that kernel's backward
+    corrupts memory for ``channels_last`` inputs with few channels (e.g. 8 channels at 64×64
+    crashes the process). Subsampling first is also cheaper.
+
+    Shape
+    -----
+    ``(B, C_in, H, W) -> (B, C_out, ceil(H/2), ceil(W/2))``
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(in_channels, out_channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x[..., ::2, ::2])
+
+
 class EncoderStep(nn.Module):
     """Inception block, then a 1×1 stride-2 convolution + activation that halves H and W.
 
@@ -71,7 +92,7 @@ class EncoderStep(nn.Module):
     def __init__(self, in_channels: int, width: int, *, act: ActSpec, norm: bool) -> None:
         super().__init__()
         self.block = InceptionBlock(in_channels, width, act=act, norm=norm)
-        self.down = nn.Sequential(nn.Conv2d(width, width, 1, stride=2), make_activation(act))
+        self.down = nn.Sequential(SubsampleConv1x1(width, width), make_activation(act))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         skip = self.block(x)

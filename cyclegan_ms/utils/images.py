@@ -45,7 +45,7 @@ def from_uint8(pixels: np.ndarray, value_range: tuple[float, float] = (0.0, 1.0)
     if arr.ndim != 3:
         raise ValueError(f"expected (H, W) or (H, W, C) pixels; got shape {arr.shape}")
     lo, hi = value_range
-    t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float() / 255.0
+    t = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1).float() / 255.0
     return t * (hi - lo) + lo
 
 
