@@ -126,7 +126,35 @@ class Lamp:
 class SceneSpec:
     """Everything about one scene, independent of resolution and time of day.
 
-    Produced by :func:`sample_scene`; fields are in metres, degrees, or colours in [0, 1].
+    Produced by :func:`sample_scene`; lengths in metres, angles in degrees, colours RGB in [0, 1].
+
+    Attributes
+    ----------
+    index
+        The scene id.
+    horizon, vanish
+        Horizon row and vanishing-point column as fractions of the image height and width.
+    hfov, cam_h
+        Horizontal field of view and camera height.
+    lane_w, n_own, n_on, cam_lane
+        Lane width, lanes in the camera's direction, oncoming lanes (left of them, behind a
+        double yellow line), and the camera's lane.
+    sidewalk, facade_x
+        Sidewalk widths (left, right) and lateral positions of the building fronts.
+    road_color, sidewalk_color, verge_color
+        Ground albedos.
+    buildings, trees, lamps, cars
+        The objects, see :class:`Building`, :class:`Tree`, :class:`Lamp`, :class:`Car`.
+    skyline, skyline_kind
+        Heights of the far silhouette (``"city"`` blocks or ``"trees"``) across the view.
+    overcast, sun_side, sun_elev, visibility, clouds, cloudiness
+        Day weather: overcast amount, sun side (-1 left, +1 right) and elevation, haze distance,
+        a cloud field and its coverage.
+    lamp_color, light_pollution, wet, darkness_u, lamps_off_above
+        Night: lamp colour (sodium or LED), sky glow, wet-road reflections, the scene's darkness
+        draw in [0, 1) and the darkness above which its street lamps are off.
+    dash_phase, tex_offset, noise_seed
+        Lane-dash phase, grain offset and the seed of the night's sensor noise.
     """
 
     index: int
@@ -261,8 +289,7 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
     facade_x = (road_l - sidewalk[0] - setback[0], road_r + sidewalk[1] + setback[1])
 
     buildings: list[Building] = []
-    uid = 0
-    for side_i, side in enumerate((-1, 1)):
+    for side in (-1, 1):
         density = u(0.6, 0.95) if urban else u(0.0, 0.35)
         z = u(-5.0, 15.0)
         while z < _Z_FAR:
@@ -280,16 +307,15 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
                         win_w=u(0.35, 0.65),
                         win_h=u(0.35, 0.6),
                         lit=u(0.1, 0.6),
-                        uid=dr.integer(1 << 30) + side_i,
+                        uid=dr.integer(1 << 30),
                     )
                 )
-                uid += 1
                 z += length + (u(0.0, 6.0) if u() < 0.4 else 0.0)
             else:
                 z += length * 0.7
 
     trees: list[Tree] = []
-    for side_i, side in enumerate((-1, 1)):
+    for side in (-1, 1):
         if u() < (0.4 if urban else 0.9):
             spacing = u(7.0, 18.0)
             z = u(2.0, spacing)
@@ -305,7 +331,6 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
                     green = (u(0.12, 0.30), u(0.28, 0.45), u(0.08, 0.18))
                     trees.append(Tree(edge + u(-0.3, 0.3), z, u(1.8, 3.2), u(1.4, 3.2), green))
                 z += spacing * u(0.8, 1.2)
-        del side_i
 
     lamps: list[Lamp] = []
     lamp_sides = [s for s in (-1, 1) if u() < 0.7] or [dr.choice([-1, 1])]

@@ -458,6 +458,10 @@ def fid_kid(
         No Inception weights (the message says where to put them).
     ValueError
         Fewer than 2 images in a set.
+
+    Shape
+    -----
+    Each item ``(B, 3, H, W)`` or ``(3, H, W)``; features ``(N, 2048)`` internally.
     """
     net = inception if isinstance(inception, InceptionFeatures) else InceptionFeatures(inception)
     dev = next(net.parameters(), torch.zeros(())).device
@@ -507,6 +511,10 @@ def scene_pairs(
     ------
     tuple[Tensor, Tensor]
         ``(input, target)``, each ``(C, H, W)`` float32 in ``value_range``.
+
+    Shape
+    -----
+    ``(C, H, W)`` each, ``(H, W) = size``.
     """
     from ..data.scenes import NightDayScenes
 
@@ -553,6 +561,10 @@ def folder_pairs(
     ------
     FileNotFoundError
         If a folder does not exist.
+
+    Shape
+    -----
+    ``(C, H, W)`` each, the input's ``H, W``.
     """
     from ..data.images import find_images, load_image
     from ..utils.images import from_uint8

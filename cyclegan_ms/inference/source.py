@@ -96,6 +96,10 @@ def save_generator(
     ------
     ValueError
         If the generator was not built through the registry, or ``value_range`` is invalid.
+
+    Shape
+    -----
+    The generator's own (``(B, C, H, W) -> (B, C_out, H, W)``); the file holds its weights.
     """
     meta = {
         "format_version": _FORMAT_VERSION,
@@ -147,6 +151,10 @@ def load_generator(path: str | os.PathLike[str], *, device: str | torch.device =
         If ``path`` does not exist.
     ValueError
         If it is not a generator file.
+
+    Shape
+    -----
+    The generator's own: ``(B, C, H, W) -> (B, C_out, H, W)``.
     """
     p = Path(path)
     if not p.is_file():
@@ -207,6 +215,10 @@ def resolve_generator(
         For a bad direction or value range, or a generator file of the other direction.
     TypeError
         If ``source`` is none of the accepted kinds.
+
+    Shape
+    -----
+    The generator's own: ``(B, C, H, W) -> (B, C_out, H, W)``.
     """
     direction = _check_direction(direction)
     if isinstance(source, CycleGAN):

@@ -105,6 +105,10 @@ def pad_to_multiple(
     ------
     ValueError
         If ``x`` is not 4-D, ``multiple < 1``, or ``size`` is smaller than the input.
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C, H', W')``.
     """
     if x.ndim != 4:
         raise ValueError(f"expected a (B, C, H, W) tensor; got shape {tuple(x.shape)}")
@@ -251,6 +255,10 @@ def blend_window(span: Span, *, margin: float = 0.25) -> Tensor:
     ------
     ValueError
         If ``margin`` is outside [0, 0.5].
+
+    Shape
+    -----
+    ``() -> (span.size,)``.
     """
     if not 0.0 <= margin <= 0.5:
         raise ValueError(f"margin must be in [0, 0.5]; got {margin}")
@@ -354,6 +362,10 @@ def collect_norm_stats(network: nn.Module, x: Tensor) -> NormStats:
     -------
     NormStats
         Statistics for ``B`` images.
+
+    Shape
+    -----
+    ``x``: ``(B, C, H, W)``; recorded means and variances ``(B, G)``.
     """
     values: dict[nn.Module, list[tuple[Tensor, Tensor]]] = {}
     outputs: dict[nn.Module, list[Tensor]] = {}
@@ -414,6 +426,10 @@ def use_norm_stats(network: nn.Module, stats: NormStats) -> Iterator[None]:
     ValueError
         Inside the context, if a batch is not a multiple of ``stats.batch`` or a layer is called
         more often than during collection.
+
+    Shape
+    -----
+    Inside the context the network takes ``(k · B, C, h, w)`` tiles of any ``h, w``.
     """
     counters: dict[nn.Module, int] = {}
     saved: list[tuple[nn.Module, Any]] = []
@@ -542,6 +558,12 @@ def tiled_forward(
     ------
     ValueError
         For bad tile arguments, or an ``out`` of the wrong shape.
+
+    Shape
+    -----
+    ``x``: ``(B, C, H, W)`` → ``(B, C_out, H, W)``; ``fn`` sees
+    ``(k · B, C, h', w')`` with ``k <= max(1, batch_size // B)`` and ``h', w' <= tile``
+    (rounded up to ``multiple``).
 
     Examples
     --------

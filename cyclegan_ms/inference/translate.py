@@ -172,6 +172,11 @@ class Translator:
     ValueError
         For an argument out of range (the message says what is accepted).
 
+    Shape
+    -----
+    ``(H, W, C) -> (H, W, C_out)`` (arrays, PIL), ``(C, H, W) -> (C_out, H, W)`` and
+    ``(B, C, H, W) -> (B, C_out, H, W)`` (tensors), for any ``H, W >= 1``.
+
     Examples
     --------
     >>> from cyclegan_ms import build
@@ -266,6 +271,10 @@ class Translator:
         -------
         str
             ``"whole"`` (one padded pass), ``"tiled"`` or ``"resize"`` (fixed-size generators).
+
+        Shape
+        -----
+        No tensors: the image's ``(height, width)`` only.
         """
         if self.fixed_size is not None:
             s = self.fixed_size
@@ -528,6 +537,10 @@ class Translator:
         -------
         Tensor
             ``(B, C_out, H, W)``, same dtype and device as ``x``.
+
+        Shape
+        -----
+        ``(B, C, H, W) -> (B, C_out, H, W)``.
         """
         if x.ndim != 4:
             raise ValueError(f"expected a (B, C, H, W) tensor; got shape {tuple(x.shape)}")

@@ -160,8 +160,14 @@ def _make_schedule(spec: str | Mapping[str, Any], total_steps: int) -> Schedule:
     return sched
 
 
-def _to_float(losses: Mapping[str, Tensor], prefix: str) -> dict[str, float]:
-    return {f"{prefix}{k}": float(v.detach().float()) for k, v in losses.items()}
+def _to_float(values: Mapping[str, Tensor | float]) -> dict[str, float]:
+    """One device-to-host copy for all loss tensors (a single sync on GPU)."""
+    keys = [k for k, v in values.items() if isinstance(v, Tensor)]
+    out = {k: float(v) for k, v in values.items() if not isinstance(v, Tensor)}
+    if keys:
+        stacked = torch.stack([values[k].detach().float().reshape(()) for k in keys])  # type: ignore[union-attr]
+        out.update(zip(keys, stacked.cpu().tolist(), strict=True))
+    return out
 
 
 class Trainer:
@@ -363,14 +369,15 @@ class Trainer:
         scaler.update()
 
     # ------------------------------------------------------------------ one step
-    def train_step(self, batch: Mapping[str, Any]) -> dict[str, float] | None:
+    def train_step(self, batch: Mapping[str, Any]) -> dict[str, Tensor | float] | None:
         """One generator update then one discriminator update.
 
         Returns
         -------
-        dict[str, float] | None
-            The step's losses (``g_*`` and ``d_*``), or ``None`` if a non-finite loss made the
-            step be skipped.
+        dict[str, Tensor | float] | None
+            The step's losses (``g_*`` and ``d_*``, detached scalar tensors, left on the device
+            so that no step waits for a host copy) and learning rates, or ``None`` if a
+            non-finite loss made the step be skipped.
         """
         real_a = self._prepare(batch["A"])
         real_b = self._prepare(batch["B"])
@@ -400,7 +407,8 @@ class Trainer:
         if self.ema is not None:
             for name, avg in self.ema.items():
                 avg.update_parameters(getattr(model, name))
-        values = {**_to_float(g_out["losses"], "g_"), **_to_float(d_out, "d_")}
+        values: dict[str, Tensor | float] = {f"g_{k}": v.detach() for k, v in g_out["losses"].items()}
+        values.update({f"d_{k}": v.detach() for k, v in d_out.items()})
         values["lr_g"], values["lr_d"] = lr_g, lr_d
         return values
 
@@ -447,7 +455,7 @@ class Trainer:
                 self.bad_steps = 0
                 self.step += 1
                 if self.step % cfg.log_every == 0 or self.step == target:
-                    last = all_reduce_mean(values, self.device)
+                    last = all_reduce_mean(_to_float(values), self.device)
                     if main:
                         self._log_metrics(metrics_path, last, time.perf_counter() - t0)
                 if bar is not None:

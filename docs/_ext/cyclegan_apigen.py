@@ -355,7 +355,10 @@ def _defined_at(dotted: str) -> str | None:
             if obj is None:
                 return None
             if inspect.isclass(obj) or inspect.isfunction(obj):
-                module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+                module, qualname = (
+                    getattr(obj, "__module__", None),
+                    getattr(obj, "__qualname__", None),
+                )
                 if not module or not qualname or "<" in qualname:
                     return None
                 return ".".join([module, qualname, *rest[i + 1 :]])
