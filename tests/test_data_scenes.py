@@ -194,14 +194,14 @@ def test_loader_over_scenes() -> None:
     assert (b["index_A"] % 2 == 0).all() and (b["index_B"] % 2 == 1).all()
 
 
-def test_tune_allocator_once_per_process_and_opt_out(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tune_allocator_is_opt_in_and_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
     from cyclegan_ms.data import _alloc
 
     monkeypatch.setattr(_alloc, "_STATE", {})
-    monkeypatch.setenv("CYCLEGAN_MS_TUNE_MALLOC", "0")
-    assert _alloc.tune_allocator() is False
+    monkeypatch.delenv("CYCLEGAN_MS_TUNE_MALLOC", raising=False)
+    assert _alloc.tune_allocator() is False  # off by default
     monkeypatch.setattr(_alloc, "_STATE", {})
-    monkeypatch.delenv("CYCLEGAN_MS_TUNE_MALLOC")
+    monkeypatch.setenv("CYCLEGAN_MS_TUNE_MALLOC", "1")
     first = _alloc.tune_allocator()
     assert isinstance(first, bool) and _alloc.tune_allocator() is first
     assert list(_alloc._STATE) == [__import__("os").getpid()]

@@ -113,6 +113,15 @@ def test_tensor_keeps_dtype_device_and_shape(model: CycleGAN) -> None:
     torch.testing.assert_close(single, y[0], atol=1e-5, rtol=0)
 
 
+def test_uint8_tensor_is_pixels_and_matches_the_array_path(model: CycleGAN) -> None:
+    arr = (np.random.default_rng(5).random((18, 26, 3)) * 255).astype(np.uint8)
+    t = torch.from_numpy(arr).permute(2, 0, 1).contiguous()
+    for tile in (None, 16):
+        out = translate(model, t, tile=tile, overlap=4)
+        assert out.dtype == torch.uint8 and out.shape == (3, 18, 26)
+        np.testing.assert_array_equal(out.permute(1, 2, 0).numpy(), translate(model, arr, tile=tile, overlap=4))
+
+
 def test_list_is_batched_and_keeps_order(model: CycleGAN) -> None:
     rng = np.random.default_rng(3)
     images = [(rng.random((20, 24, 3)) * 255).astype(np.uint8) for _ in range(5)]

@@ -229,3 +229,18 @@ def test_cli_eval_with_fid_and_json(
 
     data = json.loads(out.read_text())
     assert data["n"] == 2 and data["fid"] > 0 and "kid" in data and "input_ssim" in data
+
+
+def test_cli_eval_without_the_metrics_extra_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: CycleGAN, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cyclegan_ms.inference import export, metrics
+
+    def missing() -> None:
+        raise ImportError("metrics need torchmetrics: pip install 'cyclegan-ms[metrics]'")
+
+    monkeypatch.setattr(metrics, "_torchmetrics", missing)
+    gen = export(model, tmp_path / "g.safetensors")
+    argv = ["eval", "--checkpoint", str(gen), "--scenes", "2", "--size", "32", "--no-progress"]
+    assert main(argv) == 2
+    assert "cyclegan-ms eval: error: metrics need torchmetrics" in capsys.readouterr().err

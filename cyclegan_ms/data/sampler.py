@@ -300,6 +300,9 @@ class UnpairedSampler(Sampler[SampleKey]):
             Samples of the latest iteration the training loop actually consumed (on this rank).
             Default: the keys the iteration has yielded, which is exact when iterating the sampler
             directly or with ``num_workers=0``, but ahead of the loop with worker prefetching.
+            Once a loop over the ``DataLoader`` has run to its end, call it without
+            ``consumed``: the state is then the start of the next epoch (a last partial batch
+            dropped by ``drop_last`` is not replayed).
 
         Returns
         -------

@@ -12,8 +12,11 @@ layout:
   sensor noise, with a *darkness* in [0, 1] from dusk-like (0) to extreme (1).
 
 Because the day image of a night scene is known, translation quality can be measured against
-ground truth. Rendering is vectorised numpy (a few milliseconds per 256 x 256 image on one core;
-see ``benchmarks/data_loader.py``).
+ground truth. Rendering is vectorised numpy on channel-first buffers: about 5 ms for a 256 x 256
+image on one core (``benchmarks/data_loader.py``, ``benchmarks/RESULTS.md``). The first render in a
+process calls :func:`~cyclegan_ms.data._alloc.tune_allocator`, which, when opted in with
+``CYCLEGAN_MS_TUNE_MALLOC=1``, stops glibc from handing memory back to the OS after every image
+(about 1.5x faster rendering; off by default).
 
     >>> night, day = render_scene(3, height=64, width=96)
     >>> night.shape, day.shape, night.dtype

@@ -348,6 +348,31 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-EXTRA_COMMANDS["translate"] = (_configure_translate, _run_translate, "translate images and folders with a trained generator")
-EXTRA_COMMANDS["export"] = (_configure_export, _run_export, "export a generator to ONNX, TorchScript or safetensors")
-EXTRA_COMMANDS["eval"] = (_configure_eval, _run_eval, "PSNR/SSIM (and FID/KID) against ground truth")
+def _one_line_import_errors(run: Any) -> Any:
+    """A missing optional extra (onnx, torchmetrics) is a usage error: one line, status 2."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return int(run(args))
+        except ImportError as err:
+            print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+            return 2
+
+    return wrapped
+
+
+EXTRA_COMMANDS["translate"] = (
+    _configure_translate,
+    _one_line_import_errors(_run_translate),
+    "translate images and folders with a trained generator",
+)
+EXTRA_COMMANDS["export"] = (
+    _configure_export,
+    _one_line_import_errors(_run_export),
+    "export a generator to ONNX, TorchScript or safetensors",
+)
+EXTRA_COMMANDS["eval"] = (
+    _configure_eval,
+    _one_line_import_errors(_run_eval),
+    "PSNR/SSIM (and FID/KID) against ground truth",
+)
