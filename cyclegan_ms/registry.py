@@ -24,10 +24,11 @@ import copy
 import difflib
 import fnmatch
 import inspect
-import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
+
+from ._typecheck import describe, matches
 
 __all__ = [
     "KINDS",
@@ -177,37 +178,6 @@ def _type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
         return {}
 
 
-def _matches(value: Any, hint: Any) -> bool:
-    """Loose runtime check of ``value`` against simple annotations; unknown ones pass."""
-    if hint is Any or hint is inspect.Parameter.empty:
-        return True
-    origin = typing.get_origin(hint)
-    if origin is Union or (isinstance(origin, type) and origin is types.UnionType):
-        return any(_matches(value, h) for h in typing.get_args(hint))
-    if isinstance(hint, types.UnionType):
-        return any(_matches(value, h) for h in typing.get_args(hint))
-    if origin is typing.Literal:
-        return value in typing.get_args(hint)
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if origin in (tuple, list) and value is not None:
-        return isinstance(value, (tuple, list))
-    return True
-
-
-def _describe(hint: Any) -> str:
-    text = str(hint) if not isinstance(hint, type) else hint.__name__
-    return text.replace("typing.", "")
-
-
 def _check_kwargs(kind: str, name: str, factory: Callable[..., Any], kwargs: Mapping[str, Any]) -> None:
     sig = _signature(factory)
     params = sig.parameters
@@ -238,9 +208,9 @@ def _check_kwargs(kind: str, name: str, factory: Callable[..., Any], kwargs: Map
     hints = _type_hints(factory)
     for key, value in kwargs.items():
         hint = hints.get(key)
-        if hint is not None and not _matches(value, hint):
+        if hint is not None and not matches(value, hint):
             raise TypeError(
-                f"{kind} {name!r}: argument {key!r} must be {_describe(hint)}; "
+                f"{kind} {name!r}: argument {key!r} must be {describe(hint)}; "
                 f"got {value!r} ({type(value).__name__})"
             )
 

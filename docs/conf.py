@@ -82,7 +82,9 @@ napoleon_custom_sections = ["Shape", "Item format"]
 
 typehints_fully_qualified = False
 always_document_param_types = False
-typehints_document_rtype = True
+# The numpy Returns sections carry the return type; an automatically inserted :rtype: field lands
+# after trailing blocks (code, rubrics) and breaks their markup.
+typehints_document_rtype = False
 typehints_use_rtype = False
 typehints_defaults = "comma"
 simplify_optional_unions = True

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
+
+from .._typecheck import describe, matches
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -293,51 +294,6 @@ def _reject_unknown(prefix: str, data: Mapping[str, Any], allowed: set[str]) -> 
             )
 
 
-def _type_ok(value: Any, hint: Any) -> bool:
-    origin = typing.get_origin(hint)
-    if hint is Any:
-        return True
-    if origin is Union or isinstance(hint, types.UnionType):
-        return any(_type_ok(value, h) for h in typing.get_args(hint))
-    if origin is Literal:
-        return value in typing.get_args(hint)
-    if hint is type(None):
-        return value is None
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is str:
-        return isinstance(value, str)
-    if origin is tuple:
-        args = typing.get_args(hint)
-        return (
-            isinstance(value, (list, tuple))
-            and len(value) == len(args)
-            and all(_type_ok(v, a) for v, a in zip(value, args, strict=True))
-        )
-    if origin is dict or hint is dict:
-        return isinstance(value, Mapping)
-    return True
-
-
-def _describe(hint: Any) -> str:
-    origin = typing.get_origin(hint)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(hint))
-    if origin is Union or isinstance(hint, types.UnionType):
-        return " or ".join(_describe(h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return "unset"
-    if origin is tuple:
-        return f"a list of {len(typing.get_args(hint))} numbers"
-    if origin is dict:
-        return "a table"
-    return getattr(hint, "__name__", str(hint))
-
-
 T = typing.TypeVar("T")
 
 
@@ -360,8 +316,8 @@ def from_mapping(cls: type[T], data: Mapping[str, Any] | T, prefix: str) -> T:
     kwargs: dict[str, Any] = {}
     for key, value in data.items():
         hint = hints[key]
-        if not _type_ok(value, hint):
-            raise ConfigError(f"{prefix}.{key} must be {_describe(hint)}; got {value!r}")
+        if not matches(value, hint):
+            raise ConfigError(f"{prefix}.{key} must be {describe(hint)}; got {value!r}")
         kwargs[key] = tuple(value) if typing.get_origin(hint) is tuple else value
     try:
         return cls(**kwargs)
