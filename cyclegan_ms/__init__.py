@@ -16,13 +16,21 @@ from . import discriminators, generators, layers, losses
 from .loading import load
 from .model import CycleGAN, GeneratorOutput, LossWeights
 from .pool import ImagePool
-from .registry import KINDS, available, build, config_of, from_config, get, register, register_kind
+from .registry import (
+    available,
+    build,
+    config_of,
+    from_config,
+    get,
+    kinds,
+    register,
+    register_kind,
+)
 from .training import Trainer
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "KINDS",
     "CycleGAN",
     "GeneratorOutput",
     "ImagePool",
@@ -36,6 +44,7 @@ __all__ = [
     "from_config",
     "generators",
     "get",
+    "kinds",
     "layers",
     "load",
     "losses",

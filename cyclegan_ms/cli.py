@@ -26,7 +26,7 @@ EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Comma
 def _cmd_list(args: argparse.Namespace) -> int:
     from . import registry
 
-    kinds = [args.kind] if args.kind else list(registry.KINDS)
+    kinds = [args.kind] if args.kind else list(registry.kinds())
     for kind in kinds:
         names = registry.available(kind, args.pattern)
         print(f"{kind}:")

@@ -31,20 +31,20 @@ from typing import Any, TypeVar
 from ._typecheck import describe, matches
 
 __all__ = [
-    "KINDS",
     "available",
     "build",
     "config_of",
     "from_config",
     "get",
+    "kinds",
     "register",
     "register_kind",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The kinds of part the library knows. :func:`register_kind` adds more.
-KINDS: tuple[str, ...] = (
+#: The built-in kinds of part; :func:`register_kind` adds more and :func:`kinds` lists them all.
+_BUILTIN_KINDS: tuple[str, ...] = (
     "generator",
     "discriminator",
     "adversarial_loss",
@@ -53,7 +53,7 @@ KINDS: tuple[str, ...] = (
     "schedule",
 )
 
-_REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
+_REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in _BUILTIN_KINDS}
 _CONFIG_ATTR = "_cyclegan_ms_config"
 
 
@@ -65,12 +65,15 @@ def register_kind(kind: str) -> None:
     kind
         Name of the kind, e.g. ``"metric"``.
     """
-    global KINDS
     if not isinstance(kind, str) or not kind.isidentifier():
         raise ValueError(f"a kind must be an identifier-like string; got {kind!r}")
     if kind not in _REGISTRY:
         _REGISTRY[kind] = {}
-        KINDS = (*KINDS, kind)
+
+
+def kinds() -> tuple[str, ...]:
+    """The kinds of part known now, including those added by :func:`register_kind`."""
+    return tuple(_REGISTRY)
 
 
 def _check_kind(kind: str) -> dict[str, Callable[..., Any]]:
@@ -88,7 +91,7 @@ def register(kind: str, name: str | None = None) -> Callable[[F], F]:
     Parameters
     ----------
     kind
-        One of :data:`KINDS`.
+        One of :func:`kinds`.
     name
         Registry name; defaults to the function's or class's ``__name__``.
 
@@ -221,7 +224,7 @@ def build(kind: str, name: str, /, **kwargs: Any) -> Any:
     Parameters
     ----------
     kind
-        One of :data:`KINDS`.
+        One of :func:`kinds`.
     name
         Registry name (see :func:`available`).
     **kwargs

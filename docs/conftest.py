@@ -46,7 +46,6 @@ def _docs_example_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     torch.manual_seed(0)
     tables = registry._REGISTRY
     saved = {kind: dict(table) for kind, table in tables.items()}
-    saved_kinds = registry.KINDS
     for table in tables.values():
         for name in [n for n, f in table.items() if not _is_builtin(f)]:
             del table[name]
@@ -59,4 +58,3 @@ def _docs_example_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
                 tables[kind].update(saved[kind])
             else:
                 del tables[kind]
-        registry.KINDS = saved_kinds

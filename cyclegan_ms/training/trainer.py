@@ -198,7 +198,8 @@ class Trainer:
 
     Examples
     --------
-    See ``examples/night_to_day.py`` and :func:`cyclegan_ms.training.train`.
+    See ``examples/night_to_day.py`` and
+    :func:`cyclegan_ms.training.experiment.run_experiment`.
     """
 
     def __init__(
