@@ -7,7 +7,9 @@ One iteration = both generators and both discriminators, forward + backward + op
   separately, ``zero_grad``, default Adam, contiguous NCHW tensors).
 - ``trainer``: :class:`cyclegan_ms.training.Trainer` with the fast path that wins on the machine
   (bf16 autocast where supported, channels_last, foreach/fused Adam, ``set_to_none``, no syncs);
-  ``trainer-fp32`` is the trainer without autocast / channels_last, to separate the effects.
+  ``trainer-fp32`` is the trainer without autocast / channels_last, to separate the effects;
+  ``trainer-compile`` adds ``torch.compile`` of every network (opt-in; mostly for GPUs);
+  ``trainer-bf16`` is bf16 autocast without channels_last, ``trainer-cl`` fp32 with channels_last.
 
 Each mode runs in its own subprocess (so peak RSS is that mode's alone), after warm-up
 iterations; the median of the timed iterations is reported. Achieved GFLOP/s comes from
@@ -154,7 +156,13 @@ def plain_loop(cfg: dict[str, Any], device: torch.device) -> tuple[Any, Any]:
 
 
 # --------------------------------------------------------------------------- the trainer
-def trainer_step(cfg: dict[str, Any], device: torch.device, fast: bool) -> tuple[Any, Any]:
+def trainer_step(
+    cfg: dict[str, Any],
+    device: torch.device,
+    fast: bool,
+    compile: bool = False,
+    channels_last: bool | None = None,
+) -> tuple[Any, Any]:
     from cyclegan_ms import CycleGAN
     from cyclegan_ms.training import OptimConfig, TrainConfig, Trainer
 
@@ -177,7 +185,8 @@ def trainer_step(cfg: dict[str, Any], device: torch.device, fast: bool) -> tuple
             batch_size=cfg["batch"],
             pool_size=cfg["pool"],
             precision=precision,  # type: ignore[arg-type]
-            channels_last=fast,
+            channels_last=fast if channels_last is None else channels_last,
+            compile=compile,
             progress=False,
             device=str(device),
         ),
@@ -207,7 +216,13 @@ def worker(config: str, mode: str, warmup: int, repeats: int, device_name: str) 
     if mode == "plain":
         step, _ = plain_loop(cfg, device)
     else:
-        step, _ = trainer_step(cfg, device, fast=mode == "trainer")
+        step, _ = trainer_step(
+            cfg,
+            device,
+            fast=mode in ("trainer", "trainer-compile", "trainer-bf16"),
+            compile=mode == "trainer-compile",
+            channels_last=False if mode == "trainer-bf16" else (True if mode == "trainer-cl" else None),
+        )
     lo = 0.0 if config == "seed" else -1.0
     a = (torch.rand(cfg["batch"], 3, cfg["size"], cfg["size"]) * (1 - lo) + lo).to(device)
     b = (torch.rand(cfg["batch"], 3, cfg["size"], cfg["size"]) * (1 - lo) + lo).to(device)
@@ -222,7 +237,8 @@ def worker(config: str, mode: str, warmup: int, repeats: int, device_name: str) 
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
-    flops = flops_of(step, a, b)
+    # FlopCounterMode does not see inside compiled graphs: the same model does the same work
+    flops = flops_of(step, a, b) if mode != "trainer-compile" else float("nan")
     med = statistics.median(times)
     return {
         "config": config,
@@ -271,7 +287,12 @@ def main() -> None:
                 raise SystemExit(f"{config}/{mode} failed")
             r = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(r)
-            print(f"{config:6} {mode:13} {r['seconds_per_iter']:.3f} s/it  "
+            if r["gflop_per_iter"] != r["gflop_per_iter"]:  # NaN: take the eager count
+                ref = next((x for x in results if x["config"] == config and x["mode"] == "trainer"), None)
+                if ref:
+                    r["gflop_per_iter"] = ref["gflop_per_iter"]
+                    r["achieved_gflops"] = ref["gflop_per_iter"] / r["seconds_per_iter"]
+            print(f"{config:6} {mode:15} {r['seconds_per_iter']:.3f} s/it  "
                   f"{r['achieved_gflops']:.1f} GFLOP/s  peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
         base = next((r for r in results if r["config"] == config and r["mode"] == "plain"), None)
         fast = next((r for r in results if r["config"] == config and r["mode"] == "trainer"), None)

@@ -35,7 +35,7 @@ __all__ = [
 Direction: TypeAlias = Literal["a2b", "b2a"]
 #: What inference accepts as a model: a CycleGAN, a generator module, or a path to a trainer
 #: checkpoint, a run folder or a generator file.
-ModelSource: TypeAlias = "CycleGAN | nn.Module | str | os.PathLike[str]"
+ModelSource: TypeAlias = CycleGAN | nn.Module | str | os.PathLike[str]
 
 #: Metadata key of a generator file.
 GENERATOR_META_KEY = "cyclegan_ms_generator"

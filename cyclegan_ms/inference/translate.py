@@ -1,6 +1,8 @@
 """Translate images of any size and kind with a trained generator.
 
-    >>> day = translate("runs/night_to_day", Image.open("night.jpg"))  # doctest: +SKIP
+.. code-block:: python
+
+    day = translate("runs/night_to_day", Image.open("night.jpg"))
 
 What users translating photos can rely on:
 
@@ -486,7 +488,8 @@ class Translator:
 
         Returns
         -------
-        Same kind as ``image``; arrays and tensors keep dtype, layout and device.
+        Any
+            Same kind as ``image``; arrays and tensors keep dtype, layout and device.
 
         Shape
         -----
@@ -583,7 +586,8 @@ def translate(
 
     Returns
     -------
-    The translated image(s), of the same kind as ``image``.
+    Any
+        The translated image(s), of the same kind as ``image``.
 
     Shape
     -----
