@@ -38,7 +38,7 @@ test: lint typecheck docs
 	$(BIN)/python -m pytest -q
 
 docs: $(VENV)/.installed
-	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_step.py

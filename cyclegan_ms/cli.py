@@ -1,6 +1,9 @@
 """The ``cyclegan-ms`` command line.
 
     cyclegan-ms train CONFIG [--set key=value ...] [--run-dir DIR] [--resume RUN_DIR]
+    cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction] [--tile N]
+    cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
+    cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR]
     cyclegan-ms list [KIND] [--pattern GLOB]
     cyclegan-ms presets
 
