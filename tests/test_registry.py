@@ -15,7 +15,7 @@ def scratch_kind():
     """A throwaway kind so tests never pollute the real tables."""
     registry.register_kind("scratch")
     yield "scratch"
-    registry._REGISTRY["scratch"].clear()
+    registry._REGISTRY.pop("scratch")
 
 
 def test_register_and_build_user_module(scratch_kind: str) -> None:
@@ -122,3 +122,16 @@ def test_from_config_validates_shape() -> None:
         cms.from_config("generator", {"ngf": 3})
     with pytest.raises(ValueError, match="is for kind"):
         cms.from_config("generator", {"kind": "discriminator", "name": "patchgan"})
+
+
+def test_register_kind_appears_in_kinds() -> None:
+    registry.register_kind("scratch_kind_two")
+    try:
+        assert cms.kinds()[-1] == "scratch_kind_two"
+        assert cms.available("scratch_kind_two") == []
+        registry.register_kind("scratch_kind_two")  # idempotent
+        assert cms.kinds().count("scratch_kind_two") == 1
+    finally:
+        registry._REGISTRY.pop("scratch_kind_two")
+    with pytest.raises(ValueError, match="identifier-like"):
+        registry.register_kind("not a kind")
