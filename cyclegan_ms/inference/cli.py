@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cli import EXTRA_COMMANDS
-from ._files import atomic_path
+from ..utils.files import atomic_path
 
 __all__ = ["plan_outputs"]
 

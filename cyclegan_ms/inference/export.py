@@ -36,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._files import atomic_path
+from ..utils.files import atomic_path
 from .source import Direction, ModelSource, resolve_generator, save_generator
 
 __all__ = [

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from ..model import CycleGAN
 from ..registry import config_of, from_config
-from ._files import atomic_path
+from ..utils.files import atomic_path
 
 __all__ = [
     "GENERATOR_META_KEY",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
+
+from ..utils.files import atomic_write_bytes
 
 __all__ = [
     "CheckpointError",
@@ -108,46 +109,6 @@ def unpack(tensors: Mapping[str, torch.Tensor], skeleton: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- files
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with _suppress():
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return True
-
-
 def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> Path:
     """Atomically write ``state`` (nested dicts of tensors and plain data) to ``path``.
 
@@ -250,10 +211,8 @@ def prune(folder: str | os.PathLike[str], keep_last: int) -> list[Path]:
     found = list_checkpoints(folder)
     doomed = found[:-keep_last]
     for p in doomed:
-        with _suppress():
-            p.unlink()
+        p.unlink(missing_ok=True)
     # temp files of writes that were killed half-way (never valid checkpoints)
     for tmp in Path(folder).glob(".step_*.safetensors.*.tmp"):
-        with _suppress():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return doomed

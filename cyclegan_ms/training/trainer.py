@@ -24,6 +24,7 @@ import torch.nn as nn
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from ..data.sampler import seed_worker
 from ..model import CycleGAN
 from ..pool import ImagePool
 from ..registry import from_config
@@ -98,12 +99,6 @@ class _Skip(torch.utils.data.Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices)
-
-
-def _seed_worker(worker_id: int) -> None:
-    seed = torch.initial_seed() % 2**32
-    np.random.seed(seed)
-    random.seed(seed)
 
 
 class _GeneratorPhase(nn.Module):
@@ -326,7 +321,7 @@ class Trainer:
                 sampler=_Skip(indices[start : per_epoch * bs]),
                 drop_last=True,
                 num_workers=self.num_workers,
-                worker_init_fn=_seed_worker if self.num_workers else None,
+                worker_init_fn=seed_worker if self.num_workers else None,
                 generator=torch.Generator().manual_seed(self.cfg.seed * 7919 + self.epoch),
                 pin_memory=self.device.type == "cuda",
             )

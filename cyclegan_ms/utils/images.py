@@ -11,6 +11,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from .files import atomic_path
+
 __all__ = ["from_uint8", "save_grid", "to_pil", "to_uint8"]
 
 
@@ -84,9 +86,6 @@ def save_grid(
                 t = np.repeat(t, 3, axis=2)
             y, x = pad + i * (h + pad), pad + j * (w + pad)
             canvas[y : y + h, x : x + w] = t[:, :, :3]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(canvas).save(tmp, format="PNG")
-    os.replace(tmp, path)
-    return path
+    with atomic_path(path, durable=False) as tmp:
+        Image.fromarray(canvas).save(tmp, format="PNG")
+    return Path(path)

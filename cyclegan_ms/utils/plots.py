@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from .files import atomic_path
+
 __all__ = ["plot_loss_curves", "read_metrics"]
 
 
@@ -48,10 +50,9 @@ def plot_loss_curves(metrics: str | os.PathLike[str], out: str | os.PathLike[str
         ax.set_yscale("symlog", linthresh=1e-2)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out)
-    return out
+    try:
+        with atomic_path(out, durable=False) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
+    return Path(out)
