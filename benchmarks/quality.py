@@ -89,6 +89,7 @@ def main() -> None:
     p.add_argument("--systems", nargs="*", default=None)
     p.add_argument("--out-dir", default="/tmp/cyclegan_ms_quality")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "quality.json"))
+    p.add_argument("--merge", action="store_true", help="update rows of an existing --out file")
     args = p.parse_args()
     table = systems(args.image_size)
     names = args.systems or list(table)
@@ -108,8 +109,12 @@ def main() -> None:
         "eval_scenes": args.eval_scenes,
         "precision": args.precision,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"info": info, "results": rows}, indent=2))
+    out = Path(args.out)
+    if args.merge and out.is_file():
+        old = [r for r in json.loads(out.read_text())["results"] if r["system"] not in names]
+        rows = old + rows
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"info": info, "results": rows}, indent=2))
 
 
 if __name__ == "__main__":

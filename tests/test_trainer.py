@@ -273,3 +273,11 @@ def test_time_budget_stops_with_checkpoint(tmp_path: Path) -> None:
     result = t.fit()
     assert 1 <= result.step < 10_000 and not result.interrupted
     assert load_checkpoint(find_latest(tmp_path))["step"] == result.step  # type: ignore[arg-type]
+
+
+def test_trainer_tells_the_model_its_data_range(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    t = Trainer(tiny_model(), Pairs(), run_dir=tmp_path, value_range=(-1.0, 1.0), train=TrainConfig(progress=False))
+    assert t.model.value_range == (-1.0, 1.0)
+    with pytest.raises(ValueError, match="low < high"):
+        Trainer(tiny_model(), Pairs(), run_dir=tmp_path, value_range=(1.0, 0.0))

@@ -234,6 +234,7 @@ class Trainer:
         self._set_determinism()
 
         self.model = model.to(self.device)
+        self.model.value_range = self.value_range  # so translate/evaluate know the data range
         if cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.dataset = dataset
