@@ -17,7 +17,7 @@ Inputs in half precision are upcast to float32 first (safe under mixed precision
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, TypeAlias
 
 import torch
@@ -188,8 +188,25 @@ def smooth_l1_loss(
     return F.smooth_l1_loss(o, t, beta=b, reduction=red)
 
 
+class _ReducedPixelLoss(nn.Module):
+    """Shared module form of a ``(output, target, *, reduction)`` pixel loss function."""
+
+    _loss: Callable[..., Tensor]
+
+    def __init__(self, *, reduction: Reduction = "mean") -> None:
+        super().__init__()
+        self.reduction: Reduction = check_reduction(reduction)
+
+    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+        """See the function this module wraps."""
+        return type(self)._loss(output, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
 @register("reconstruction_loss", "l1")
-class L1Loss(nn.Module):
+class L1Loss(_ReducedPixelLoss):
     """Module form of :func:`l1_loss`.
 
     Parameters
@@ -202,20 +219,11 @@ class L1Loss(nn.Module):
     ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
     """
 
-    def __init__(self, *, reduction: Reduction = "mean") -> None:
-        super().__init__()
-        self.reduction: Reduction = check_reduction(reduction)
-
-    def forward(self, output: Tensor, target: Tensor) -> Tensor:
-        """See :func:`l1_loss`."""
-        return l1_loss(output, target, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+    _loss = staticmethod(l1_loss)
 
 
 @register("reconstruction_loss", "l2")
-class L2Loss(nn.Module):
+class L2Loss(_ReducedPixelLoss):
     """Module form of :func:`l2_loss` (mean squared error).
 
     Parameters
@@ -228,16 +236,7 @@ class L2Loss(nn.Module):
     ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
     """
 
-    def __init__(self, *, reduction: Reduction = "mean") -> None:
-        super().__init__()
-        self.reduction: Reduction = check_reduction(reduction)
-
-    def forward(self, output: Tensor, target: Tensor) -> Tensor:
-        """See :func:`l2_loss`."""
-        return l2_loss(output, target, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+    _loss = staticmethod(l2_loss)
 
 
 @register("reconstruction_loss", "smooth_l1")
