@@ -429,7 +429,12 @@ class Trainer:
         if main and cfg.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=target, initial=self.step, unit="it", dynamic_ncols=True, desc="train")
+            budget_s = None if cfg.max_minutes is None else 60.0 * cfg.max_minutes
+            if budget_s is not None and budget_s < 1e9:
+                # a time budget ends the run: show its progress (and ETA), steps in the postfix
+                bar = tqdm(total=round(budget_s), unit="s", dynamic_ncols=True, desc="train (time budget)")
+            else:
+                bar = tqdm(total=target, initial=self.step, unit="it", dynamic_ncols=True, desc="train")
         t0 = time.perf_counter()
         last: dict[str, float] = {}
         stopped_on_nan = False
@@ -456,13 +461,16 @@ class Trainer:
                     if main:
                         self._log_metrics(metrics_path, last, time.perf_counter() - t0)
                 if bar is not None:
-                    bar.update(1)
+                    if bar.unit == "s":
+                        bar.update(min(int(bar.total or 0), int(time.perf_counter() - t0)) - int(bar.n))
+                    else:
+                        bar.update(1)
+                    postfix = {"step": str(self.step)} if bar.unit == "s" else {}
                     if last:
-                        bar.set_postfix(
-                            G=f"{last.get('g_total', float('nan')):.3f}",
-                            D=f"{last.get('d_total', float('nan')):.3f}",
-                            refresh=False,
-                        )
+                        postfix["G"] = f"{last.get('g_total', float('nan')):.3f}"
+                        postfix["D"] = f"{last.get('d_total', float('nan')):.3f}"
+                    if postfix:
+                        bar.set_postfix(postfix, refresh=False)
                 if main and cfg.sample_every and self.step % cfg.sample_every == 0:
                     self.save_samples()
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < target:
