@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..registry import register
+from ._weights import check_weights
 
 __all__ = [
     "AdversarialLoss",
@@ -78,23 +79,7 @@ ScoreList = Sequence[Tensor] | Tensor
 
 def _check_scale_weights(scale_weights: Sequence[float] | None) -> tuple[float, ...] | None:
     """Validate per-scale weights and return them as a tuple of floats (``None`` stays)."""
-    if scale_weights is None:
-        return None
-    if isinstance(scale_weights, (str, bytes, Tensor)) or not isinstance(scale_weights, Sequence):
-        raise ValueError(
-            f"scale_weights must be a tuple of floats (one per discriminator scale) or None; "
-            f"got {scale_weights!r}"
-        )
-    if len(scale_weights) == 0:
-        raise ValueError("scale_weights must hold at least one weight; got an empty sequence")
-    out: list[float] = []
-    for i, w in enumerate(scale_weights):
-        if isinstance(w, bool) or not isinstance(w, (int, float)):
-            raise ValueError(f"scale_weights[{i}] must be a number; got {w!r}")
-        if not math.isfinite(w) or w < 0:
-            raise ValueError(f"scale_weights[{i}] must be finite and >= 0; got {w!r}")
-        out.append(float(w))
-    return tuple(out)
+    return check_weights(scale_weights, "scale_weights", " (one per discriminator scale)")
 
 
 def _as_score_list(scores: ScoreList, what: str) -> list[Tensor]:

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..registry import register
+from ._weights import check_weights
 
 __all__ = [
     "FeatureMatchingLoss",
@@ -269,20 +270,7 @@ class SmoothL1Loss(nn.Module):
 
 
 def _check_layer_weights(layer_weights: Sequence[float] | None) -> tuple[float, ...] | None:
-    if layer_weights is None:
-        return None
-    if isinstance(layer_weights, (str, bytes, Tensor)) or not isinstance(layer_weights, Sequence):
-        raise ValueError(f"layer_weights must be a tuple of floats or None; got {layer_weights!r}")
-    if len(layer_weights) == 0:
-        raise ValueError("layer_weights must hold at least one weight; got an empty sequence")
-    out: list[float] = []
-    for i, w in enumerate(layer_weights):
-        if isinstance(w, bool) or not isinstance(w, (int, float)):
-            raise ValueError(f"layer_weights[{i}] must be a number; got {w!r}")
-        if not math.isfinite(w) or w < 0:
-            raise ValueError(f"layer_weights[{i}] must be finite and >= 0; got {w!r}")
-        out.append(float(w))
-    return tuple(out)
+    return check_weights(layer_weights, "layer_weights")
 
 
 def feature_matching_loss(
