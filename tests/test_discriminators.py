@@ -116,7 +116,7 @@ def test_seed_multiscale_score_sizes_are_ceil_halvings(
         ({"taps": (3, 3, 5)}, "strictly increasing"),
         ({"taps": ()}, "non-empty"),
         ({"taps": (2, 3)}, "set depth=3"),
-        ({"head_kernel": 4}, "odd"),
+        ({"head_kernel": 0}, "head_kernel must be an integer >= 1"),
         ({"depth": 0, "taps": (1,)}, "depth must be an integer >= 1"),
         ({"negative_slope": 1.5}, r"negative_slope must be in \[0, 1\)"),
     ],
@@ -124,6 +124,20 @@ def test_seed_multiscale_score_sizes_are_ceil_halvings(
 def test_seed_multiscale_rejects_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SeedMultiScaleDiscriminator(**kwargs)
+
+
+@pytest.mark.parametrize("k", [4, 5])
+def test_seed_multiscale_head_kernel_keeps_keras_same_size_and_padding(k: int) -> None:
+    """4×4 heads (the PatchGAN's) keep the map size, padding like Keras' 'same' (extra at the end)."""
+    D = SeedMultiScaleDiscriminator(base_width=2, head_kernel=k)
+    scores = D(torch.rand(1, 3, 64, 48))
+    assert [tuple(s.shape) for s in scores] == [(1, 1, 8, 6), (1, 1, 4, 3), (1, 1, 2, 2)]
+    head = D.heads[0]
+    x = torch.rand(1, head.in_channels, 8, 6)
+    ref = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(x, ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)), head.weight, head.bias
+    )
+    torch.testing.assert_close(head(x), ref)
 
 
 # --------------------------------------------------------------------------- patchgan / pixel

@@ -275,6 +275,26 @@ def test_time_budget_stops_with_checkpoint(tmp_path: Path) -> None:
     assert load_checkpoint(find_latest(tmp_path))["step"] == result.step  # type: ignore[arg-type]
 
 
+def test_cpu_time_budget_counts_process_time_not_sleep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """budget_clock="cpu": a step that waits (another job has the cores) costs no budget."""
+    budget = 0.8 / 60  # minutes
+    t = _trainer(tmp_path, steps=3, max_minutes=budget, budget_clock="cpu")
+    real_step = t.train_step
+
+    def slow_step(batch: Any) -> Any:
+        time.sleep(0.5)  # wall time passes, CPU time hardly does
+        return real_step(batch)
+
+    monkeypatch.setattr(t, "train_step", slow_step)
+    assert t.fit().step == 3  # 1.5 s of wall time > the 0.8 s budget, but not of CPU time
+    t2 = _trainer(tmp_path / "wall", steps=3, max_minutes=budget, budget_clock="wall")
+    real2 = t2.train_step
+    monkeypatch.setattr(t2, "train_step", lambda b: (time.sleep(0.5), real2(b))[1])
+    assert t2.fit().step < 3  # the wall clock runs out after one or two steps
+    with pytest.raises(ConfigError, match="budget_clock"):
+        TrainConfig(budget_clock="gpu")  # type: ignore[arg-type]
+
+
 def test_trainer_tells_the_model_its_data_range(tmp_path: Path) -> None:
     torch.manual_seed(0)
     t = Trainer(tiny_model(), Pairs(), run_dir=tmp_path, value_range=(-1.0, 1.0), train=TrainConfig(progress=False))

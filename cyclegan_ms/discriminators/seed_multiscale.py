@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch.nn as nn
 from torch import Tensor
 
-from ..layers import EncoderStep, InitScheme, init_weights
+from ..layers import EncoderStep, InitScheme, SameConv2d, init_weights
 from ..registry import register
 from .base import Discriminator
 
@@ -54,7 +54,8 @@ class SeedMultiScaleDiscriminator(Discriminator):
         Strictly increasing 1-based step indices whose downsampled outputs get a head; the
         score list follows this order (fine to coarse).
     head_kernel
-        Odd kernel size of the heads.
+        Kernel size of the heads (5 in the seed); Keras 'same' padding, so an even size (4, as
+        in the 70×70 PatchGAN) pads one more row/column at the bottom/right.
     negative_slope
         LeakyReLU slope (Keras 2's default is 0.3).
     init
@@ -73,8 +74,8 @@ class SeedMultiScaleDiscriminator(Discriminator):
     Raises
     ------
     ValueError
-        On a non-positive size, an empty/unsorted/out-of-range ``taps``, an even
-        ``head_kernel``, a negative slope outside ``[0, 1)``.
+        On a non-positive size, an empty/unsorted/out-of-range ``taps``, a ``head_kernel``
+        below 1, a negative slope outside ``[0, 1)``.
 
     Examples
     --------
@@ -130,10 +131,9 @@ class SeedMultiScaleDiscriminator(Discriminator):
                 f"seed_multiscale: the last tap ({max(tap_list)}) must be the last step "
                 f"(depth={depth}); steps after it would never be trained — set depth={max(tap_list)}"
             )
-        if not isinstance(head_kernel, int) or head_kernel < 1 or head_kernel % 2 == 0:
+        if isinstance(head_kernel, bool) or not isinstance(head_kernel, int) or head_kernel < 1:
             raise ValueError(
-                f"seed_multiscale: head_kernel must be an odd integer >= 1 ('same' padding); "
-                f"got {head_kernel!r}"
+                f"seed_multiscale: head_kernel must be an integer >= 1; got {head_kernel!r}"
             )
         if not 0.0 <= negative_slope < 1.0:
             raise ValueError(
@@ -149,9 +149,7 @@ class SeedMultiScaleDiscriminator(Discriminator):
             steps.append(EncoderStep(c, w, act=act, norm=False))
             c = w
         self.steps = nn.ModuleList(steps)
-        self.heads = nn.ModuleList(
-            nn.Conv2d(widths[t - 1], 1, head_kernel, padding=head_kernel // 2) for t in self.taps
-        )
+        self.heads = nn.ModuleList(SameConv2d(widths[t - 1], 1, head_kernel) for t in self.taps)
         init_weights(self, init, init_gain)
 
     def forward_features(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:

@@ -17,11 +17,15 @@ from torch import Tensor
 from ..layers import (
     EncoderStep,
     InceptionBlock,
-    KerasSameConvTranspose2d,
     OutputActivation,
+    ResidualMode,
+    ResidualOutput,
+    Upsample,
     init_weights,
     make_output_activation,
+    make_upsample,
     seed_norm,
+    zero_init,
 )
 from ..registry import register
 from .base import Generator, check_int
@@ -106,16 +110,19 @@ class ConvBottleneck(nn.Module):
 
 
 class DecoderStep(nn.Module):
-    """5×5 stride-2 transposed conv (Keras 'same') + ReLU, add the skip, then an inception block.
+    """5×5 stride-2 upsampling + ReLU, add the skip, then an inception block.
+
+    The upsampling is the seed's transposed convolution (Keras 'same') or, with
+    ``upsample="resize"``, a bilinear ×2 resize and a 5×5 convolution.
 
     Shape
     -----
     ``x (B, C_in, H, W), skip (B, width, 2H, 2W) -> (B, width, 2H, 2W)``
     """
 
-    def __init__(self, in_channels: int, width: int) -> None:
+    def __init__(self, in_channels: int, width: int, upsample: Upsample = "transposed") -> None:
         super().__init__()
-        self.up = nn.Sequential(KerasSameConvTranspose2d(in_channels, width, 5, 2), nn.ReLU())
+        self.up = nn.Sequential(make_upsample(upsample, in_channels, width, 5, 2), nn.ReLU())
         self.block = InceptionBlock(width, width, act="relu", norm=True)
 
     def forward(self, x: Tensor, skip: Tensor) -> Tensor:
@@ -141,6 +148,17 @@ class SeedUNet(Generator):
 
     Weights are Glorot-uniform with zero biases, as Keras initialises them.
 
+    Two options depart from the seed (both off by default; the ``night2day`` preset turns them on,
+    and ``benchmarks/quality.py`` measures each):
+
+    * ``upsample="resize"``: every transposed convolution becomes a bilinear resize and a
+      convolution (:class:`~cyclegan_ms.layers.ResizeConv2d`). The seed's stride-16 fusion has a
+      5×5 kernel, so 11 of every 16 output rows and columns receive only its bias: it paints a
+      16-pixel grid on every output.
+    * ``residual="add"`` (or ``"logit"``): the head predicts a correction of the input and starts
+      at zero (:class:`~cyclegan_ms.layers.ResidualOutput`), so the generator is the identity
+      before training and keeps the input's structure from step one.
+
     Parameters
     ----------
     in_channels, out_channels
@@ -163,6 +181,13 @@ class SeedUNet(Generator):
         weight matrices); 1e-3 in the seed.
     output
         Output activation: ``"sigmoid"`` for data in [0, 1] (the seed's), ``"tanh"``, ``"none"``.
+    upsample
+        ``"transposed"`` (the seed's transposed convolutions) or ``"resize"`` (bilinear resize and
+        convolution, no grid).
+    residual
+        ``"none"``: the seed's ``act(head(features))``. ``"add"``: ``clamp(x + head(features))``;
+        ``"logit"``: ``act(act⁻¹(x) + head(features))``; both with a zero-initialised head and
+        ``in_channels == out_channels``.
 
     Raises
     ------
@@ -196,6 +221,8 @@ class SeedUNet(Generator):
         latent_dim: int = 128,
         l2: float = 1e-3,
         output: OutputActivation = "sigmoid",
+        upsample: Upsample = "transposed",
+        residual: Literal["none"] | ResidualMode = "none",
     ) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels)
@@ -220,7 +247,18 @@ class SeedUNet(Generator):
             or not (math.isfinite(l2) and l2 >= 0)
         ):
             raise ValueError(f"l2 must be a finite number >= 0; got {l2!r}")
+        if upsample not in ("transposed", "resize"):
+            raise ValueError(
+                f"unknown upsample {upsample!r}; accepted: 'transposed' (the seed's) or 'resize'"
+            )
+        if residual not in ("none", "add", "logit"):
+            raise ValueError(f"unknown residual {residual!r}; accepted: 'none' (the seed's), 'add', 'logit'")
+        if residual != "none" and in_channels != out_channels:
+            raise ValueError(
+                f"residual={residual!r} needs in_channels == out_channels; got {in_channels} and {out_channels}"
+            )
         self.l2 = float(l2)
+        self.residual = residual
         self.bottleneck_kind = bottleneck
         self.size_multiple = multiple
         self.fixed_size = image_size if bottleneck == "dense" else None
@@ -241,18 +279,22 @@ class SeedUNet(Generator):
 
         decoder: list[nn.Module] = []
         for w in reversed(widths):
-            decoder.append(DecoderStep(c, w))
+            decoder.append(DecoderStep(c, w, upsample))
             c = w
         self.decoder = nn.ModuleList(decoder)
 
         self.fusion = nn.Sequential(
-            KerasSameConvTranspose2d(widths[-1], base_width, 5, 2 ** (depth - 1)),
+            make_upsample(upsample, widths[-1], base_width, 5, 2 ** (depth - 1)),
             nn.ReLU(),
             seed_norm(base_width),
         )
         self.head = nn.Conv2d(2 * base_width, out_channels, 5, padding=2)
-        self.output = make_output_activation(output)
+        self.output: nn.Module = (
+            make_output_activation(output) if residual == "none" else ResidualOutput(output, residual)
+        )
         init_weights(self, "glorot")
+        if residual != "none":  # the generator starts as the identity
+            zero_init(self.head)
 
     def check_input(self, x: Tensor) -> None:
         """Raise ``ValueError`` unless ``x`` is ``(B, in_channels, H, W)`` of an accepted size.
@@ -317,4 +359,6 @@ class SeedUNet(Generator):
             if i == 0:
                 coarse = h
         fused = torch.cat([h, self.fusion(coarse)], dim=1)
+        if isinstance(self.output, ResidualOutput):
+            return self.output(x, self.head(fused))
         return self.output(self.head(fused))

@@ -57,6 +57,7 @@ __all__ = [
     "psnr",
     "scene_pairs",
     "ssim",
+    "structure_ssim",
 ]
 
 #: Environment variable naming the Inception feature extractor file.
@@ -174,6 +175,43 @@ def ssim(
         p, t, gaussian_kernel=True, sigma=sigma, kernel_size=kernel_size, reduction="none", data_range=1.0
     )
     return value.float()
+
+
+def structure_ssim(
+    pred: Tensor, target: Tensor, *, data_range: tuple[float, float] = (0.0, 1.0)
+) -> Tensor:
+    """SSIM of the luma after matching each image's global statistics to the target's.
+
+    The luma (ITU-R 601) of ``pred`` is shifted and scaled so that its mean and standard
+    deviation equal the target luma's, then compared with SSIM. Global brightness, contrast and
+    colour no longer count: what is left is structure (edges, shapes, where things are), the part
+    of night → day that a tone curve cannot fix and a generator that paints a memorised scene
+    loses.
+
+    Returns
+    -------
+    Tensor
+        ``(B,)`` in [-1, 1].
+
+    Shape
+    -----
+    ``(B, C, H, W)`` or ``(C, H, W)`` with C in {1, 3} → ``(B,)``.
+    """
+    _check_pair(pred, target)
+    p, t = _unit(pred, data_range), _unit(target, data_range)
+    if p.ndim == 3:
+        p, t = p.unsqueeze(0), t.unsqueeze(0)
+
+    def luma(x: Tensor) -> Tensor:
+        if x.shape[1] == 3:
+            return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+        return x.mean(1, keepdim=True)
+
+    lp, lt = luma(p), luma(t)
+    mp, sp = lp.mean(dim=(1, 2, 3), keepdim=True), lp.std(dim=(1, 2, 3), keepdim=True)
+    mt, st = lt.mean(dim=(1, 2, 3), keepdim=True), lt.std(dim=(1, 2, 3), keepdim=True)
+    matched = ((lp - mp) / sp.clamp_min(1e-6) * st + mt).clamp(0.0, 1.0)
+    return ssim(matched, lt)
 
 
 # --------------------------------------------------------------------------- Inception

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Literal, TypeAlias
+
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
-from .factories import ActSpec, make_activation
+from .factories import ActSpec, OutputActivation, make_activation, make_output_activation
 
-__all__ = ["EncoderStep", "InceptionBlock", "KerasSameConvTranspose2d", "SubsampleConv1x1", "seed_norm"]
+__all__ = [
+    "EncoderStep",
+    "InceptionBlock",
+    "KerasSameConvTranspose2d",
+    "ResidualMode",
+    "ResidualOutput",
+    "ResizeConv2d",
+    "SameConv2d",
+    "SubsampleConv1x1",
+    "Upsample",
+    "make_upsample",
+    "seed_norm",
+    "zero_init",
+]
+
+#: How a decoder goes up in resolution: ``"transposed"`` (a strided transposed convolution with
+#: Keras 'same' semantics, the seed's) or ``"resize"`` (bilinear resize and a convolution, which
+#: cannot draw the checkerboard/grid a transposed convolution whose kernel is not a multiple of
+#: its stride draws).
+Upsample: TypeAlias = Literal["transposed", "resize"]
 
 
 def seed_norm(channels: int) -> nn.GroupNorm:
@@ -134,3 +157,168 @@ class KerasSameConvTranspose2d(nn.ConvTranspose2d):
         return y[..., b : b + h, b : b + w]
 
 
+
+
+class ResizeConv2d(nn.Module):
+    """Upsample by ``scale`` without a transposed convolution: a convolution and a bilinear resize.
+
+    ``conv_first=False`` (Odena et al. 2016, "Deconvolution and checkerboard artifacts"): bilinear
+    resize, then a ``kernel_size`` 'same' convolution at the output resolution.
+    ``conv_first=True``: the convolution at the input resolution, then the resize. Both are
+    linear maps of the same form up to the border and the resize's own low-pass; the second costs
+    ``scale²`` times fewer multiply-adds, which matters for large factors (the seed's ×16 fusion).
+    Neither can draw the periodic grid of a transposed convolution whose kernel is not a multiple
+    of its stride (the seed's 5×5, stride 16 fusion paints a 16-pixel grid).
+
+    Parameters
+    ----------
+    in_channels, out_channels
+        ``C_in`` and ``C_out``.
+    kernel_size
+        Odd kernel size of the convolution.
+    scale
+        Integer upsampling factor ``s >= 1``.
+    conv_first
+        Convolve at the input resolution (cheap), else at the output resolution.
+
+    Shape
+    -----
+    ``(B, C_in, H, W) -> (B, C_out, H*s, W*s)``
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, scale: int, *, conv_first: bool = False
+    ) -> None:
+        super().__init__()
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd and >= 1; got {kernel_size}")
+        if scale < 1:
+            raise ValueError(f"scale must be an integer >= 1; got {scale}")
+        self.scale = int(scale)
+        self.conv_first = bool(conv_first)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+
+    def _resize(self, x: Tensor) -> Tensor:
+        if self.scale == 1:
+            return x
+        return F.interpolate(x, scale_factor=self.scale, mode="bilinear", align_corners=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.conv_first:
+            return self._resize(self.conv(x))
+        return self.conv(self._resize(x))
+
+
+def make_upsample(
+    kind: Upsample, in_channels: int, out_channels: int, kernel_size: int, scale: int
+) -> nn.Module:
+    """An upsampling layer of ``kind`` (see :data:`Upsample`).
+
+    ``"transposed"`` is :class:`KerasSameConvTranspose2d`; ``"resize"`` is a
+    :class:`ResizeConv2d` that convolves at the output resolution for ``scale <= 2`` and at the
+    input resolution (``conv_first``) for larger factors.
+
+    Shape
+    -----
+    ``(B, in_channels, H, W) -> (B, out_channels, H*scale, W*scale)``
+    """
+    if kind == "transposed":
+        return KerasSameConvTranspose2d(in_channels, out_channels, kernel_size, scale)
+    if kind == "resize":
+        return ResizeConv2d(in_channels, out_channels, kernel_size, scale, conv_first=scale > 2)
+    raise ValueError(f"unknown upsample {kind!r}; accepted: 'transposed' (the seed's), 'resize'")
+
+
+#: How a residual output adds its correction to the input: ``"add"`` in pixel space,
+#: ``"logit"`` in the output activation's pre-image (see :class:`ResidualOutput`).
+ResidualMode: TypeAlias = Literal["add", "logit"]
+
+
+class ResidualOutput(nn.Module):
+    """An output that corrects the input instead of painting a new image.
+
+    With the head that produces ``delta`` initialised to zero (see :func:`zero_init`), a
+    generator with this output returns its input unchanged before training and learns a
+    *correction* of it: structure is kept from the first step, and the adversarial and cycle terms
+    only have to learn what changes (for night → day, mostly light and colour).
+
+    - ``mode="add"``: ``clamp(x + delta)`` to the activation's range (``[0, 1]`` for
+      ``"sigmoid"``, ``[-1, 1]`` for ``"tanh"``, unclamped for ``"none"``). Sensor noise keeps its
+      amplitude.
+    - ``mode="logit"``: ``act(act⁻¹(x) + delta)`` (the logit for ``"sigmoid"``, ``atanh`` for
+      ``"tanh"``), ``x`` clamped ``eps`` inside the range first. A constant ``delta`` is then a
+      brightness curve, but the curve's slope in the dark amplifies sensor noise (measured in
+      ``benchmarks/quality.py``).
+
+    Computed in float32 even under autocast: the image needs more than bf16's 8-bit mantissa.
+
+    Parameters
+    ----------
+    output
+        The output activation (:data:`~cyclegan_ms.layers.OutputActivation`).
+    mode
+        :data:`ResidualMode`.
+    eps
+        Clamp margin of the input for ``"logit"`` (in units of the range's width).
+
+    Shape
+    -----
+    ``x (B, C, H, W), delta (B, C, H, W) -> (B, C, H, W)`` float32
+    """
+
+    def __init__(self, output: OutputActivation, mode: ResidualMode = "add", *, eps: float = 1e-3) -> None:
+        super().__init__()
+        if not 0.0 < eps < 0.5:
+            raise ValueError(f"eps must be in (0, 0.5); got {eps}")
+        if mode not in ("add", "logit"):
+            raise ValueError(f"unknown residual mode {mode!r}; accepted: 'add', 'logit'")
+        self.activation = make_output_activation(output)
+        self.kind = output
+        self.mode = mode
+        self.eps = float(eps)
+        self.range: tuple[float, float] | None = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(output)
+
+    def inverse(self, x: Tensor) -> Tensor:
+        """The activation's inverse of ``x`` (clamped ``eps`` inside the range)."""
+        e = self.eps
+        if self.kind == "sigmoid":
+            return torch.logit(x.clamp(e, 1.0 - e))
+        if self.kind == "tanh":
+            return torch.atanh(x.clamp(-1.0 + 2 * e, 1.0 - 2 * e))
+        return x
+
+    def forward(self, x: Tensor, delta: Tensor) -> Tensor:
+        if self.mode == "logit":
+            return self.activation(self.inverse(x.float()) + delta.float())
+        y = x.float() + delta.float()
+        return y if self.range is None else y.clamp(*self.range)
+
+
+def zero_init(module: nn.Module) -> nn.Module:
+    """Set every parameter of ``module`` to zero (in place) and return it."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.zero_()
+    return module
+
+
+class SameConv2d(nn.Conv2d):
+    """A stride-1 convolution with Keras' ``padding='same'`` for any kernel size, even included.
+
+    An even kernel ``k`` cannot be centred: Keras pads ``(k - 1) // 2`` rows/columns at the
+    top/left and ``k // 2`` at the bottom/right, and so does this class (odd kernels: ``k // 2``
+    on every side, as ``nn.Conv2d(padding=k // 2)``). Parameters and ``state_dict`` keys are those
+    of ``nn.Conv2d``.
+
+    Shape
+    -----
+    ``(B, C_in, H, W) -> (B, C_out, H, W)``
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, padding=0)
+        k = int(kernel_size)
+        self._pad = ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)  # left, right, top, bottom
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(F.pad(x, self._pad))

@@ -176,8 +176,12 @@ class TrainConfig:
     max_bad_steps
         Stop after this many consecutive steps with a non-finite loss (each is skipped).
     max_minutes
-        Wall-clock budget: stop (with a checkpoint) once this many minutes have passed, even if
+        Time budget: stop (with a checkpoint) once this many minutes have passed, even if
         ``steps`` is not reached (``None``: no limit).
+    budget_clock
+        The clock ``max_minutes`` is counted on: ``"wall"`` (elapsed time) or ``"cpu"`` (the
+        process's CPU time, all threads: fair budgets on a shared machine, where another job
+        slows the wall clock but not the work done per CPU-second).
     progress
         Show a progress bar.
     tensorboard
@@ -202,6 +206,7 @@ class TrainConfig:
     keep_last: int = 3
     max_bad_steps: int = 5
     max_minutes: float | None = None
+    budget_clock: Literal["wall", "cpu"] = "wall"
     progress: bool = True
     tensorboard: bool = False
 
@@ -216,6 +221,8 @@ class TrainConfig:
             raise ConfigError(f"train.grad_clip must be > 0 or unset; got {self.grad_clip}")
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError(f"train.max_minutes must be > 0 or unset; got {self.max_minutes}")
+        if self.budget_clock not in ("wall", "cpu"):
+            raise ConfigError(f"train.budget_clock must be 'wall' or 'cpu'; got {self.budget_clock!r}")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
 

@@ -436,6 +436,7 @@ class Trainer:
             else:
                 bar = tqdm(total=target, initial=self.step, unit="it", dynamic_ncols=True, desc="train")
         t0 = time.perf_counter()
+        c0 = self._budget_clock()
         last: dict[str, float] = {}
         stopped_on_nan = False
         interrupted = False
@@ -462,7 +463,8 @@ class Trainer:
                         self._log_metrics(metrics_path, last, time.perf_counter() - t0)
                 if bar is not None:
                     if bar.unit == "s":
-                        bar.update(min(int(bar.total or 0), int(time.perf_counter() - t0)) - int(bar.n))
+                        used = self._budget_clock() - c0
+                        bar.update(min(int(bar.total or 0), int(used)) - int(bar.n))
                     else:
                         bar.update(1)
                     postfix = {"step": str(self.step)} if bar.unit == "s" else {}
@@ -478,7 +480,7 @@ class Trainer:
                 if self._should_stop():
                     interrupted = True
                     break
-                if self._out_of_time(t0):
+                if self._out_of_time(c0):
                     break
         finally:
             if bar is not None:
@@ -530,10 +532,14 @@ class Trainer:
         for sig, old in saved.items():
             signal.signal(sig, old)
 
-    def _out_of_time(self, t0: float) -> bool:
+    def _budget_clock(self) -> float:
+        """Seconds on the clock ``train.budget_clock`` names (wall or this process's CPU time)."""
+        return time.process_time() if self.cfg.budget_clock == "cpu" else time.perf_counter()
+
+    def _out_of_time(self, c0: float) -> bool:
         if self.cfg.max_minutes is None:
             return False
-        flag = 1.0 if time.perf_counter() - t0 >= 60.0 * self.cfg.max_minutes else 0.0
+        flag = 1.0 if self._budget_clock() - c0 >= 60.0 * self.cfg.max_minutes else 0.0
         if self.dist.enabled:  # every rank stops at the same step
             t = torch.tensor([flag], device=self.device)
             torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)

@@ -1,0 +1,157 @@
+"""The night2day recipe's parts: resize upsampling, residual output, baselines, low-light model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+import cyclegan_ms as cms
+from cyclegan_ms.data.lowlight import linear_to_srgb, simulate_night, srgb_to_linear
+from cyclegan_ms.generators import SeedUNet
+from cyclegan_ms.inference.baselines import auto_gamma, histogram_equalize, oracle_curve
+from cyclegan_ms.inference.metrics import psnr, ssim, structure_ssim
+from cyclegan_ms.layers import ResidualOutput, ResizeConv2d, make_upsample
+from cyclegan_ms.training import load_preset
+
+
+def _grid_energy(y: torch.Tensor, period: int) -> float:
+    """Share of the image's variance that is periodic with ``period`` along both axes."""
+    y = y - y.mean(dim=(-2, -1), keepdim=True)
+    h, w = y.shape[-2:]
+    tiles = y.reshape(*y.shape[:-2], h // period, period, w // period, period)
+    periodic = tiles.mean(dim=(-4, -2))  # the average tile
+    return float(periodic.pow(2).mean() / y.pow(2).mean().clamp_min(1e-12))
+
+
+@pytest.mark.parametrize("conv_first", [False, True])
+def test_resize_conv_upsamples_and_is_smooth(conv_first: bool) -> None:
+    torch.manual_seed(0)
+    up = ResizeConv2d(4, 3, 5, 4, conv_first=conv_first)
+    y = up(torch.rand(2, 4, 6, 5))
+    assert y.shape == (2, 3, 24, 20)
+    with torch.no_grad():
+        const = up(torch.ones(1, 4, 8, 8))  # a constant input: constant per channel inside
+    inner = const[..., 12:20, 12:20]
+    assert float((inner - inner.mean(dim=(-2, -1), keepdim=True)).abs().max()) < 1e-5
+    with pytest.raises(ValueError, match="odd"):
+        ResizeConv2d(4, 3, 4, 2)
+    with pytest.raises(ValueError, match="upsample"):
+        make_upsample("pixelshuffle", 4, 3, 5, 2)  # type: ignore[arg-type]
+
+
+def test_seed_fusion_draws_a_grid_and_resize_does_not() -> None:
+    """The seed's 5×5 stride-16 transposed fusion paints a 16-px grid on a constant input."""
+    torch.manual_seed(0)
+    x = torch.ones(1, 32, 12, 12)
+    seed = make_upsample("transposed", 32, 8, 5, 16)
+    resize = make_upsample("resize", 32, 8, 5, 16)
+    with torch.no_grad():
+        seen, smooth = seed(x)[..., 48:144, 48:144], resize(x)[..., 48:144, 48:144]
+    assert float(seen.std()) > 0.01 and _grid_energy(seen, 16) > 0.99  # all of it is the grid
+    assert float((smooth - smooth.mean(dim=(-2, -1), keepdim=True)).abs().max()) < 1e-5
+
+
+def test_residual_output_starts_as_identity_and_stays_in_range() -> None:
+    x = torch.rand(2, 3, 8, 8)
+    for kind, lo, hi in (("sigmoid", 0.0, 1.0), ("tanh", -1.0, 1.0), ("none", -math.inf, math.inf)):
+        out = ResidualOutput(kind)  # type: ignore[arg-type]
+        xi = x * (1.0 if kind == "sigmoid" else 2.0) - (0.0 if kind == "sigmoid" else 1.0)
+        torch.testing.assert_close(out(xi, torch.zeros_like(xi)), xi.clamp(lo + 2e-3, hi - 2e-3) if kind == "tanh"
+                                   else xi.clamp(1e-3, 1 - 1e-3) if kind == "sigmoid" else xi)
+        y = out(xi, torch.full_like(xi, 50.0))
+        assert bool(((y >= lo) & (y <= hi)).all())
+    y = ResidualOutput("sigmoid")(torch.rand(1, 3, 4, 4), torch.zeros(1, 3, 4, 4, dtype=torch.bfloat16))
+    assert y.dtype == torch.float32
+
+
+def test_seed_unet_residual_is_identity_at_init_and_learns() -> None:
+    torch.manual_seed(0)
+    G = cms.build("generator", "seed_unet", base_width=4, bottleneck="conv", upsample="resize", residual=True)
+    x = torch.rand(2, 3, 64, 64) * 0.9 + 0.05
+    torch.testing.assert_close(G(x), x, atol=1e-6, rtol=0)
+    loss = (G(x) - 0.8).abs().mean()
+    loss.backward()
+    assert G.head.weight.grad is not None and float(G.head.weight.grad.abs().sum()) > 0
+    with pytest.raises(ValueError, match="in_channels == out_channels"):
+        cms.build("generator", "seed_unet", out_channels=1, residual=True)
+    with pytest.raises(TypeError, match="upsample"):  # the registry checks the Literal
+        cms.build("generator", "seed_unet", upsample="deconv")
+    with pytest.raises(ValueError, match="upsample"):
+        SeedUNet(upsample="deconv")  # type: ignore[arg-type]
+
+
+def test_seed_unet_defaults_stay_the_exact_seed() -> None:
+    G = cms.build("generator", "seed_unet")
+    assert sum(p.numel() for p in G.parameters()) == 19_274_323
+    assert not G.residual and isinstance(G.fusion[0], nn.ConvTranspose2d)
+
+
+def test_night2day_preset_builds_the_documented_deviations() -> None:
+    cfg = load_preset("night2day")
+    g = cfg["model"]["generator"]
+    assert g["name"] == "seed_unet" and g["residual"] is True
+    assert g["upsample"] == "resize" and g["bottleneck"] == "conv"
+    assert cfg["model"]["discriminator"]["name"] == "seed_multiscale"
+    assert cfg["train"]["pool_size"] == 50
+    model = cms.CycleGAN.from_config(cfg["model"])
+    x = torch.rand(1, 3, 64, 96)
+    torch.testing.assert_close(model.translate(x), x.clamp(1e-3, 1 - 1e-3), atol=1e-6, rtol=0)
+
+
+# ------------------------------------------------------------------------------ baselines
+def test_oracle_curve_beats_every_global_curve() -> None:
+    torch.manual_seed(0)
+    night = torch.rand(3, 3, 16, 16) * 0.3
+    day = (night * 2.5).clamp(0, 1) + 0.05 * torch.randn_like(night)
+    day = day.clamp(0, 1)
+    best = oracle_curve(night, day)
+    for other in (night, auto_gamma(night), histogram_equalize(night), (night * 2.5).clamp(0, 1)):
+        assert (best - day).pow(2).mean() <= (other - day).pow(2).mean() + 1e-7
+    # a truth that is a LUT of the input is recovered exactly
+    lut_day = oracle_curve(night, night.sqrt())
+    torch.testing.assert_close(lut_day, (night * 255).round().div(255).sqrt(), atol=0.05, rtol=0)
+
+
+def test_auto_gamma_hits_target_and_equalize_spreads() -> None:
+    x = torch.rand(2, 3, 16, 16) * 0.2
+    y = auto_gamma(x, target_mean=0.45)
+    assert y.shape == x.shape and abs(float(y[0].mean()) - 0.45) < 0.08
+    h = histogram_equalize(x)
+    assert float(h.max()) > 0.95 and float(h.min()) < 0.05
+    sym = histogram_equalize(x * 2 - 1, (-1.0, 1.0))
+    assert float(sym.min()) < -0.9
+    with pytest.raises(ValueError, match="target_mean"):
+        auto_gamma(x, target_mean=1.5)
+
+
+def test_structure_ssim_ignores_global_tone_but_not_structure() -> None:
+    torch.manual_seed(0)
+    day = torch.rand(2, 3, 32, 32)
+    dark = day * 0.2 + 0.05  # same structure, other brightness and contrast
+    assert float(structure_ssim(dark, day).min()) > 0.99
+    assert float(ssim(dark, day).max()) < 0.9
+    other = torch.rand(2, 3, 32, 32)
+    assert float(structure_ssim(other, day).max()) < 0.2
+
+
+def test_simulate_night_is_dark_noisy_deterministic_and_in_range() -> None:
+    torch.manual_seed(0)
+    day = torch.rand(3, 32, 32) * 0.8 + 0.1
+    night = simulate_night(day, seed=3)
+    assert night.shape == day.shape and float(night.min()) >= 0 and float(night.max()) <= 1
+    assert float(night.mean()) < 0.5 * float(day.mean())
+    torch.testing.assert_close(night, simulate_night(day, seed=3))
+    assert not torch.equal(night, simulate_night(day, seed=4))
+    quiet = simulate_night(day, lamps=0, full_well=1e9, read_noise=0.0, exposure=1.0,
+                           ambient_tint=(1.0, 1.0, 1.0))
+    torch.testing.assert_close(quiet, day, atol=2e-3, rtol=0)  # no light lost, no noise: the day
+    u = torch.linspace(0, 1, 101)
+    torch.testing.assert_close(linear_to_srgb(srgb_to_linear(u)), u, atol=1e-5, rtol=0)
+    assert float(psnr(simulate_night(day.unsqueeze(0), seed=0), day.unsqueeze(0))) < 15
+    with pytest.raises(ValueError, match="RGB"):
+        simulate_night(torch.rand(1, 8, 8))
+    with pytest.raises(ValueError, match="exposure"):
+        simulate_night(day, exposure=0.0)
