@@ -170,6 +170,33 @@ def fid_kid_of(out: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
     return {"fid": r["fid"], "kid": r["kid"]}
 
 
+#: Depth bands (metres, from the renderer's depth buffer) of the near/far scores; the sky is in
+#: neither. Near: the road, cars and façades close to the camera (about half the pixels at 64²);
+#: far: objects 20 m and more away, small near the horizon (about a fifth).
+NEAR_M, FAR_M = 8.0, 20.0
+
+
+def region_masks(size: int, num: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Near and far masks of the held-out scenes, ``(N, 1, size, size)`` bool each."""
+    from cyclegan_ms.data.scenes import EVAL_OFFSET, render_depth
+
+    depth = torch.stack([torch.from_numpy(render_depth(EVAL_OFFSET + i, height=size)) for i in range(num)])
+    depth = depth.unsqueeze(1)
+    return depth < NEAR_M, (depth >= FAR_M) & torch.isfinite(depth)
+
+
+def region_scores(out: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    """PSNR and mean SSIM over the pixels of ``mask`` (images with an empty mask are skipped)."""
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim_fn
+
+    m = mask.expand_as(out).float()
+    keep = m.flatten(1).sum(1) > 0
+    mse = ((out - truth) ** 2 * m).flatten(1).sum(1)[keep] / m.flatten(1).sum(1)[keep]
+    _, smap = ssim_fn(out, truth, data_range=1.0, reduction="none", return_full_image=True)
+    s = (smap * m).flatten(1).sum(1)[keep] / m.flatten(1).sum(1)[keep]
+    return {"psnr": float((-10 * torch.log10(mse.clamp_min(1e-10))).mean()), "ssim": float(s.mean())}
+
+
 def follows_input(out: torch.Tensor, truth: torch.Tensor) -> float:
     """Share of images whose output is structurally closest to its own truth."""
     from cyclegan_ms.inference.metrics import structure_ssim
@@ -285,6 +312,8 @@ def worker(args: argparse.Namespace) -> None:
     out = torch.cat([translate(night[i : i + 16]) for i in range(0, len(night), 16)])
     row: dict[str, Any] = {"system": args.system, "seed": args.seed, "steps": steps,
                            "train_cpu_s": round(cpu_s, 1), **scores(out, day, kid=args.kid)}
+    near, far = region_masks(args.size, args.eval_scenes)
+    row["near"], row["far"] = region_scores(out, day, near), region_scores(out, day, far)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_grid([[night[i], out[i], day[i]] for i in range(4)], run_dir / "scenes.png")
     photos = photo_set(args.size)
@@ -335,6 +364,9 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for k in METRIC_KEYS:
             if all(k in r for r in rs):
                 agg[k] = _mean_std([r[k] for r in rs])
+        for region in ("near", "far"):
+            if all(region in r for r in rs):
+                agg[region] = {k: _mean_std([r[region][k] for r in rs]) for k in ("psnr", "ssim")}
         if all("photos" in r for r in rs):
             agg["photos"] = {k: _mean_std([r["photos"][k] for r in rs])
                              for k in ("psnr", "ssim", "struct", "follows_input")}
@@ -362,16 +394,26 @@ def markdown(result: dict[str, Any]) -> str:
             f"{_fmt(a.get('struct'), 3)} | {_fmt(kid100, 2)} | {_fmt(ph.get('ssim'), 3)} | "
             f"{_fmt(ph.get('struct'), 3)} | {_fmt(ph.get('follows_input'), 2)} |"
         )
+    regions = {k: a for k, a in {**result["baselines"], **result["table"]}.items() if "near" in a}
+    if regions:
+        lines += ["", f"Near (< {NEAR_M:g} m) and far (>= {FAR_M:g} m) parts of the scenes (renderer depth):", "",
+                  "| system | near PSNR | near SSIM | far PSNR | far SSIM |", "|---|---|---|---|---|"]
+        for name, a in regions.items():
+            lines.append(f"| {name} | {_fmt(a['near']['psnr'], 2)} | {_fmt(a['near']['ssim'], 3)} | "
+                         f"{_fmt(a['far']['psnr'], 2)} | {_fmt(a['far']['ssim'], 3)} |")
     return "\n".join(lines)
 
 
 def baseline_table(size: int, eval_scenes: int, kid: bool) -> dict[str, dict[str, Any]]:
     night, day = eval_set(size, eval_scenes)
+    near, far = region_masks(size, eval_scenes)
     photos = photo_set(size)
     pb = baselines(*photos) if photos is not None else {}
     out: dict[str, dict[str, Any]] = {}
     for name, x in baselines(night, day).items():
-        row = {k: (v, 0.0) for k, v in scores(x, day, kid=kid).items()}
+        row: dict[str, Any] = {k: (v, 0.0) for k, v in scores(x, day, kid=kid).items()}
+        for region, mask in (("near", near), ("far", far)):
+            row[region] = {k: (v, 0.0) for k, v in region_scores(x, day, mask).items()}
         if name in pb and photos is not None:
             ps = scores(pb[name], photos[1], kid=False)
             ps["follows_input"] = follows_input(pb[name], photos[1])

@@ -29,14 +29,33 @@ def test_night_to_day_writes_run_folder(tmp_path: Path) -> None:
     assert list((run / "samples").glob("step_*.png"))
     saved = json.loads((run / "eval.json").read_text())
     rows = saved["results"]
-    assert set(rows) == {"cyclegan (seed)", "identity (night unchanged)", "auto-gamma", "histogram equalisation"}
+    assert set(rows) == {"cyclegan (night2day)", "identity (night unchanged)", "auto-gamma",
+                         "histogram equalisation", "oracle global curve (uses the truth)"}
     for r in rows.values():
         assert 0.0 < r["psnr"] < 60.0 and math.isfinite(r["psnr"])
-        assert -1.0 <= r["ssim"] <= 1.0
+        assert -1.0 <= r["ssim"] <= 1.0 and -1.0 <= r["structure_ssim"] <= 1.0
+    # the recipe starts as the identity: three steps cannot move it far from the night image
+    assert abs(rows["cyclegan (night2day)"]["psnr"] - rows["identity (night unchanged)"]["psnr"]) < 2.0
+    # the oracle curve is fitted with the truth: no global correction scores higher
+    assert rows["oracle global curve (uses the truth)"]["psnr"] > rows["auto-gamma"]["psnr"]
     # the night image is much darker than the day it is scored against: brightening must help
     assert rows["auto-gamma"]["psnr"] > rows["identity (night unchanged)"]["psnr"]
     with Image.open(run / "results.png") as im:
         assert im.size[0] > 4 * 32 and im.size[1] > 4 * 32
+
+
+def test_night_to_day_seed_preset_is_one_flag_away(tmp_path: Path) -> None:
+    import night_to_day
+
+    report = night_to_day.main(
+        ["--preset", "seed", "--steps", "1", "--image-size", "32", "--eval-scenes", "2", "--run-dir",
+         str(tmp_path / "seed"), "--no-progress", "--set", "model.generator.base_width=4",
+         "--set", "model.discriminator.base_width=4"]
+    )
+    assert report["preset"] == "seed" and "cyclegan (seed)" in report["results"]
+    cfg = json.loads((tmp_path / "seed" / "config.json").read_text())
+    assert cfg["model"]["generator"].get("residual", "none") == "none"
+    assert cfg["train"]["budget_clock"] == "cpu"
 
 
 def test_compose_your_own_trains_and_rebuilds_user_part(tmp_path: Path) -> None:

@@ -155,3 +155,48 @@ def test_simulate_night_is_dark_noisy_deterministic_and_in_range() -> None:
         simulate_night(torch.rand(1, 8, 8))
     with pytest.raises(ValueError, match="exposure"):
         simulate_night(day, exposure=0.0)
+
+
+def test_global_affine_starts_as_identity_and_reaches_its_weights() -> None:
+    torch.manual_seed(0)
+    G = SeedUNet(base_width=4, bottleneck="conv", upsample="resize", residual="add", global_affine=True)
+    x = torch.rand(2, 3, 32, 64)
+    torch.testing.assert_close(G(x), x, atol=1e-6, rtol=0)
+    G(x).mean().backward()
+    assert G.global_affine is not None and float(G.global_affine.weight.grad.abs().sum()) > 0
+    with torch.no_grad():  # a gain of e on every channel, no offset: a global exposure change
+        G.global_affine.bias.copy_(torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0]))
+        torch.testing.assert_close(G(x * 0.1), (x * 0.1 * math.e).clamp(0, 1), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match="needs a residual output"):
+        SeedUNet(global_affine=True)
+
+
+@pytest.mark.parametrize(
+    ("preset", "discriminator"),
+    [
+        ("seed", None),
+        ("night2day", None),
+        ("cyclegan_paper", None),
+        ("seed", '{name = "pyramid", discriminator = {name = "seed_multiscale", base_width = 4}, num_scales = 2}'),
+        ("seed", '{name = "multiview", discriminator = {name = "seed_multiscale", base_width = 4}}'),
+    ],
+)
+def test_every_preset_and_wrapper_trains_finite_in_bf16(
+    preset: str, discriminator: str | None, tmp_path: object
+) -> None:
+    from cyclegan_ms.training.config import load_config
+    from cyclegan_ms.training.experiment import build_trainer
+
+    small = (["model.generator.base_width=4", "model.discriminator.base_width=4",
+              "model.generator.image_size=32"] if preset != "cyclegan_paper"
+             else ["model.generator.ngf=4", "model.discriminator.ndf=4", "data.load_size=36"])
+    overrides = ["data.image_size=32", "data.num_scenes=8", "train.batch_size=2", 'train.precision="bf16"',
+                 "train.steps=3", "train.log_every=1", "train.progress=false", "train.checkpoint_every=0", *small]
+    if discriminator is not None:
+        overrides = [o for o in overrides if not o.startswith("model.discriminator")]
+        overrides.append(f"model.discriminator={discriminator}")
+    trainer = build_trainer(load_config(preset, overrides), str(tmp_path))
+    result = trainer.fit()
+    assert result.step == 3 and result.skipped_steps == 0 and not result.stopped_on_nan
+    assert all(math.isfinite(v) for v in result.last_losses.values())
+    assert all(bool(torch.isfinite(p).all()) for p in trainer.model.parameters())

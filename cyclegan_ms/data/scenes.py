@@ -50,6 +50,7 @@ __all__ = [
     "SceneSpec",
     "Tree",
     "render_day",
+    "render_depth",
     "render_night",
     "render_scene",
     "sample_scene",
@@ -1206,6 +1207,24 @@ def render_night(
     spec = _spec(index, seed)
     d = _darkness(spec, darkness, _check_range(darkness_range))
     return _hwc(_render_night_chw(spec, h, w, d))
+
+
+def render_depth(
+    index: int | SceneSpec, *, height: int = 256, width: int | None = None, seed: int = 0
+) -> np.ndarray:
+    """Distance from the camera of what every pixel of scene ``index`` shows.
+
+    The renderer's own depth buffer: metres along the view axis, ``inf`` for the sky. It is the
+    same by day and by night, so it masks near and far objects of both (``benchmarks/quality.py``
+    scores near and far parts of the scene separately with it).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` array of shape ``(height, width)``.
+    """
+    h, w = _check_size(height, width)
+    return _layout(_spec(index, seed), h, w, night=False).depth.copy()
 
 
 def render_scene(

@@ -188,6 +188,12 @@ class SeedUNet(Generator):
         ``"none"``: the seed's ``act(head(features))``. ``"add"``: ``clamp(x + head(features))``;
         ``"logit"``: ``act(act⁻¹(x) + head(features))``; both with a zero-initialised head and
         ``in_channels == out_channels``.
+    global_affine
+        With a residual output: before the local correction, scale and shift each channel of the
+        input by a gain ``exp(g)`` and an offset ``b`` predicted per image from the bottleneck's
+        spatially averaged features (a zero-initialised linear map, so still the identity at
+        step 0). It gives the global part of night → day (exposure, white balance) one direct,
+        size-free path instead of the decoder's.
 
     Raises
     ------
@@ -223,6 +229,7 @@ class SeedUNet(Generator):
         output: OutputActivation = "sigmoid",
         upsample: Upsample = "transposed",
         residual: Literal["none"] | ResidualMode = "none",
+        global_affine: bool = False,
     ) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels)
@@ -257,6 +264,10 @@ class SeedUNet(Generator):
             raise ValueError(
                 f"residual={residual!r} needs in_channels == out_channels; got {in_channels} and {out_channels}"
             )
+        if not isinstance(global_affine, bool):
+            raise ValueError(f"global_affine must be True or False; got {global_affine!r}")
+        if global_affine and residual == "none":
+            raise ValueError("global_affine=True needs a residual output (residual='add' or 'logit')")
         self.l2 = float(l2)
         self.residual = residual
         self.bottleneck_kind = bottleneck
@@ -292,9 +303,12 @@ class SeedUNet(Generator):
         self.output: nn.Module = (
             make_output_activation(output) if residual == "none" else ResidualOutput(output, residual)
         )
+        self.global_affine = nn.Linear(widths[-1], 2 * out_channels) if global_affine else None
         init_weights(self, "glorot")
         if residual != "none":  # the generator starts as the identity
             zero_init(self.head)
+        if self.global_affine is not None:
+            zero_init(self.global_affine)
 
     def check_input(self, x: Tensor) -> None:
         """Raise ``ValueError`` unless ``x`` is ``(B, in_channels, H, W)`` of an accepted size.
@@ -353,6 +367,9 @@ class SeedUNet(Generator):
             skip, h = step(h)
             skips.append(skip)
         h = self.bottleneck(h)
+        if self.global_affine is not None:
+            gain, offset = self.global_affine(h.mean(dim=(-2, -1))).float().chunk(2, dim=1)
+            x = x.float() * gain.exp()[..., None, None] + offset[..., None, None]
         coarse = h
         for i, step in enumerate(self.decoder):
             h = step(h, skips[-1 - i])
