@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -277,22 +278,36 @@ def test_time_budget_stops_with_checkpoint(tmp_path: Path) -> None:
 
 def test_cpu_time_budget_counts_process_time_not_sleep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """budget_clock="cpu": a step that waits (another job has the cores) costs no budget."""
-    budget = 0.8 / 60  # minutes
+    cpu = {"t": 0.0}
+    monkeypatch.setattr(time, "process_time", lambda: cpu["t"])  # CPU time stands still
+    budget = 0.2 / 60  # minutes
     t = _trainer(tmp_path, steps=3, max_minutes=budget, budget_clock="cpu")
     real_step = t.train_step
 
     def slow_step(batch: Any) -> Any:
-        time.sleep(0.5)  # wall time passes, CPU time hardly does
+        time.sleep(0.15)  # wall time passes, CPU time does not
         return real_step(batch)
 
     monkeypatch.setattr(t, "train_step", slow_step)
-    assert t.fit().step == 3  # 1.5 s of wall time > the 0.8 s budget, but not of CPU time
+    assert t.fit().step == 3  # 0.45 s of wall time > the 0.2 s budget, but no CPU time
     t2 = _trainer(tmp_path / "wall", steps=3, max_minutes=budget, budget_clock="wall")
     real2 = t2.train_step
-    monkeypatch.setattr(t2, "train_step", lambda b: (time.sleep(0.5), real2(b))[1])
-    assert t2.fit().step < 3  # the wall clock runs out after one or two steps
+    monkeypatch.setattr(t2, "train_step", lambda b: (time.sleep(0.15), real2(b))[1])
+    assert t2.fit().step < 3  # the wall clock runs out after the second step at the latest
+    t3 = _trainer(tmp_path / "busy", steps=3, max_minutes=budget, budget_clock="cpu")
+    real3 = t3.train_step
+    monkeypatch.setattr(t3, "train_step", lambda b: (cpu.__setitem__("t", cpu["t"] + 1.0), real3(b))[1])
+    assert t3.fit().step == 1  # a second of CPU per step: the budget is spent after one
     with pytest.raises(ConfigError, match="budget_clock"):
         TrainConfig(budget_clock="gpu")  # type: ignore[arg-type]
+
+
+def test_time_budget_progress_shows_seconds_per_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    t = _trainer(tmp_path, steps=3, max_minutes=5.0, budget_clock="cpu", progress=True)
+    t.fit()
+    err = capsys.readouterr().err
+    assert "CPU time budget" in err and "s/step=" in err
+    assert re.search(r"[\d.]+s/s\b", err) is None  # tqdm's own rate of a seconds bar
 
 
 def test_trainer_tells_the_model_its_data_range(tmp_path: Path) -> None:

@@ -431,8 +431,13 @@ class Trainer:
 
             budget_s = None if cfg.max_minutes is None else 60.0 * cfg.max_minutes
             if budget_s is not None and budget_s < 1e9:
-                # a time budget ends the run: show its progress (and ETA), steps in the postfix
-                bar = tqdm(total=round(budget_s), unit="s", dynamic_ncols=True, desc="train (time budget)")
+                # a time budget ends the run: show its progress (and ETA), steps and s/step in the
+                # postfix (tqdm's own rate would read "s/s")
+                clock = "CPU time" if cfg.budget_clock == "cpu" else "time"
+                bar = tqdm(
+                    total=round(budget_s), unit="s", dynamic_ncols=True, desc=f"train ({clock} budget)",
+                    bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]",
+                )
             else:
                 bar = tqdm(total=target, initial=self.step, unit="it", dynamic_ncols=True, desc="train")
         t0 = time.perf_counter()
@@ -467,7 +472,10 @@ class Trainer:
                         bar.update(min(int(bar.total or 0), int(used)) - int(bar.n))
                     else:
                         bar.update(1)
-                    postfix = {"step": str(self.step)} if bar.unit == "s" else {}
+                    postfix: dict[str, str] = {}
+                    if bar.unit == "s":
+                        spent = time.perf_counter() - t0
+                        postfix = {"step": str(self.step), "s/step": f"{spent / max(1, self.step):.2f}"}
                     if last:
                         postfix["G"] = f"{last.get('g_total', float('nan')):.3f}"
                         postfix["D"] = f"{last.get('d_total', float('nan')):.3f}"
