@@ -103,7 +103,7 @@ def test_list_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "patchgan" in out and "pyramid" in out and "seed_multiscale" not in out
     assert main(["presets"]) == 0
-    assert capsys.readouterr().out.split() == ["cyclegan_paper", "seed"]
+    assert capsys.readouterr().out.split() == ["cyclegan_paper", "night2day", "seed"]
 
 
 def test_console_script_help() -> None:
