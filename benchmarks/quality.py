@@ -68,8 +68,9 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         "seed": ("seed", seed_g),
         "classic": ("cyclegan_paper", [f"data.load_size={size * 286 // 256}"]),
         # ablations of night2day: each removes one deviation from the seed
-        "night2day-residual": (n2d, ['model.generator.residual="none"']),
-        "night2day-logit": (n2d, ['model.generator.residual="logit"']),
+        "night2day-residual": (n2d, ['model.generator.residual="none"', "model.generator.residual_smooth=0.0"]),
+        "night2day-smooth": (n2d, ["model.generator.residual_smooth=0.0"]),
+        "night2day-logit": (n2d, ['model.generator.residual="logit"', "model.generator.residual_smooth=0.0"]),
         "night2day-resize": (n2d, ['model.generator.upsample="transposed"']),
         "night2day-pool": (n2d, ["train.pool_size=0"]),
         "night2day-lr": (
@@ -215,6 +216,7 @@ def baselines(night: torch.Tensor, day: torch.Tensor) -> dict[str, torch.Tensor]
     out = {
         "identity": night,
         "auto-gamma": bl.auto_gamma(night),
+        "auto-gamma, denoised (Gaussian 1.5 px)": bl.auto_gamma(night, denoise=1.5),
         "histogram eq.": bl.histogram_equalize(night),
         "oracle global curve": bl.oracle_curve(night, day),
     }

@@ -54,29 +54,62 @@ def test_seed_fusion_draws_a_grid_and_resize_does_not() -> None:
     assert float((smooth - smooth.mean(dim=(-2, -1), keepdim=True)).abs().max()) < 1e-5
 
 
-def test_residual_output_starts_as_identity_and_stays_in_range() -> None:
+@pytest.mark.parametrize("mode", ["add", "logit"])
+def test_residual_output_starts_as_identity_and_stays_in_range(mode: str) -> None:
     x = torch.rand(2, 3, 8, 8)
     for kind, lo, hi in (("sigmoid", 0.0, 1.0), ("tanh", -1.0, 1.0), ("none", -math.inf, math.inf)):
-        out = ResidualOutput(kind)  # type: ignore[arg-type]
-        xi = x * (1.0 if kind == "sigmoid" else 2.0) - (0.0 if kind == "sigmoid" else 1.0)
-        torch.testing.assert_close(out(xi, torch.zeros_like(xi)), xi.clamp(lo + 2e-3, hi - 2e-3) if kind == "tanh"
-                                   else xi.clamp(1e-3, 1 - 1e-3) if kind == "sigmoid" else xi)
+        out = ResidualOutput(kind, mode)  # type: ignore[arg-type]
+        xi = x if kind == "sigmoid" else x * 2 - 1
+        expected = xi
+        if mode == "logit" and kind == "sigmoid":
+            expected = xi.clamp(1e-3, 1 - 1e-3)
+        elif mode == "logit" and kind == "tanh":
+            expected = xi.clamp(-1 + 2e-3, 1 - 2e-3)
+        torch.testing.assert_close(out(xi, torch.zeros_like(xi)), expected)
         y = out(xi, torch.full_like(xi, 50.0))
         assert bool(((y >= lo) & (y <= hi)).all())
-    y = ResidualOutput("sigmoid")(torch.rand(1, 3, 4, 4), torch.zeros(1, 3, 4, 4, dtype=torch.bfloat16))
+    y = ResidualOutput("sigmoid", mode)(torch.rand(1, 3, 4, 4), torch.zeros(1, 3, 4, 4, dtype=torch.bfloat16))  # type: ignore[arg-type]
     assert y.dtype == torch.float32
+    with pytest.raises(ValueError, match="residual mode"):
+        ResidualOutput("sigmoid", "mul")  # type: ignore[arg-type]
+
+
+def test_logit_residual_amplifies_dark_noise_and_add_does_not() -> None:
+    """A brightening correction in the logit multiplies a dark pixel's noise; in pixel space it does not."""
+    torch.manual_seed(0)
+    dark = (0.03 + 0.01 * torch.randn(1, 3, 32, 32)).clamp(0, 1)
+    lift = torch.full_like(dark, 3.0)  # logit lift from about 0.03 to about 0.4
+    logit = ResidualOutput("sigmoid", "logit")(dark, lift)
+    add = ResidualOutput("sigmoid", "add")(dark, torch.full_like(dark, float(logit.mean() - dark.mean())))
+    assert float(logit.std()) > 5 * float(dark.std())
+    torch.testing.assert_close(add.std(), dark.std(), atol=1e-3, rtol=0)
+
+
+def test_residual_smooth_removes_pixel_noise_but_keeps_shapes() -> None:
+    torch.manual_seed(0)
+    shape = torch.zeros(1, 3, 32, 32)
+    shape[..., 8:24, 8:24] = 0.5
+    noisy = shape + 0.05 * torch.randn_like(shape)
+    out = ResidualOutput("none", "add", smooth=1.0)
+    base = out(noisy, torch.zeros_like(noisy))
+    assert float((base - shape)[..., 2:6, 2:6].std()) < 0.4 * float((noisy - shape)[..., 2:6, 2:6].std())
+    assert float(base[..., 16, 16].mean()) > 0.45 and float(base[..., 2, 2].mean()) < 0.05  # the square stays
+    with pytest.raises(ValueError, match="smooth"):
+        ResidualOutput("sigmoid", smooth=-1.0)
+    with pytest.raises(ValueError, match="residual_smooth needs a residual"):
+        SeedUNet(residual_smooth=1.0)
 
 
 def test_seed_unet_residual_is_identity_at_init_and_learns() -> None:
     torch.manual_seed(0)
-    G = cms.build("generator", "seed_unet", base_width=4, bottleneck="conv", upsample="resize", residual=True)
+    G = cms.build("generator", "seed_unet", base_width=4, bottleneck="conv", upsample="resize", residual="add")
     x = torch.rand(2, 3, 64, 64) * 0.9 + 0.05
     torch.testing.assert_close(G(x), x, atol=1e-6, rtol=0)
     loss = (G(x) - 0.8).abs().mean()
     loss.backward()
     assert G.head.weight.grad is not None and float(G.head.weight.grad.abs().sum()) > 0
     with pytest.raises(ValueError, match="in_channels == out_channels"):
-        cms.build("generator", "seed_unet", out_channels=1, residual=True)
+        cms.build("generator", "seed_unet", out_channels=1, residual="add")
     with pytest.raises(TypeError, match="upsample"):  # the registry checks the Literal
         cms.build("generator", "seed_unet", upsample="deconv")
     with pytest.raises(ValueError, match="upsample"):
@@ -86,19 +119,20 @@ def test_seed_unet_residual_is_identity_at_init_and_learns() -> None:
 def test_seed_unet_defaults_stay_the_exact_seed() -> None:
     G = cms.build("generator", "seed_unet")
     assert sum(p.numel() for p in G.parameters()) == 19_274_323
-    assert not G.residual and isinstance(G.fusion[0], nn.ConvTranspose2d)
+    assert G.residual == "none" and isinstance(G.fusion[0], nn.ConvTranspose2d)
 
 
 def test_night2day_preset_builds_the_documented_deviations() -> None:
     cfg = load_preset("night2day")
     g = cfg["model"]["generator"]
-    assert g["name"] == "seed_unet" and g["residual"] is True
+    assert g["name"] == "seed_unet" and g["residual"] == "add"
     assert g["upsample"] == "resize" and g["bottleneck"] == "conv"
     assert cfg["model"]["discriminator"]["name"] == "seed_multiscale"
     assert cfg["train"]["pool_size"] == 50
     model = cms.CycleGAN.from_config(cfg["model"])
     x = torch.rand(1, 3, 64, 96)
-    torch.testing.assert_close(model.translate(x), x.clamp(1e-3, 1 - 1e-3), atol=1e-6, rtol=0)
+    # before training the generator returns its base: the input (blurred by residual_smooth)
+    torch.testing.assert_close(model.translate(x), model.G_ab.output.base(x).clamp(0, 1), atol=1e-6, rtol=0)
 
 
 # ------------------------------------------------------------------------------ baselines

@@ -188,6 +188,10 @@ class SeedUNet(Generator):
         ``"none"``: the seed's ``act(head(features))``. ``"add"``: ``clamp(x + head(features))``;
         ``"logit"``: ``act(act⁻¹(x) + head(features))``; both with a zero-initialised head and
         ``in_channels == out_channels``.
+    residual_smooth
+        With a residual output: add the correction to the input blurred by a Gaussian of this
+        standard deviation (pixels) instead of the input itself (see
+        :class:`~cyclegan_ms.layers.ResidualOutput`): the night's sensor noise is not passed on.
     global_affine
         With a residual output: before the local correction, scale and shift each channel of the
         input by a gain ``exp(g)`` and an offset ``b`` predicted per image from the bottleneck's
@@ -230,6 +234,7 @@ class SeedUNet(Generator):
         upsample: Upsample = "transposed",
         residual: Literal["none"] | ResidualMode = "none",
         global_affine: bool = False,
+        residual_smooth: float = 0.0,
     ) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels)
@@ -266,6 +271,8 @@ class SeedUNet(Generator):
             )
         if not isinstance(global_affine, bool):
             raise ValueError(f"global_affine must be True or False; got {global_affine!r}")
+        if residual_smooth and residual == "none":
+            raise ValueError("residual_smooth needs a residual output (residual='add' or 'logit')")
         if global_affine and residual == "none":
             raise ValueError("global_affine=True needs a residual output (residual='add' or 'logit')")
         self.l2 = float(l2)
@@ -301,7 +308,9 @@ class SeedUNet(Generator):
         )
         self.head = nn.Conv2d(2 * base_width, out_channels, 5, padding=2)
         self.output: nn.Module = (
-            make_output_activation(output) if residual == "none" else ResidualOutput(output, residual)
+            make_output_activation(output)
+            if residual == "none"
+            else ResidualOutput(output, residual, smooth=residual_smooth)
         )
         self.global_affine = nn.Linear(widths[-1], 2 * out_channels) if global_affine else None
         init_weights(self, "glorot")

@@ -2,7 +2,8 @@
 
 Each function maps a batch of night images to brightened ones of the same shape and range:
 
-- :func:`auto_gamma`: the gamma curve that maps each image's mean to a target brightness;
+- :func:`auto_gamma`: the gamma curve that maps each image's mean to a target brightness, after
+  an optional Gaussian blur that removes sensor noise (``denoise``: a stronger baseline);
 - :func:`histogram_equalize`: per-channel global histogram equalisation;
 - :func:`clahe`: contrast-limited adaptive histogram equalisation of the luma (scikit-image);
 - :func:`oracle_curve`: the best global per-channel tone curve *fitted with the ground truth*, an
@@ -16,6 +17,8 @@ import math
 import numpy as np
 import torch
 from torch import Tensor
+
+from ..layers import gaussian_blur
 
 __all__ = ["auto_gamma", "clahe", "histogram_equalize", "oracle_curve"]
 
@@ -39,9 +42,17 @@ def _batched(x: Tensor) -> Tensor:
 
 
 def auto_gamma(
-    x: Tensor, value_range: tuple[float, float] = (0.0, 1.0), *, target_mean: float = 0.45
+    x: Tensor,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    *,
+    target_mean: float = 0.45,
+    denoise: float = 0.0,
 ) -> Tensor:
     """Brighten each image with the gamma that maps its mean to ``target_mean``.
+
+    ``denoise > 0`` first blurs the image with a Gaussian of that standard deviation (pixels):
+    a night photo's sensor noise, which the brightening would amplify, costs more SSIM than
+    the blur's lost detail.
 
     Shape
     -----
@@ -49,7 +60,7 @@ def auto_gamma(
     """
     if not 0.0 < target_mean < 1.0:
         raise ValueError(f"target_mean must be in (0, 1); got {target_mean}")
-    u = _unit(_batched(x), value_range)
+    u = gaussian_blur(_unit(_batched(x), value_range), denoise)
     means = u.mean(dim=(1, 2, 3), keepdim=True).clamp(1e-4, 0.9999)
     gamma = math.log(target_mean) / torch.log(means)
     return _back(u.pow(gamma), value_range).reshape(x.shape)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal, TypeAlias
 
 import torch
@@ -21,6 +22,7 @@ __all__ = [
     "SameConv2d",
     "SubsampleConv1x1",
     "Upsample",
+    "gaussian_blur",
     "make_upsample",
     "seed_norm",
     "zero_init",
@@ -250,6 +252,11 @@ class ResidualOutput(nn.Module):
       brightness curve, but the curve's slope in the dark amplifies sensor noise (measured in
       ``benchmarks/quality.py``).
 
+    With ``smooth > 0`` the correction is added to a Gaussian-blurred copy of the input (standard
+    deviation ``smooth`` pixels) instead: the base then keeps the scene's shapes but not the
+    pixel-level sensor noise of a night photo, which a brightening correction would otherwise
+    amplify; fine detail comes back through ``delta``.
+
     Computed in float32 even under autocast: the image needs more than bf16's 8-bit mantissa.
 
     Parameters
@@ -260,16 +267,23 @@ class ResidualOutput(nn.Module):
         :data:`ResidualMode`.
     eps
         Clamp margin of the input for ``"logit"`` (in units of the range's width).
+    smooth
+        Standard deviation (pixels) of the Gaussian blur of the base; 0: the input itself.
 
     Shape
     -----
     ``x (B, C, H, W), delta (B, C, H, W) -> (B, C, H, W)`` float32
     """
 
-    def __init__(self, output: OutputActivation, mode: ResidualMode = "add", *, eps: float = 1e-3) -> None:
+    def __init__(
+        self, output: OutputActivation, mode: ResidualMode = "add", *, eps: float = 1e-3, smooth: float = 0.0
+    ) -> None:
         super().__init__()
         if not 0.0 < eps < 0.5:
             raise ValueError(f"eps must be in (0, 0.5); got {eps}")
+        if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or not 0.0 <= smooth <= 8.0:
+            raise ValueError(f"smooth must be a number of pixels in [0, 8]; got {smooth!r}")
+        self.smooth = float(smooth)
         if mode not in ("add", "logit"):
             raise ValueError(f"unknown residual mode {mode!r}; accepted: 'add', 'logit'")
         self.activation = make_output_activation(output)
@@ -287,11 +301,42 @@ class ResidualOutput(nn.Module):
             return torch.atanh(x.clamp(-1.0 + 2 * e, 1.0 - 2 * e))
         return x
 
+    def base(self, x: Tensor) -> Tensor:
+        """The image the correction is added to: ``x``, or its blur when ``smooth > 0``.
+
+        Shape
+        -----
+        ``(B, C, H, W) -> (B, C, H, W)`` float32 (replicate padding at the border)
+        """
+        return gaussian_blur(x.float(), self.smooth)
+
     def forward(self, x: Tensor, delta: Tensor) -> Tensor:
+        base = self.base(x)
         if self.mode == "logit":
-            return self.activation(self.inverse(x.float()) + delta.float())
-        y = x.float() + delta.float()
+            return self.activation(self.inverse(base) + delta.float())
+        y = base + delta.float()
         return y if self.range is None else y.clamp(*self.range)
+
+
+def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of every channel (radius ``ceil(3 sigma)``, replicate padding).
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C, H, W)``; ``sigma = 0`` returns ``x``.
+    """
+    if sigma < 0:
+        raise ValueError(f"sigma must be >= 0; got {sigma}")
+    if sigma == 0:
+        return x
+    r = math.ceil(3 * sigma)
+    taps = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-(taps**2) / (2 * sigma**2))
+    k = k / k.sum()
+    c = x.shape[1]
+    y = F.pad(x, (r, r, r, r), mode="replicate")
+    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 def zero_init(module: nn.Module) -> nn.Module:
