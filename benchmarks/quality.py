@@ -73,6 +73,11 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         "night2day-logit": (n2d, ['model.generator.residual="logit"', "model.generator.residual_smooth=0.0"]),
         "night2day-resize": (n2d, ['model.generator.upsample="transposed"']),
         "night2day-pool": (n2d, ["train.pool_size=0"]),
+        "night2day-optim": (
+            n2d,
+            ["train.pool_size=0", "optim.generator.lr=5e-5", "optim.discriminator.lr=1e-4",
+             "optim.generator.betas=[0.9, 0.999]", "optim.discriminator.betas=[0.9, 0.999]"],
+        ),
         "night2day-lr": (
             n2d,
             ["optim.generator.lr=5e-5", "optim.discriminator.lr=1e-4",
@@ -424,6 +429,30 @@ def baseline_table(size: int, eval_scenes: int, kid: bool) -> dict[str, dict[str
     return out
 
 
+def _tiles(path: Path, size: int) -> list[list[Any]]:
+    """The tiles of a :func:`~cyclegan_ms.utils.images.save_grid` PNG (pad 2), row by row."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as im:
+        a = np.asarray(im.convert("RGB"))
+    rows, cols = (a.shape[0] - 2) // (size + 2), (a.shape[1] - 2) // (size + 2)
+    return [[a[2 + i * (size + 2) : 2 + i * (size + 2) + size, 2 + j * (size + 2) : 2 + j * (size + 2) + size]
+             for j in range(cols)] for i in range(rows)]
+
+
+def figure(names: Sequence[str], work_dir: str, size: int, out: Path, *, which: str = "scenes", seed: int = 0) -> None:
+    """One picture: night | each system's translation (training seed ``seed``) | day truth."""
+    from cyclegan_ms.utils.images import from_uint8, save_grid
+
+    per = {n: _tiles(Path(work_dir) / f"{n.replace(':', '_')}_s{seed}" / f"{which}.png", size) for n in names}
+    first = per[names[0]]
+    rows = [[from_uint8(first[i][0])] + [from_uint8(per[n][i][1]) for n in names] + [from_uint8(first[i][2])]
+            for i in range(len(first))]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_grid(rows, out)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--budget", default="demo", help="'demo' (10 CPU-min, 64²), 'long' (60, 128²) or CPU-minutes")
@@ -440,6 +469,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--variant", action="append", default=[], metavar="NAME=PRESET:K=V;K=V",
                    help="an extra system: a preset with overrides")
     p.add_argument("--report", default=None, help="print the table of a results file and exit")
+    p.add_argument("--figure", default=None, metavar="OUT.png",
+                   help="compose night | --systems' translations (seed 0) | truth from --work-dir and exit")
     # worker mode (one run; used by the driver)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--system", help=argparse.SUPPRESS)
@@ -451,6 +482,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         parse_variant(spec)
     if args.report:
         print(markdown(json.loads(Path(args.report).read_text())))
+        return
+    if args.figure:
+        for which in ("scenes", "photos"):
+            out = Path(args.figure)
+            figure(args.systems, args.work_dir, args.size or 64, out.with_name(f"{out.stem}_{which}.png"), which=which)
         return
     if args.worker:
         worker(args)

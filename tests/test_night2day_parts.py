@@ -125,7 +125,7 @@ def test_seed_unet_defaults_stay_the_exact_seed() -> None:
 def test_night2day_preset_builds_the_documented_deviations() -> None:
     cfg = load_preset("night2day")
     g = cfg["model"]["generator"]
-    assert g["name"] == "seed_unet" and g["residual"] == "add"
+    assert g["name"] == "seed_unet" and g["residual"] == "add" and g["residual_smooth"] == 1.0
     assert g["upsample"] == "resize" and g["bottleneck"] == "conv"
     assert cfg["model"]["discriminator"]["name"] == "seed_multiscale"
     assert cfg["train"]["pool_size"] == 50
