@@ -247,7 +247,15 @@ def _common(size: int, seed: int, minutes: float) -> list[str]:
     ]
 
 
-def train_unpaired(name: str, size: int, seed: int, minutes: float, run_dir: Path) -> tuple[Any, int]:
+Translate = Callable[[torch.Tensor], torch.Tensor]
+
+
+def train_unpaired(
+    name: str, size: int, seed: int, minutes: float, run_dir: Path
+) -> tuple[Translate, int, Translate | None]:
+    """Train ``name``; return the translator a user gets (``cyclegan_ms.load``: the EMA weights
+    when the recipe keeps them), the step count, and the raw last weights when EMA is on."""
+    import cyclegan_ms
     from cyclegan_ms.training.config import load_config
     from cyclegan_ms.training.experiment import build_trainer
 
@@ -255,15 +263,20 @@ def train_unpaired(name: str, size: int, seed: int, minutes: float, run_dir: Pat
     cfg = load_config(preset, [*_common(size, seed, minutes), *extra])
     trainer = build_trainer(cfg, run_dir)
     result = trainer.fit()
-    model = trainer.model.eval()
     lo, hi = (0.0, 1.0) if cfg.data.value_range == "unit" else (-1.0, 1.0)
 
-    def translate(x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            y = model.translate(x * (hi - lo) + lo)
-        return ((y.float() - lo) / (hi - lo)).clamp(0, 1)
+    def translator(model: Any) -> Translate:
+        model.eval()
 
-    return translate, result.step
+        def translate(x: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                y = model.translate(x * (hi - lo) + lo)
+            return ((y.float() - lo) / (hi - lo)).clamp(0, 1)
+
+        return translate
+
+    raw = translator(trainer.model) if cfg.train.ema_decay is not None else None
+    return translator(cyclegan_ms.load(run_dir)), result.step, raw
 
 
 def train_paired(size: int, seed: int, minutes: float) -> tuple[Any, int]:
@@ -310,10 +323,11 @@ def worker(args: argparse.Namespace) -> None:
 
     run_dir = Path(args.work_dir) / f"{args.system.replace(':', '_')}_s{args.seed}"
     c0 = time.process_time()
+    raw: Translate | None = None
     if args.system == PAIRED:
         translate, steps = train_paired(args.size, args.seed, args.minutes)
     else:
-        translate, steps = train_unpaired(args.system, args.size, args.seed, args.minutes, run_dir)
+        translate, steps, raw = train_unpaired(args.system, args.size, args.seed, args.minutes, run_dir)
     cpu_s = time.process_time() - c0
     night, day = eval_set(args.size, args.eval_scenes)
     out = torch.cat([translate(night[i : i + 16]) for i in range(0, len(night), 16)])
@@ -321,6 +335,9 @@ def worker(args: argparse.Namespace) -> None:
                            "train_cpu_s": round(cpu_s, 1), **scores(out, day, kid=args.kid)}
     near, far = region_masks(args.size, args.eval_scenes)
     row["near"], row["far"] = region_scores(out, day, near), region_scores(out, day, far)
+    if raw is not None:  # the same run without the weight average
+        raw_out = torch.cat([raw(night[i : i + 16]) for i in range(0, len(night), 16)])
+        row["raw"] = scores(raw_out, day, kid=False)
     run_dir.mkdir(parents=True, exist_ok=True)
     save_grid([[night[i], out[i], day[i]] for i in range(4)], run_dir / "scenes.png")
     photos = photo_set(args.size)
@@ -374,6 +391,11 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for region in ("near", "far"):
             if all(region in r for r in rs):
                 agg[region] = {k: _mean_std([r[region][k] for r in rs]) for k in ("psnr", "ssim")}
+        if all("raw" in r for r in rs):
+            table[f"{name} (last weights, no EMA)"] = {
+                "runs": len(rs), "steps": agg["steps"],
+                **{k: _mean_std([r["raw"][k] for r in rs]) for k in ("psnr", "ssim", "struct")},
+            }
         if all("photos" in r for r in rs):
             agg["photos"] = {k: _mean_std([r["photos"][k] for r in rs])
                              for k in ("psnr", "ssim", "struct", "follows_input")}

@@ -159,8 +159,6 @@ class KerasSameConvTranspose2d(nn.ConvTranspose2d):
         return y[..., b : b + h, b : b + w]
 
 
-
-
 class ResizeConv2d(nn.Module):
     """Upsample by ``scale`` without a transposed convolution: a convolution and a bilinear resize.
 
