@@ -89,7 +89,7 @@ def test_missing_config_and_bad_toml(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["train", str(bad)]) == 2
     assert "invalid TOML" in capsys.readouterr().err
     assert main(["train", "no_such_preset"]) == 2
-    assert "unknown preset 'no_such_preset'; available: cyclegan_paper, seed" in capsys.readouterr().err
+    assert "unknown preset 'no_such_preset'; available: cyclegan_paper, night2day, seed" in capsys.readouterr().err
     assert main(["train"]) == 2
     assert "give a CONFIG" in capsys.readouterr().err
 
