@@ -92,6 +92,10 @@ def test_missing_config_and_bad_toml(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "unknown preset 'no_such_preset'; available: cyclegan_paper, night2day, seed" in capsys.readouterr().err
     assert main(["train"]) == 2
     assert "give a CONFIG" in capsys.readouterr().err
+    missing = tmp_path / "runs" / "never_trained"
+    assert main(["train", "--resume", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {missing}: no such folder" in err and len(err.strip().splitlines()) == 1
 
 
 def test_list_and_presets(capsys: pytest.CaptureFixture[str]) -> None:

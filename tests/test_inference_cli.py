@@ -104,6 +104,9 @@ def test_plan_outputs_refuses_collisions_and_overwriting_inputs(tmp_path: Path) 
         plan_outputs([str(tmp_path / "x")], tmp_path / "x")
     with pytest.raises(ValueError, match="--ext must be one of"):
         plan_outputs([str(tmp_path / "x")], tmp_path / "o", ext="gif")
+    (tmp_path / "a_file.png").write_bytes(b"")
+    with pytest.raises(ValueError, match="is a file; --out names the folder"):  # once, before any image
+        plan_outputs([str(tmp_path / "x"), str(tmp_path / "y")], tmp_path / "a_file.png")
     jobs, missing = plan_outputs([str(tmp_path / "x"), str(tmp_path / "z")], tmp_path / "o", ext="jpg")
     assert [d.name for _, d in jobs] == ["same.jpg"] and missing == [f"{tmp_path / 'z'} (not found)"]
 

@@ -142,11 +142,14 @@ def plan_outputs(
     Raises
     ------
     ValueError
-        If two inputs would be written to the same output, or an output would overwrite its input.
+        If ``out`` is an existing file, two inputs would be written to the same output, or an
+        output would overwrite its input.
     """
     from ..data.images import IMAGE_EXTENSIONS, find_images
 
     root = Path(out)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"--out {root} is a file; --out names the folder the translations are written into")
     jobs: list[tuple[Path, Path]] = []
     missing: list[str] = []
     for item in inputs:

@@ -185,6 +185,11 @@ def run_experiment(
         Run folder (or checkpoint file) to continue from.
     """
     resume_path = Path(resume) if resume is not None else None
+    if resume_path is not None and not resume_path.exists():
+        raise FileNotFoundError(
+            f"--resume {resume_path}: no such folder or checkpoint file (give the run folder a "
+            "previous `train` wrote, or one of its checkpoints/step_*.safetensors)"
+        )
     if config is None:
         if resume_path is None:
             raise ConfigError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
