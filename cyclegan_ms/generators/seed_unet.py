@@ -148,8 +148,8 @@ class SeedUNet(Generator):
 
     Weights are Glorot-uniform with zero biases, as Keras initialises them.
 
-    Two options depart from the seed (both off by default; the ``night2day`` preset turns them on,
-    and ``benchmarks/quality.py`` measures each):
+    Options depart from the seed (all off by default; the ``night2day`` preset turns on the first
+    three, and ``benchmarks/quality.py`` measures them):
 
     * ``upsample="resize"``: every transposed convolution becomes a bilinear resize and a
       convolution (:class:`~cyclegan_ms.layers.ResizeConv2d`). The seed's stride-16 fusion has a
@@ -157,7 +157,10 @@ class SeedUNet(Generator):
       16-pixel grid on every output.
     * ``residual="add"`` (or ``"logit"``): the head predicts a correction of the input and starts
       at zero (:class:`~cyclegan_ms.layers.ResidualOutput`), so the generator is the identity
-      before training and keeps the input's structure from step one.
+      before training and keeps the input's structure from step one;
+    * ``residual_smooth``: the correction is added to a Gaussian blur of the input (the
+      untrained generator returns that blur), so sensor noise is not passed on;
+    * ``global_affine``: a per-image gain and offset of each channel (measured neutral).
 
     Parameters
     ----------
