@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..layers import gaussian_blur as _blur
 from ..registry import register
 from .base import Discriminator
 from .pyramid import InnerSpec, build_inner
@@ -91,13 +92,7 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
             f"gaussian_blur with sigma={sigma} reflect-pads by {r}, so it needs inputs larger "
             f"than {r}×{r}; got {x.shape[-2]}×{x.shape[-1]}"
         )
-    c = x.shape[1]
-    t = torch.arange(-r, r + 1, device=x.device, dtype=torch.float32)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = (k / k.sum()).to(x.dtype)
-    y = F.pad(x, (r, r, r, r), mode="reflect")
-    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, 2 * r + 1), groups=c)
-    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, 2 * r + 1, 1), groups=c)
+    return _blur(x, sigma, padding="reflect")
 
 
 def luma(x: Tensor) -> Tensor:

@@ -18,27 +18,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..discriminators.multiview import luma
 from ..layers import gaussian_blur
+from .metrics import _unit  # (C, H, W) or (B, C, H, W) in a range -> (B, C, H, W) in [0, 1]
 
 __all__ = ["auto_gamma", "clahe", "histogram_equalize", "oracle_curve"]
-
-
-def _unit(x: Tensor, value_range: tuple[float, float]) -> Tensor:
-    lo, hi = value_range
-    return ((x.float() - lo) / (hi - lo)).clamp(0.0, 1.0)
 
 
 def _back(u: Tensor, value_range: tuple[float, float]) -> Tensor:
     lo, hi = value_range
     return u * (hi - lo) + lo
-
-
-def _batched(x: Tensor) -> Tensor:
-    if x.ndim == 3:
-        return x.unsqueeze(0)
-    if x.ndim != 4:
-        raise ValueError(f"expected (C, H, W) or (B, C, H, W) images; got shape {tuple(x.shape)}")
-    return x
 
 
 def auto_gamma(
@@ -60,7 +49,7 @@ def auto_gamma(
     """
     if not 0.0 < target_mean < 1.0:
         raise ValueError(f"target_mean must be in (0, 1); got {target_mean}")
-    u = gaussian_blur(_unit(_batched(x), value_range), denoise)
+    u = gaussian_blur(_unit(x, value_range), denoise)
     means = u.mean(dim=(1, 2, 3), keepdim=True).clamp(1e-4, 0.9999)
     gamma = math.log(target_mean) / torch.log(means)
     return _back(u.pow(gamma), value_range).reshape(x.shape)
@@ -77,7 +66,7 @@ def histogram_equalize(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0))
     -----
     ``(B, C, H, W)`` or ``(C, H, W)``, unchanged.
     """
-    u = _batched(_unit(x, value_range))
+    u = _unit(x, value_range)
     px = _to_uint8(u)  # (B, C, H, W)
     out = np.empty(px.shape, dtype=np.float32)
     for b in range(px.shape[0]):
@@ -113,14 +102,14 @@ def clahe(
         from skimage.exposure import equalize_adapthist
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("clahe needs scikit-image: pip install scikit-image") from err
-    u = _batched(_unit(x, value_range))
-    luma = u.mean(1) if u.shape[1] != 3 else 0.299 * u[:, 0] + 0.587 * u[:, 1] + 0.114 * u[:, 2]
+    u = _unit(x, value_range)
+    y = luma(u)[:, 0]  # (B, H, W)
     out = torch.empty_like(u)
     for b in range(u.shape[0]):
         eq = torch.from_numpy(
-            equalize_adapthist(luma[b].numpy().astype(np.float64), clip_limit=clip_limit)
+            equalize_adapthist(y[b].numpy().astype(np.float64), clip_limit=clip_limit)
         ).float()
-        gain = eq / luma[b].clamp_min(1e-3)
+        gain = eq / y[b].clamp_min(1e-3)
         out[b] = (u[b] * gain).clamp(0.0, 1.0)
     return _back(out, value_range).reshape(x.shape)
 
@@ -141,8 +130,8 @@ def oracle_curve(
     """
     if x.shape != truth.shape:
         raise ValueError(f"x and truth must have one shape; got {tuple(x.shape)} and {tuple(truth.shape)}")
-    u = _batched(_unit(x, value_range))
-    t = _batched(_unit(truth, value_range))
+    u = _unit(x, value_range)
+    t = _unit(truth, value_range)
     levels = (u * (bins - 1)).round().long()
     b, c = u.shape[:2]
     flat_l = levels.reshape(b * c, -1)

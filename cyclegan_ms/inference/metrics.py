@@ -197,17 +197,10 @@ def structure_ssim(
     -----
     ``(B, C, H, W)`` or ``(C, H, W)`` with C in {1, 3} → ``(B,)``.
     """
+    from ..discriminators.multiview import luma
+
     _check_pair(pred, target)
-    p, t = _unit(pred, data_range), _unit(target, data_range)
-    if p.ndim == 3:
-        p, t = p.unsqueeze(0), t.unsqueeze(0)
-
-    def luma(x: Tensor) -> Tensor:
-        if x.shape[1] == 3:
-            return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
-        return x.mean(1, keepdim=True)
-
-    lp, lt = luma(p), luma(t)
+    lp, lt = luma(_unit(pred, data_range)), luma(_unit(target, data_range))
     mp, sp = lp.mean(dim=(1, 2, 3), keepdim=True), lp.std(dim=(1, 2, 3), keepdim=True)
     mt, st = lt.mean(dim=(1, 2, 3), keepdim=True), lt.std(dim=(1, 2, 3), keepdim=True)
     matched = ((lp - mp) / sp.clamp_min(1e-6) * st + mt).clamp(0.0, 1.0)

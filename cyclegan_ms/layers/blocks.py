@@ -316,8 +316,13 @@ class ResidualOutput(nn.Module):
         return y if self.range is None else y.clamp(*self.range)
 
 
-def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of every channel (radius ``ceil(3 sigma)``, replicate padding).
+def gaussian_blur(
+    x: Tensor, sigma: float, *, padding: Literal["replicate", "reflect"] = "replicate"
+) -> Tensor:
+    """Separable Gaussian blur of every channel, kernel ``2 * max(1, ceil(3 sigma)) + 1``.
+
+    The kernel is normalised to sum 1, so a constant image is left unchanged. ``padding`` is the
+    border rule (``"reflect"`` needs H and W larger than the radius).
 
     Shape
     -----
@@ -327,14 +332,14 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
         raise ValueError(f"sigma must be >= 0; got {sigma}")
     if sigma == 0:
         return x
-    r = math.ceil(3 * sigma)
-    taps = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-(taps**2) / (2 * sigma**2))
-    k = k / k.sum()
+    r = max(1, math.ceil(3.0 * sigma))  # as discriminators.multiview.blur_radius
+    t = torch.arange(-r, r + 1, device=x.device, dtype=torch.float32)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = (k / k.sum()).to(x.dtype)
     c = x.shape[1]
-    y = F.pad(x, (r, r, r, r), mode="replicate")
-    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    y = F.pad(x, (r, r, r, r), mode=padding)
+    y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, 2 * r + 1), groups=c)
+    return F.conv2d(y, k.view(1, 1, -1, 1).expand(c, 1, 2 * r + 1, 1), groups=c)
 
 
 def zero_init(module: nn.Module) -> nn.Module:
