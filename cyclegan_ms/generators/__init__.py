@@ -1,7 +1,9 @@
 """Generators: image batch in, translated image batch out.
 
 Every generator here subclasses :class:`Generator`, so training and inference code can rely on
-``size_multiple``, ``fixed_size`` and ``regularization()`` whatever the family:
+its :class:`GeneratorCard` (channels, ``size_multiple``, ``fixed_size``, and the data range,
+direction and step attached after training) and ``regularization()`` whatever the family.
+:func:`card_of` reads the card of any module, a plain ``nn.Module`` included:
 
 ==================  =========================================  ===============  ==========
 registry name       family                                     size_multiple    fixed_size
@@ -16,7 +18,8 @@ registry name       family                                     size_multiple    
 
 from __future__ import annotations
 
-from .base import Generator
+from .base import Generator, card_of, set_card
+from .card import Direction, GeneratorCard
 from .resnet import ResnetBlock, ResnetGenerator, resnet_6blocks, resnet_9blocks
 from .seed_unet import ConvBottleneck, DecoderStep, DenseBottleneck, SeedUNet
 from .unet import UnetGenerator, UnetSkipConnectionBlock, unet_128, unet_256
@@ -25,14 +28,18 @@ __all__ = [
     "ConvBottleneck",
     "DecoderStep",
     "DenseBottleneck",
+    "Direction",
     "Generator",
+    "GeneratorCard",
     "ResnetBlock",
     "ResnetGenerator",
     "SeedUNet",
     "UnetGenerator",
     "UnetSkipConnectionBlock",
+    "card_of",
     "resnet_6blocks",
     "resnet_9blocks",
+    "set_card",
     "unet_128",
     "unet_256",
 ]

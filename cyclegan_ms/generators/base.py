@@ -1,17 +1,24 @@
-"""The contract every generator of the library follows."""
+"""The contract every generator of the library follows, and how to read any module's card."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import typing
+import warnings
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
 from ..layers import InitScheme
+from ..registry import config_of
+from .card import Direction, GeneratorCard
 
-__all__ = ["Generator", "check_init", "check_int"]
+__all__ = ["Generator", "card_of", "check_init", "check_int", "set_card"]
+
+#: Attribute holding the card attached to a module that is not a :class:`Generator`.
+_CARD_ATTR = "_cyclegan_ms_card"
 
 
 def check_int(name: str, value: object, *, minimum: int = 1) -> int:
@@ -40,19 +47,30 @@ def check_init(init: object, init_gain: object) -> None:
         raise ValueError(f"init_gain must be a finite number > 0; got {init_gain!r}")
 
 
+def _registry_config(module: nn.Module) -> dict[str, typing.Any] | None:
+    try:
+        return config_of(module)
+    except ValueError:  # not built by name through the registry
+        return None
+
+
 class Generator(nn.Module):
     """Base class of the library's generators: an image batch in, a translated batch out.
 
     Besides ``forward`` every generator exposes what the training and inference code need
     without knowing the family:
 
+    * :attr:`card`: a :class:`~cyclegan_ms.generators.GeneratorCard` with the architecture
+      (channels, size rule) and the facts attached after training (data range, direction,
+      step), set with :meth:`set_card`;
     * ``in_channels`` / ``out_channels``: channels of the input and of the output;
     * ``size_multiple``: H and W of the input must be multiples of it (inference pads to it);
     * ``fixed_size``: the only accepted ``H = W``, or ``None`` when any multiple works;
     * :meth:`regularization`: a scalar penalty to add to the generator loss (zero by default).
 
-    A plain ``nn.Module`` can still be used as a generator; these attributes are what a
-    subclass gets for free.
+    A plain ``nn.Module`` can still be used as a generator (:func:`card_of` gives it the
+    default card, or the one attached with :func:`set_card`); these are what a subclass gets
+    for free.
 
     Shape
     -----
@@ -63,6 +81,105 @@ class Generator(nn.Module):
     out_channels: int = 3
     size_multiple: int = 1
     fixed_size: int | None = None
+    _card: GeneratorCard | None = None
+
+    @property
+    def card(self) -> GeneratorCard:
+        """The generator's card: its architecture and, once attached, its training facts.
+
+        Returns
+        -------
+        GeneratorCard
+            The card given to :meth:`set_card`, else one derived from the architecture with the
+            default training facts (range ``(0, 1)``, no direction, step 0).
+        """
+        if self._card is not None:
+            return self._card
+        return GeneratorCard(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            size_multiple=self.size_multiple,
+            fixed_size=self.fixed_size,
+            config=_registry_config(self),
+        )
+
+    def set_card(self, card: GeneratorCard) -> None:
+        """Attach ``card`` (typically ``dataclasses.replace(self.card, step=..., ...)``).
+
+        Parameters
+        ----------
+        card
+            Must describe this generator's architecture (channels and size rule); a ``None``
+            config is filled with the registry config the generator was built from.
+
+        Raises
+        ------
+        TypeError
+            If ``card`` is not a :class:`~cyclegan_ms.generators.GeneratorCard`.
+        ValueError
+            If the card's architecture differs from the generator's.
+        """
+        if not isinstance(card, GeneratorCard):
+            raise TypeError(f"card must be a GeneratorCard; got {type(card).__name__}")
+        own = GeneratorCard(
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            size_multiple=self.size_multiple,
+            fixed_size=self.fixed_size,
+        )
+        if card.architecture() != own.architecture():
+            names = ("in_channels", "out_channels", "size_multiple", "fixed_size")
+            diff = ", ".join(
+                f"{n} {a!r} (the generator has {b!r})"
+                for n, a, b in zip(names, card.architecture(), own.architecture(), strict=True)
+                if a != b
+            )
+            raise ValueError(f"the card does not describe this {type(self).__name__}: {diff}")
+        if card.config is None:
+            card = dataclasses.replace(card, config=_registry_config(self))
+        self._card = card
+
+    # deprecated loose attributes: read and written through the card ------------------------
+    def _deprecated(self, name: str, field: str) -> None:
+        warnings.warn(
+            f"{type(self).__name__}.{name} is deprecated; read card_of(generator).{field} "
+            "(set it with generator.set_card(dataclasses.replace(generator.card, ...)))",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """Deprecated: ``card.value_range``."""
+        self._deprecated("value_range", "value_range")
+        return self.card.value_range
+
+    @value_range.setter
+    def value_range(self, value: tuple[float, float]) -> None:
+        self._deprecated("value_range", "value_range")
+        self.set_card(dataclasses.replace(self.card, value_range=value))
+
+    @property
+    def direction(self) -> Direction | None:
+        """Deprecated: ``card.direction``."""
+        self._deprecated("direction", "direction")
+        return self.card.direction
+
+    @direction.setter
+    def direction(self, value: Direction | None) -> None:
+        self._deprecated("direction", "direction")
+        self.set_card(dataclasses.replace(self.card, direction=value))
+
+    @property
+    def checkpoint_step(self) -> int:
+        """Deprecated: ``card.step``."""
+        self._deprecated("checkpoint_step", "step")
+        return self.card.step
+
+    @checkpoint_step.setter
+    def checkpoint_step(self, value: int) -> None:
+        self._deprecated("checkpoint_step", "step")
+        self.set_card(dataclasses.replace(self.card, step=value))
 
     def regularization(self) -> Tensor:
         """Penalty on the weights to add to the generator loss; here a zero scalar.
@@ -115,3 +232,124 @@ class Generator(nn.Module):
             raise ValueError(
                 f"{name} needs H and W divisible by {m}; got {h}×{w} — {self._size_hint()}"
             )
+
+
+#: Loose attributes a plain module used to declare, and the card field each one fills.
+_LEGACY_ATTRIBUTES = {
+    "in_channels": "in_channels",
+    "out_channels": "out_channels",
+    "size_multiple": "size_multiple",
+    "fixed_size": "fixed_size",
+    "value_range": "value_range",
+    "direction": "direction",
+    "checkpoint_step": "step",
+}
+
+
+def _legacy_facts(module: nn.Module) -> dict[str, typing.Any]:
+    """Facts a plain module declares as loose attributes (deprecated; read for one release)."""
+    found: dict[str, typing.Any] = {}
+    for attr, field in _LEGACY_ATTRIBUTES.items():
+        try:  # instance and class attributes, properties; never parameters or sub-modules
+            value = object.__getattribute__(module, attr)
+        except AttributeError:
+            continue
+        if field in ("in_channels", "out_channels", "size_multiple", "step"):
+            value = int(value)
+        elif field == "fixed_size":
+            value = None if value is None else int(value)
+        elif field == "value_range":
+            value = tuple(value)
+        found[field] = value
+    return found
+
+
+def card_of(module: nn.Module) -> GeneratorCard:
+    """The :class:`~cyclegan_ms.generators.GeneratorCard` of any generator module.
+
+    Parameters
+    ----------
+    module
+        A :class:`Generator` (its :attr:`~Generator.card`), or a plain ``nn.Module``: the card
+        attached with :func:`set_card`, else the default card (3 → 3 channels, any size, range
+        ``(0, 1)``) with its registry config when it was built by name. Loose attributes such as
+        ``size_multiple`` or ``value_range`` on a plain module are still read, with a
+        ``DeprecationWarning`` (subclass :class:`Generator` or use :func:`set_card` instead).
+
+    Returns
+    -------
+    GeneratorCard
+
+    Raises
+    ------
+    TypeError
+        If ``module`` is not an ``nn.Module``.
+
+    Shape
+    -----
+    Describes ``module``: ``(B, in_channels, H, W) -> (B, out_channels, H, W)``.
+
+    Examples
+    --------
+    >>> card_of(nn.Sequential(nn.Conv2d(3, 3, 1))).size_multiple
+    1
+    """
+    if isinstance(module, Generator):
+        return module.card
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"expected an nn.Module; got {type(module).__name__}")
+    attached = vars(module).get(_CARD_ATTR)
+    if isinstance(attached, GeneratorCard):
+        return attached
+    legacy = _legacy_facts(module)
+    if legacy:
+        warnings.warn(
+            f"{type(module).__name__} declares {', '.join(sorted(legacy))} as loose attributes; "
+            "subclass cyclegan_ms.generators.Generator or attach a card with "
+            "cyclegan_ms.generators.set_card(module, GeneratorCard(...)) (loose attributes are "
+            "read until the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+    return GeneratorCard(config=_registry_config(module), **legacy)
+
+
+def set_card(module: nn.Module, card: GeneratorCard) -> None:
+    """Attach ``card`` to any generator module (:meth:`Generator.set_card` for a :class:`Generator`).
+
+    For a plain ``nn.Module`` the card is what declares its channels and size rule.
+
+    Parameters
+    ----------
+    module
+        The generator.
+    card
+        Its card; for a plain module a ``None`` config is filled with its registry config.
+
+    Raises
+    ------
+    TypeError
+        If ``card`` is not a :class:`~cyclegan_ms.generators.GeneratorCard`.
+    ValueError
+        For a :class:`Generator`, if the card's architecture differs from the generator's.
+
+    Shape
+    -----
+    Describes ``module``: ``(B, in_channels, H, W) -> (B, out_channels, H, W)``.
+
+    Examples
+    --------
+    >>> net = nn.Sequential(nn.Conv2d(3, 3, 1))
+    >>> set_card(net, GeneratorCard(size_multiple=4))
+    >>> card_of(net).size_multiple
+    4
+    """
+    if isinstance(module, Generator):
+        module.set_card(card)
+        return
+    if not isinstance(card, GeneratorCard):
+        raise TypeError(f"card must be a GeneratorCard; got {type(card).__name__}")
+    if card.config is None:
+        card = dataclasses.replace(card, config=_registry_config(module))
+    # a plain attribute (nn.Module.__setattr__ is typed for tensors and modules only)
+    object.__setattr__(module, _CARD_ATTR, card)

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from ..layers import (
     EncoderStep,
+    GlobalContext,
     InceptionBlock,
     OutputActivation,
     ResidualMode,
@@ -30,7 +31,7 @@ from ..layers import (
 from ..registry import register
 from .base import Generator, check_int
 
-__all__ = ["ConvBottleneck", "DecoderStep", "DenseBottleneck", "SeedUNet"]
+__all__ = ["ContextLinear", "ConvBottleneck", "DecoderStep", "DenseBottleneck", "SeedUNet"]
 
 #: Keras 2's default LeakyReLU slope, used throughout the seed encoder.
 _ENCODER_ACT = ("leaky", {"negative_slope": 0.3})
@@ -74,6 +75,18 @@ class DenseBottleneck(nn.Module):
         )
 
 
+class ContextLinear(GlobalContext, nn.Linear):
+    """``nn.Linear`` applied to image-level features (spatial means), marked as global context.
+
+    The marker (:class:`~cyclegan_ms.layers.GlobalContext`) tells tiled inference to give every
+    tile the output computed on the whole image.
+
+    Shape
+    -----
+    ``(B, in_features) -> (B, out_features)``
+    """
+
+
 class ConvBottleneck(nn.Module):
     """Size-free replacement of the dense bottleneck: a local low-rank map plus global context.
 
@@ -97,7 +110,7 @@ class ConvBottleneck(nn.Module):
         super().__init__()
         self.squeeze = nn.Conv2d(channels, latent_dim, 3, padding=1)
         self.expand = nn.Conv2d(latent_dim, channels, 3, padding=1)
-        self.context = nn.Linear(latent_dim, channels)
+        self.context = ContextLinear(latent_dim, channels)
 
     def penalized_weights(self) -> list[Tensor]:
         """The weights the L2 penalty applies to (biases are not penalised)."""
@@ -315,7 +328,7 @@ class SeedUNet(Generator):
             if residual == "none"
             else ResidualOutput(output, residual, smooth=residual_smooth)
         )
-        self.global_affine = nn.Linear(widths[-1], 2 * out_channels) if global_affine else None
+        self.global_affine = ContextLinear(widths[-1], 2 * out_channels) if global_affine else None
         init_weights(self, "glorot")
         if residual != "none":  # the generator starts as the identity
             zero_init(self.head)

@@ -44,6 +44,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..layers import GlobalContext
+
 __all__ = [
     "NormStats",
     "Span",
@@ -271,6 +273,9 @@ def blend_window(span: Span, *, margin: float = 0.25) -> Tensor:
 
 
 # --------------------------------------------------------------------------- norm statistics
+_SAMPLE_NORMS = (nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d, nn.InstanceNorm3d)
+
+
 def _is_sample_norm(m: nn.Module) -> bool:
     if isinstance(m, nn.GroupNorm):
         return True
@@ -281,17 +286,15 @@ def _is_sample_norm(m: nn.Module) -> bool:
 
 
 def _global_modules(network: nn.Module) -> list[nn.Module]:
-    """Modules whose output summarises the whole input: global pooling, and the context path
-    of the seed U-Net's conv bottleneck (a linear map of the spatially averaged code)."""
-    from ..generators.seed_unet import ConvBottleneck
+    """Modules whose output summarises the whole input: global pooling, and every layer marked
+    :class:`~cyclegan_ms.layers.GlobalContext` (e.g. the seed U-Net's context path)."""
+    def is_global(m: nn.Module) -> bool:
+        if isinstance(m, GlobalContext):
+            return m.needs_whole_image
+        pools = (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+        return isinstance(m, pools) and m.output_size in (1, (1, 1))
 
-    found: list[nn.Module] = []
-    for m in network.modules():
-        if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)) and m.output_size in (1, (1, 1)):
-            found.append(m)
-        elif isinstance(m, ConvBottleneck):
-            found.append(m.context)
-    return found
+    return [m for m in network.modules() if is_global(m)]
 
 
 def needs_image_stats(network: nn.Module) -> bool:
@@ -391,11 +394,11 @@ def _normalise(m: nn.Module, x: Tensor, mean: Tensor, var: Tensor) -> Tensor:
     rest = x.shape[2:]
     groups = mean.shape[1]
     xg = x.reshape(n, groups, -1)
-    eps = float(getattr(m, "eps", 1e-5))
-    y = (xg - mean.to(x.dtype)[:, :, None]) * torch.rsqrt(var.to(x.dtype) + eps)[:, :, None]
+    if not isinstance(m, _SAMPLE_NORMS):  # pragma: no cover - only sample norms are recorded
+        raise TypeError(f"not an instance or group norm: {type(m).__name__}")
+    y = (xg - mean.to(x.dtype)[:, :, None]) * torch.rsqrt(var.to(x.dtype) + float(m.eps))[:, :, None]
     y = y.reshape(n, c, *rest)
-    weight = getattr(m, "weight", None)
-    bias = getattr(m, "bias", None)
+    weight, bias = m.weight, m.bias
     shape = (1, c) + (1,) * len(rest)
     if weight is not None:
         y = y * weight.reshape(shape)

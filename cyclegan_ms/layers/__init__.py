@@ -15,6 +15,7 @@ from .blocks import (
     seed_norm,
     zero_init,
 )
+from .context import GlobalContext
 from .factories import (
     ActSpec,
     NormSpec,
@@ -31,6 +32,7 @@ from .init import InitScheme, init_weights
 __all__ = [
     "ActSpec",
     "EncoderStep",
+    "GlobalContext",
     "InceptionBlock",
     "InitScheme",
     "KerasSameConvTranspose2d",

@@ -1,0 +1,129 @@
+"""The generator card: everything inference, export and checkpoints need to know about a generator.
+
+A :class:`GeneratorCard` is a small frozen record with two kinds of facts:
+
+* **architecture** — channels in and out, and the size rule (``size_multiple``, ``fixed_size``).
+  A :class:`~cyclegan_ms.generators.Generator` derives these from itself;
+* **training** — the data range it was trained on, the direction it translates, the training
+  step its weights come from, and the registry config that rebuilds it. These are attached
+  once, explicitly, with :meth:`Generator.set_card <cyclegan_ms.generators.Generator.set_card>`
+  (or :func:`~cyclegan_ms.generators.set_card` for any module), typically as
+  ``g.set_card(dataclasses.replace(g.card, step=1000))``.
+
+:func:`~cyclegan_ms.generators.card_of` reads the card of any module, a plain ``nn.Module``
+included (defaults), so code that consumes generators never guesses attributes.
+
+>>> card = GeneratorCard(size_multiple=4, value_range=(-1, 1), direction="a2b", step=10)
+>>> card.value_range, card.pad_multiple
+((-1.0, 1.0), 4)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+__all__ = [
+    "Direction",
+    "GeneratorCard",
+    "check_direction",
+    "check_value_range",
+]
+
+#: What a generator translates: ``"a2b"`` (domain A to B; night → day for the seed) or ``"b2a"``.
+Direction: TypeAlias = Literal["a2b", "b2a"]
+
+
+def check_direction(direction: object) -> Direction:
+    """Return ``direction`` if it is ``"a2b"`` or ``"b2a"``, else raise ``ValueError``."""
+    if direction == "a2b":
+        return "a2b"
+    if direction == "b2a":
+        return "b2a"
+    raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
+
+
+def check_value_range(value_range: Any) -> tuple[float, float]:
+    """Return ``value_range`` as ``(low, high)`` floats with ``low < high``, else raise ``ValueError``."""
+    if (
+        not isinstance(value_range, (tuple, list))
+        or len(value_range) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range)
+        or not float(value_range[0]) < float(value_range[1])
+    ):
+        raise ValueError(
+            f"value_range must be (low, high) with low < high, e.g. (0, 1) or (-1, 1); "
+            f"got {value_range!r}"
+        )
+    return float(value_range[0]), float(value_range[1])
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class GeneratorCard:
+    """What a generator is (architecture) and where its weights come from (training).
+
+    Parameters
+    ----------
+    in_channels, out_channels
+        Channels of the input and of the output.
+    size_multiple
+        H and W of the input must be multiples of it (inference pads to it).
+    fixed_size
+        The only accepted ``H = W``, or ``None`` when any multiple of ``size_multiple`` works.
+    value_range
+        Data range of the inputs and outputs, ``(low, high)``; ``(0, 1)`` unless trained otherwise.
+    direction
+        ``"a2b"``, ``"b2a"``, or ``None`` when not known.
+    step
+        Training step the weights come from (0 for a fresh generator).
+    config
+        The registry config ``{"name": ..., **kwargs}`` that rebuilds it, or ``None`` when it was
+        not built by name. Not part of the hash.
+
+    Raises
+    ------
+    ValueError
+        For a field out of range (the message names it and what is accepted).
+
+    Shape
+    -----
+    Describes a generator ``(B, in_channels, H, W) -> (B, out_channels, H, W)``.
+    """
+
+    in_channels: int = 3
+    out_channels: int = 3
+    size_multiple: int = 1
+    fixed_size: int | None = None
+    value_range: tuple[float, float] = (0.0, 1.0)
+    direction: Direction | None = None
+    step: int = 0
+    config: dict[str, Any] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        _check_int("in_channels", self.in_channels, 1)
+        _check_int("out_channels", self.out_channels, 1)
+        _check_int("size_multiple", self.size_multiple, 1)
+        if self.fixed_size is not None:
+            _check_int("fixed_size", self.fixed_size, 1)
+        _check_int("step", self.step, 0)
+        # normalise (0, 1) given as ints or a list to a tuple of floats (frozen: object.__setattr__)
+        object.__setattr__(self, "value_range", check_value_range(self.value_range))
+        if self.direction is not None:
+            check_direction(self.direction)
+        if self.config is not None and not isinstance(self.config, dict):
+            raise ValueError(f"config must be a dict or None; got {type(self.config).__name__}")
+
+    @property
+    def pad_multiple(self) -> int:
+        """The multiple an input is padded to: ``fixed_size`` when set, else ``size_multiple``."""
+        return self.fixed_size if self.fixed_size is not None else self.size_multiple
+
+    def architecture(self) -> tuple[int, int, int, int | None]:
+        """``(in_channels, out_channels, size_multiple, fixed_size)``: the facts a module fixes."""
+        return (self.in_channels, self.out_channels, self.size_multiple, self.fixed_size)
