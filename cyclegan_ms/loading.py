@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn as nn
 
+from .generators import Direction, card_of, set_card
 from .model import CycleGAN
 from .training.checkpoint import CheckpointError, find_latest, load_checkpoint
 
@@ -29,7 +32,9 @@ def load(
 
     The checkpoint stores the registry names and arguments of every part, so no flags need to be
     repeated. The model is returned in eval mode, with ``model.value_range`` set to the data
-    range it was trained on.
+    range it was trained on and ``model.checkpoint_step`` to the checkpoint's step; the cards of
+    both generators (:func:`~cyclegan_ms.generators.card_of`) carry the same facts and their
+    direction (``G_ab``: ``"a2b"``, ``G_ba``: ``"b2a"``).
 
     Parameters
     ----------
@@ -83,6 +88,14 @@ def load(
         model.G_ab.load_state_dict(_ema_weights(ema_state["G_ab"]))
         model.G_ba.load_state_dict(_ema_weights(ema_state["G_ba"]))
     lo, hi = state.get("value_range", (0.0, 1.0))
-    model.value_range = (float(lo), float(hi))
-    model.checkpoint_step = int(state.get("step", 0))
+    value_range = (float(lo), float(hi))
+    step = int(state.get("step", 0))
+    model.value_range = value_range
+    model.checkpoint_step = step
+    directions: tuple[tuple[nn.Module, Direction], ...] = ((model.G_ab, "a2b"), (model.G_ba, "b2a"))
+    for generator, direction in directions:
+        card = dataclasses.replace(
+            card_of(generator), value_range=value_range, direction=direction, step=step
+        )
+        set_card(generator, card)
     return model.to(device).eval()

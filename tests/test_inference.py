@@ -15,6 +15,7 @@ from strategies import batch_sizes
 
 import cyclegan_ms
 from cyclegan_ms import CycleGAN, Trainer, build
+from cyclegan_ms.generators import card_of
 from cyclegan_ms.inference import Translator, pad_to_multiple, resolve_generator, translate
 from cyclegan_ms.inference.source import is_generator_file, load_generator, save_generator
 from cyclegan_ms.training.config import TrainConfig
@@ -205,7 +206,7 @@ def test_generator_file_round_trip(model: CycleGAN, tmp_path: Path) -> None:
     path = save_generator(model.G_ba, tmp_path / "g.safetensors", value_range=(0.0, 1.0), direction="b2a")
     assert is_generator_file(path)
     G = load_generator(path)
-    assert G.value_range == (0.0, 1.0) and G.direction == "b2a"
+    assert card_of(G).value_range == (0.0, 1.0) and card_of(G).direction == "b2a"
     x = torch.rand(1, 3, 24, 24)
     torch.testing.assert_close(translate(path, x, "b2a"), reference(model, x, "b2a"))
     with pytest.raises(ValueError, match="holds the b2a generator"):

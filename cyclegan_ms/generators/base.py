@@ -261,6 +261,8 @@ def _legacy_facts(module: nn.Module) -> dict[str, typing.Any]:
         elif field == "value_range":
             value = tuple(value)
         found[field] = value
+    if "in_channels" in found and "out_channels" not in found:
+        found["out_channels"] = found["in_channels"]
     return found
 
 

@@ -25,6 +25,7 @@ the exact ``seed_unet``, is exported for that size only; resize or tile around i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import warnings
@@ -36,8 +37,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..generators import GeneratorCard, card_of
 from ..utils.files import atomic_path
-from .source import Direction, ModelSource, resolve_generator, save_generator
+from .source import Direction, ModelSource, resolve_generator_card, save_generator
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -104,36 +106,42 @@ def export_metadata(
 ) -> dict[str, str]:
     """The metadata stored in exported files (all values strings).
 
+    Parameters
+    ----------
+    generator
+        The exported generator; its card (:func:`~cyclegan_ms.generators.card_of`) gives the
+        size rule, channels and registry config.
+    value_range
+        Data range of its inputs and outputs.
+    direction
+        ``"a2b"`` or ``"b2a"``.
+
     Returns
     -------
     dict[str, str]
         ``value_range`` and ``generator`` (JSON), ``direction``, ``size_multiple``,
         ``fixed_size`` (``"none"`` when any size works), ``in_channels``, ``out_channels``.
     """
-    from ..registry import config_of
+    return _metadata(dataclasses.replace(card_of(generator), value_range=value_range, direction=direction))
 
-    try:
-        config: Any = config_of(generator)
-    except ValueError:
-        config = None
-    fixed = getattr(generator, "fixed_size", None)
+
+def _metadata(card: GeneratorCard) -> dict[str, str]:
     return {
-        "value_range": json.dumps(list(value_range)),
-        "direction": direction,
-        "size_multiple": str(int(getattr(generator, "size_multiple", 1))),
-        "fixed_size": "none" if fixed is None else str(int(fixed)),
-        "in_channels": str(int(getattr(generator, "in_channels", 3))),
-        "out_channels": str(int(getattr(generator, "out_channels", 3))),
-        "generator": json.dumps(config),
+        "value_range": json.dumps(list(card.value_range)),
+        "direction": str(card.direction),
+        "size_multiple": str(card.size_multiple),
+        "fixed_size": "none" if card.fixed_size is None else str(card.fixed_size),
+        "in_channels": str(card.in_channels),
+        "out_channels": str(card.out_channels),
+        "generator": json.dumps(card.config),
     }
 
 
-def _example(generator: nn.Module, size: int | None) -> Tensor:
-    fixed = getattr(generator, "fixed_size", None)
-    m = int(getattr(generator, "size_multiple", 1))
-    c = int(getattr(generator, "in_channels", 3))
-    if fixed is not None:
-        side = int(fixed)
+def _example(generator: nn.Module, card: GeneratorCard, size: int | None) -> Tensor:
+    """A random ``(1, C, S, S)`` input the generator accepts, on its device and in its dtype."""
+    m = card.size_multiple
+    if card.fixed_size is not None:
+        side = card.fixed_size
     elif size is not None:
         side = -(-size // m) * m
     else:
@@ -141,7 +149,7 @@ def _example(generator: nn.Module, size: int | None) -> Tensor:
     param = next(generator.parameters(), None)
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
     device = param.device if param is not None else torch.device("cpu")
-    return torch.rand(1, c, side, side, dtype=dtype, device=device)
+    return torch.rand(1, card.in_channels, side, side, dtype=dtype, device=device)
 
 
 def _export_onnx(
@@ -247,25 +255,20 @@ def export(
             f"cannot export to {given}; accepted formats: {', '.join(EXPORT_FORMATS)} "
             f"(suffixes {', '.join(_SUFFIXES)})"
         )
-    generator, rng = resolve_generator(model, direction, ema=ema, value_range=value_range)
+    generator, card = resolve_generator_card(model, direction, ema=ema, value_range=value_range)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "safetensors":
         save_generator(
-            generator,
-            out,
-            value_range=rng,
-            direction=direction,
-            step=int(getattr(model, "checkpoint_step", getattr(generator, "checkpoint_step", 0))),
+            generator, out, value_range=card.value_range, direction=direction, step=card.step
         )
         return out
     was_training = generator.training
     generator.eval()
     try:
-        meta = export_metadata(generator, rng, direction)
-        fixed = getattr(generator, "fixed_size", None)
-        multiple = 1 if fixed is not None else int(getattr(generator, "size_multiple", 1))
-        net = PadToMultiple(generator, multiple).eval()
-        example = _example(generator, example_size)
+        meta = _metadata(card)
+        fixed = card.fixed_size
+        net = PadToMultiple(generator, 1 if fixed is not None else card.size_multiple).eval()
+        example = _example(generator, card, example_size)
         if fmt == "onnx":
             _export_onnx(net, example, out, meta, dynamic=fixed is None, opset=opset)
         else:
@@ -324,18 +327,17 @@ def verify_export(
 
     p = Path(path)
     fmt = format if format is not None else _format_of(p)
-    generator, rng = resolve_generator(model, direction, ema=ema)
-    fixed = getattr(generator, "fixed_size", None)
-    m = int(getattr(generator, "size_multiple", 1))
-    if fixed is not None:
-        h = w = int(fixed)
+    generator, card = resolve_generator_card(model, direction, ema=ema)
+    rng = card.value_range
+    m = card.size_multiple
+    if card.fixed_size is not None:
+        h = w = card.fixed_size
     else:
         h = max(64, 2 * m) + 3
         w = h + m + 2
-    c = int(getattr(generator, "in_channels", 3))
     g = torch.Generator().manual_seed(seed)
     lo, hi = rng
-    x = torch.rand(2, c, h, w, generator=g) * (hi - lo) + lo
+    x = torch.rand(2, card.in_channels, h, w, generator=g) * (hi - lo) + lo
     param = next(generator.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     ref = Translator(generator, tile=None, value_range=rng).tensor(x.to(device)).float().cpu()

@@ -8,16 +8,19 @@ without the rest of the training state.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import TypeAlias
 
 import torch
 import torch.nn as nn
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from ..generators import GeneratorCard, card_of, set_card
+from ..generators.card import Direction, check_direction, check_value_range
 from ..model import CycleGAN
 from ..registry import config_of, from_config
 from ..utils.files import atomic_path
@@ -29,10 +32,10 @@ __all__ = [
     "is_generator_file",
     "load_generator",
     "resolve_generator",
+    "resolve_generator_card",
     "save_generator",
 ]
 
-Direction: TypeAlias = Literal["a2b", "b2a"]
 #: What inference accepts as a model: a CycleGAN, a generator module, or a path to a trainer
 #: checkpoint, a run folder or a generator file.
 ModelSource: TypeAlias = CycleGAN | nn.Module | str | os.PathLike[str]
@@ -40,28 +43,6 @@ ModelSource: TypeAlias = CycleGAN | nn.Module | str | os.PathLike[str]
 #: Metadata key of a generator file.
 GENERATOR_META_KEY = "cyclegan_ms_generator"
 _FORMAT_VERSION = 1
-
-
-def _check_direction(direction: object) -> Direction:
-    if direction == "a2b":
-        return "a2b"
-    if direction == "b2a":
-        return "b2a"
-    raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
-
-
-def _check_range(value_range: Any) -> tuple[float, float]:
-    if (
-        not isinstance(value_range, (tuple, list))
-        or len(value_range) != 2
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range)
-        or not float(value_range[0]) < float(value_range[1])
-    ):
-        raise ValueError(
-            f"value_range must be (low, high) with low < high, e.g. (0, 1) or (-1, 1); "
-            f"got {value_range!r}"
-        )
-    return float(value_range[0]), float(value_range[1])
 
 
 def save_generator(
@@ -104,8 +85,8 @@ def save_generator(
     meta = {
         "format_version": _FORMAT_VERSION,
         "generator": config_of(generator),
-        "value_range": list(_check_range(value_range)),
-        "direction": None if direction is None else _check_direction(direction),
+        "value_range": list(check_value_range(value_range)),
+        "direction": None if direction is None else check_direction(direction),
         "step": int(step),
     }
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
@@ -142,8 +123,9 @@ def load_generator(path: str | os.PathLike[str], *, device: str | torch.device =
     Returns
     -------
     nn.Module
-        The generator in eval mode, with attributes ``value_range`` (``(low, high)``),
-        ``direction`` (``"a2b"``, ``"b2a"`` or ``None``) and ``checkpoint_step``.
+        The generator in eval mode; its card (:func:`~cyclegan_ms.generators.card_of`) carries
+        the stored ``value_range``, ``direction`` (``"a2b"``, ``"b2a"`` or ``None``) and
+        ``step``.
 
     Raises
     ------
@@ -170,11 +152,99 @@ def load_generator(path: str | os.PathLike[str], *, device: str | torch.device =
     if not isinstance(generator, nn.Module):  # pragma: no cover - registry contract
         raise ValueError(f"{p}: its generator config did not build a module")
     generator.load_state_dict(load_file(str(p)))
-    # plain attributes, like CycleGAN.value_range (setattr: nn.Module types them as tensors)
-    setattr(generator, "value_range", tuple(meta.get("value_range", (0.0, 1.0))))  # noqa: B010
-    setattr(generator, "direction", meta.get("direction"))  # noqa: B010
-    setattr(generator, "checkpoint_step", int(meta.get("step", 0)))  # noqa: B010
+    direction = meta.get("direction")
+    card = dataclasses.replace(
+        card_of(generator),
+        value_range=check_value_range(meta.get("value_range", (0.0, 1.0))),
+        direction=None if direction is None else check_direction(direction),
+        step=int(meta.get("step", 0)),
+    )
+    set_card(generator, card)
     return generator.to(device).eval()
+
+
+def resolve_generator_card(
+    source: ModelSource,
+    direction: Direction = "a2b",
+    *,
+    ema: bool | None = None,
+    device: str | torch.device | None = None,
+    value_range: tuple[float, float] | None = None,
+) -> tuple[nn.Module, GeneratorCard]:
+    """The generator that translates in ``direction``, and its card as inference should use it.
+
+    Parameters
+    ----------
+    source
+        A :class:`~cyclegan_ms.CycleGAN` (its ``G_ab`` or ``G_ba``; the card takes the model's
+        ``value_range`` and ``checkpoint_step``); a generator module (used as is, whatever
+        ``direction`` says; its card as :func:`~cyclegan_ms.generators.card_of` reads it); or a
+        path: a trainer checkpoint, a run folder (its newest checkpoint) or a generator file.
+    direction
+        ``"a2b"`` or ``"b2a"``.
+    ema
+        For checkpoints: use the EMA weights (``None``: when present).
+    device
+        Where to load a checkpoint (modules are not moved here). Default CPU.
+    value_range
+        Override the data range of the card.
+
+    Returns
+    -------
+    tuple
+        ``(generator, card)``; the card's ``direction`` is ``direction`` and its ``step`` the
+        training step of the weights. The generator itself is not modified.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a path with no checkpoint.
+    ValueError
+        For a bad direction or value range, or a generator file of the other direction.
+    TypeError
+        If ``source`` is none of the accepted kinds.
+
+    Shape
+    -----
+    The generator's own: ``(B, C, H, W) -> (B, C_out, H, W)``.
+    """
+    direction = check_direction(direction)
+    if isinstance(source, CycleGAN):
+        generator: nn.Module = source.G_ab if direction == "a2b" else source.G_ba
+        card = dataclasses.replace(
+            card_of(generator),
+            value_range=source.value_range,
+            step=source.checkpoint_step or card_of(generator).step,
+        )
+    elif isinstance(source, nn.Module):
+        generator = source
+        card = card_of(generator)
+    elif isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if not p.exists():
+            raise FileNotFoundError(f"no checkpoint at {p}")
+        dev = device if device is not None else "cpu"
+        if is_generator_file(p):
+            generator = load_generator(p, device=dev)
+            card = card_of(generator)
+            if card.direction is not None and card.direction != direction:
+                raise ValueError(
+                    f"{p} holds the {card.direction} generator; it cannot translate {direction} "
+                    f"(use direction={card.direction!r} or export the other one)"
+                )
+        else:
+            from ..loading import load
+
+            model = load(p, ema=ema, device=dev)
+            generator = model.G_ab if direction == "a2b" else model.G_ba
+            card = card_of(generator)
+    else:
+        raise TypeError(
+            "model must be a CycleGAN, a generator module, or a path to a checkpoint, run folder "
+            f"or generator file; got {type(source).__name__}"
+        )
+    rng = check_value_range(value_range if value_range is not None else card.value_range)
+    return generator, dataclasses.replace(card, value_range=rng, direction=direction)
 
 
 def resolve_generator(
@@ -187,20 +257,8 @@ def resolve_generator(
 ) -> tuple[nn.Module, tuple[float, float]]:
     """The generator that translates in ``direction``, and its data range.
 
-    Parameters
-    ----------
-    source
-        A :class:`~cyclegan_ms.CycleGAN` (its ``G_ab`` or ``G_ba``); a generator module (used
-        as is, whatever ``direction`` says); or a path: a trainer checkpoint, a run folder (its
-        newest checkpoint) or a generator file.
-    direction
-        ``"a2b"`` or ``"b2a"``.
-    ema
-        For checkpoints: use the EMA weights (``None``: when present).
-    device
-        Where to load a checkpoint (modules are not moved here). Default CPU.
-    value_range
-        Override the data range (default: the model's ``value_range`` attribute, else (0, 1)).
+    :func:`resolve_generator_card` with only the card's ``value_range`` (which see for the
+    parameters).
 
     Returns
     -------
@@ -220,37 +278,7 @@ def resolve_generator(
     -----
     The generator's own: ``(B, C, H, W) -> (B, C_out, H, W)``.
     """
-    direction = _check_direction(direction)
-    if isinstance(source, CycleGAN):
-        generator: nn.Module = source.G_ab if direction == "a2b" else source.G_ba
-        found = getattr(source, "value_range", (0.0, 1.0))
-    elif isinstance(source, nn.Module):
-        generator = source
-        found = getattr(source, "value_range", (0.0, 1.0))
-    elif isinstance(source, (str, os.PathLike)):
-        p = Path(source)
-        if not p.exists():
-            raise FileNotFoundError(f"no checkpoint at {p}")
-        dev = device if device is not None else "cpu"
-        if is_generator_file(p):
-            generator = load_generator(p, device=dev)
-            stored = getattr(generator, "direction", None)
-            if stored is not None and stored != direction:
-                raise ValueError(
-                    f"{p} holds the {stored} generator; it cannot translate {direction} "
-                    f"(use direction={stored!r} or export the other one)"
-                )
-            found = getattr(generator, "value_range", (0.0, 1.0))
-        else:
-            from ..loading import load
-
-            model = load(p, ema=ema, device=dev)
-            generator = model.G_ab if direction == "a2b" else model.G_ba
-            found = model.value_range
-    else:
-        raise TypeError(
-            "model must be a CycleGAN, a generator module, or a path to a checkpoint, run folder "
-            f"or generator file; got {type(source).__name__}"
-        )
-    rng = _check_range(value_range if value_range is not None else found)
-    return generator, rng
+    generator, card = resolve_generator_card(
+        source, direction, ema=ema, device=device, value_range=value_range
+    )
+    return generator, card.value_range

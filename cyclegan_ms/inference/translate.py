@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from .source import Direction, ModelSource, resolve_generator
+from .source import Direction, ModelSource, resolve_generator_card
 from .tiling import (
     collect_norm_stats,
     needs_image_stats,
@@ -206,7 +206,7 @@ class Translator:
         ema: bool | None = None,
         progress: bool = False,
     ) -> None:
-        generator, rng = resolve_generator(
+        generator, card = resolve_generator_card(
             model, direction, ema=ema, device=device, value_range=value_range
         )
         param = next(generator.parameters(), None)
@@ -218,12 +218,12 @@ class Translator:
         self.dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
         self.generator = generator
         self.direction: Direction = direction
-        self.value_range = rng
-        self.in_channels = int(getattr(generator, "in_channels", 3))
-        self.out_channels = int(getattr(generator, "out_channels", self.in_channels))
-        self.size_multiple = int(getattr(generator, "size_multiple", 1))
-        fixed = getattr(generator, "fixed_size", None)
-        self.fixed_size: int | None = None if fixed is None else int(fixed)
+        self.card = card
+        self.value_range = card.value_range
+        self.in_channels = card.in_channels
+        self.out_channels = card.out_channels
+        self.size_multiple = card.size_multiple
+        self.fixed_size: int | None = card.fixed_size
 
         m = self.fixed_size or self.size_multiple
         if tile is not None and tile != "auto":

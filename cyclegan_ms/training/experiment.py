@@ -11,6 +11,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..generators import card_of
 from ..model import CycleGAN
 from .checkpoint import find_latest, load_checkpoint
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
@@ -84,13 +85,14 @@ def check_compatible(model: CycleGAN, data: DataConfig) -> None:
     """
     size = data.image_size
     for name, g in (("generator", model.G_ab), ("generator_ba", model.G_ba)):
-        fixed = getattr(g, "fixed_size", None)
+        card = card_of(g)
+        fixed = card.fixed_size
         if fixed is not None and fixed != size:
             raise ConfigError(
                 f"data.image_size = {size} but model.{name} is built for {fixed}x{fixed} inputs; "
                 f"set model.{name}.image_size = {size} (or use its size-free option)"
             )
-        multiple = int(getattr(g, "size_multiple", 1))
+        multiple = card.size_multiple
         if size % multiple:
             raise ConfigError(
                 f"data.image_size = {size} is not a multiple of {multiple}, which "
