@@ -234,12 +234,12 @@ def test_cli_eval_with_fid_and_json(
 def test_cli_eval_without_the_metrics_extra_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], model: CycleGAN, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cyclegan_ms.inference import export, metrics
+    from cyclegan_ms.inference import export, image_metrics
 
     def missing() -> None:
         raise ImportError("metrics need torchmetrics: pip install 'cyclegan-ms[metrics]'")
 
-    monkeypatch.setattr(metrics, "_torchmetrics", missing)
+    monkeypatch.setattr(image_metrics, "_torchmetrics", missing)
     gen = export(model, tmp_path / "g.safetensors")
     argv = ["eval", "--checkpoint", str(gen), "--scenes", "2", "--size", "32", "--no-progress"]
     assert main(argv) == 2

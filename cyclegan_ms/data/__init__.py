@@ -36,6 +36,7 @@ from .images import (
     to_channels,
 )
 from .loader import make_loader
+from .pairs import folder_pairs, scene_pairs
 from .sampler import SampleKey, UnpairedSampler, epoch_keys, key_for_index, seed_worker
 from .scenes import (
     EVAL_OFFSET,
@@ -85,6 +86,7 @@ __all__ = [
     "cyclegan_layout",
     "epoch_keys",
     "find_images",
+    "folder_pairs",
     "item_rngs",
     "key_for_index",
     "load_image",
@@ -95,6 +97,7 @@ __all__ = [
     "render_scene",
     "sample_scene",
     "scan_images",
+    "scene_pairs",
     "seed_worker",
     "to_channels",
     "to_tensor",

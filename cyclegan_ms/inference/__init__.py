@@ -3,34 +3,37 @@
 * :func:`translate` / :class:`Translator`: PIL images, numpy arrays or tensors in, the same kind
   out; any size (reflect-padded to the generator's multiple and cropped back); large images in
   overlapping, smoothly blended tiles with whole-image normalisation statistics
-  (:mod:`~cyclegan_ms.inference.tiling`).
+  (:mod:`~cyclegan_ms.inference.tiling`). Every choice is a field of one frozen
+  :class:`TranslateOptions` (:mod:`~cyclegan_ms.inference.options`).
 * :func:`export`: ONNX, TorchScript or a small generator-only safetensors file, with dynamic
   height and width (:mod:`~cyclegan_ms.inference.export`).
-* :func:`evaluate`, :func:`psnr`, :func:`ssim`, :class:`InceptionFeatures`, :func:`fid_kid`:
-  metrics against ground truth and between image sets (:mod:`~cyclegan_ms.inference.metrics`).
+* :func:`evaluate` (:mod:`~cyclegan_ms.inference.evaluation`) on aligned pairs
+  (:func:`scene_pairs`, :func:`folder_pairs`, from :mod:`cyclegan_ms.data.pairs`); image metrics
+  against ground truth, :func:`psnr`, :func:`ssim`, :func:`structure_ssim`
+  (:mod:`~cyclegan_ms.inference.image_metrics`); FID/KID between image sets,
+  :class:`InceptionFeatures`, :func:`fid_kid` (:mod:`~cyclegan_ms.inference.fid`).
+  :mod:`~cyclegan_ms.inference.metrics` gathers them all under their former names.
 
 The command line exposes them as ``cyclegan-ms translate``, ``export`` and ``eval``.
 """
 
 from __future__ import annotations
 
+from ..data.pairs import folder_pairs, scene_pairs
+from .evaluation import METRICS, EvalResult, evaluate
 from .export import ExportFormat, PadToMultiple, export
-from .metrics import (
+from .fid import (
     INCEPTION_ENV,
-    EvalResult,
     InceptionFeatures,
-    evaluate,
     fid_kid,
     find_inception_weights,
-    folder_pairs,
     frechet_distance,
     kernel_distance,
     packaged_inception_weights,
-    psnr,
-    scene_pairs,
-    ssim,
 )
-from .source import load_generator, resolve_generator, save_generator
+from .image_metrics import psnr, ssim, structure_ssim
+from .options import EvalTranslateKwargs, TranslateKwargs, TranslateOptions
+from .source import load_generator, resolve_generator, resolve_generator_card, save_generator
 from .tiling import (
     NormStats,
     Span,
@@ -48,12 +51,16 @@ __all__ = [
     "DEFAULT_OVERLAP",
     "DEFAULT_TILE",
     "INCEPTION_ENV",
+    "METRICS",
     "EvalResult",
+    "EvalTranslateKwargs",
     "ExportFormat",
     "InceptionFeatures",
     "NormStats",
     "PadToMultiple",
     "Span",
+    "TranslateKwargs",
+    "TranslateOptions",
     "Translator",
     "blend_window",
     "collect_norm_stats",
@@ -69,9 +76,11 @@ __all__ = [
     "pad_to_multiple",
     "psnr",
     "resolve_generator",
+    "resolve_generator_card",
     "save_generator",
     "scene_pairs",
     "ssim",
+    "structure_ssim",
     "tile_spans",
     "tiled_forward",
     "translate",

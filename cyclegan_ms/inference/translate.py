@@ -50,7 +50,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
+from typing_extensions import Unpack
 
+from .options import (
+    FixedSizeMode,
+    NormStatsMode,
+    TileSpec,
+    TranslateKwargs,
+    TranslateOptions,
+    options_with,
+)
 from .source import Direction, ModelSource, resolve_generator_card
 from .tiling import (
     collect_norm_stats,
@@ -68,16 +77,13 @@ __all__ = [
     "ImageLike",
     "NormStatsMode",
     "TileSpec",
+    "TranslateOptions",
     "Translator",
     "translate",
 ]
 
 #: An image ``translate`` accepts (and returns).
 ImageLike: TypeAlias = "Image.Image | np.ndarray | Tensor"
-#: ``"auto"``, a tile side in pixels, or ``None`` (never tile).
-TileSpec: TypeAlias = "int | Literal['auto'] | None"
-NormStatsMode: TypeAlias = Literal["global", "tile"]
-FixedSizeMode: TypeAlias = Literal["resize", "tile"]
 
 #: ``tile="auto"`` tiles images with more pixels than this (1024 × 1024).
 AUTO_TILE_PIXELS = 1024 * 1024
@@ -138,41 +144,34 @@ class Translator:
     model
         A :class:`~cyclegan_ms.CycleGAN`, a generator module, or a path to a trainer
         checkpoint, run folder or generator file (loaded once, here).
+    options
+        How to translate: a :class:`~cyclegan_ms.inference.TranslateOptions` (default: all its
+        defaults).
     direction
-        ``"a2b"`` (night → day for the seed) or ``"b2a"``.
-    tile
-        ``"auto"`` (tile images larger than :data:`AUTO_TILE_PIXELS` with
-        :data:`DEFAULT_TILE`-pixel tiles), a tile side in pixels (a multiple of the generator's
-        ``size_multiple``; images no larger than one tile run whole), or ``None`` (never tile).
-    overlap
-        Smallest overlap of neighbouring tiles, pixels (at most half a tile); default
-        ``min(DEFAULT_OVERLAP, tile // 4)``. The work grows by about
-        ``(1 + overlap / (tile - overlap))²`` (1.07× for 32 on 1024-pixel tiles).
-    norm_stats
-        ``"global"``: tiles use whole-image normalisation statistics; ``"tile"``: their own.
-    stats_size
-        Longer side of the downscaled copy the global statistics are computed on (default 512;
-        its pass costs about ``stats_size² / (H · W)`` of the translation).
-    batch_size
-        Images (or tiles) per forward pass.
-    fixed_size_mode
-        For fixed-size generators: ``"resize"`` or ``"tile"`` (see the module docs).
-    margin
-        Fraction of each overlap ignored at a tile's edge (see
-        :func:`~cyclegan_ms.inference.tiling.blend_window`).
-    device
-        Where the generator runs (it is moved there). Default: where its parameters are.
-    value_range
-        Data range of the generator (default: the model's ``value_range``, else (0, 1)).
-    ema
-        For checkpoints: use EMA weights (``None``: when present).
-    progress
-        Show a tqdm bar over the tiles of large images.
+        ``"a2b"`` (night → day for the seed) or ``"b2a"``; ``None``: the options' (default
+        ``"a2b"``).
+    **overrides
+        Any other field of :class:`~cyclegan_ms.inference.TranslateOptions` as a keyword
+        argument (``tile``, ``overlap``, ``norm_stats``, ``stats_size``, ``batch_size``,
+        ``fixed_size_mode``, ``margin``, ``device``, ``value_range``, ``ema``, ``progress``),
+        replacing that field of ``options``. With overlapping tiles the work grows by about
+        ``(1 + overlap / (tile - overlap))²`` (1.07× for 32 on 1024-pixel tiles); the global
+        statistics pass costs about ``stats_size² / (H · W)`` of the translation.
+
+    Attributes
+    ----------
+    options
+        The options in use.
+    card
+        The generator's card as used here (data range, direction, size rule, channels).
 
     Raises
     ------
+    TypeError
+        For a keyword that is not an option (the message suggests the closest).
     ValueError
-        For an argument out of range (the message says what is accepted).
+        For an option out of range or one the generator cannot use (the message says what is
+        accepted).
 
     Shape
     -----
@@ -187,48 +186,45 @@ class Translator:
     >>> out = t(np.zeros((50, 70, 3), np.uint8))
     >>> out.shape, out.dtype
     ((50, 70, 3), dtype('uint8'))
+    >>> Translator(G, TranslateOptions(tile=None)).options.tile is None
+    True
     """
 
     def __init__(
         self,
         model: ModelSource,
+        options: TranslateOptions | None = None,
         *,
-        direction: Direction = "a2b",
-        tile: TileSpec = "auto",
-        overlap: int | None = None,
-        norm_stats: NormStatsMode = "global",
-        stats_size: int = 512,
-        batch_size: int = 4,
-        fixed_size_mode: FixedSizeMode = "resize",
-        margin: float = 0.25,
-        device: str | torch.device | None = None,
-        value_range: tuple[float, float] | None = None,
-        ema: bool | None = None,
-        progress: bool = False,
+        direction: Direction | None = None,
+        **overrides: Unpack[TranslateKwargs],
     ) -> None:
+        changes: dict[str, Any] = dict(overrides)
+        if direction is not None:
+            changes["direction"] = direction
+        opts = options_with(options, changes, owner="Translator")
         generator, card = resolve_generator_card(
-            model, direction, ema=ema, device=device, value_range=value_range
+            model, opts.direction, ema=opts.ema, device=opts.device, value_range=opts.value_range
         )
         param = next(generator.parameters(), None)
-        if device is not None:
-            generator.to(device)
-            self.device = torch.device(device)
+        if opts.device is not None:
+            generator.to(opts.device)
+            self.device = torch.device(opts.device)
         else:
             self.device = param.device if param is not None else torch.device("cpu")
         self.dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
         self.generator = generator
-        self.direction: Direction = direction
+        self.options = opts
         self.card = card
+        self.direction: Direction = opts.direction
         self.value_range = card.value_range
         self.in_channels = card.in_channels
         self.out_channels = card.out_channels
         self.size_multiple = card.size_multiple
         self.fixed_size: int | None = card.fixed_size
 
-        m = self.fixed_size or self.size_multiple
-        if tile is not None and tile != "auto":
-            if isinstance(tile, bool) or not isinstance(tile, int) or tile < 1:
-                raise ValueError(f"tile must be 'auto', None or a positive integer; got {tile!r}")
+        tile = opts.tile
+        m = card.pad_multiple
+        if isinstance(tile, int):
             if self.fixed_size is not None and tile != self.fixed_size:
                 raise ValueError(
                     f"this generator only accepts {self.fixed_size}×{self.fixed_size} inputs, so "
@@ -240,30 +236,19 @@ class Translator:
                     f"(e.g. {max(m, tile // m * m)})"
                 )
         tile_side = tile if isinstance(tile, int) else (self.fixed_size or DEFAULT_TILE)
-        if overlap is None:
-            overlap = min(DEFAULT_OVERLAP, tile_side // 4)
-        if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 0:
-            raise ValueError(f"overlap must be an integer >= 0; got {overlap!r}")
+        overlap = opts.overlap if opts.overlap is not None else min(DEFAULT_OVERLAP, tile_side // 4)
         if tile is not None and 2 * overlap > tile_side:
             raise ValueError(f"overlap must be at most half the tile ({tile_side // 2}); got {overlap}")
-        if norm_stats not in ("global", "tile"):
-            raise ValueError(f"norm_stats must be 'global' or 'tile'; got {norm_stats!r}")
-        if isinstance(stats_size, bool) or not isinstance(stats_size, int) or stats_size < m:
-            raise ValueError(f"stats_size must be an integer >= {m}; got {stats_size!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
-        if fixed_size_mode not in ("resize", "tile"):
-            raise ValueError(f"fixed_size_mode must be 'resize' or 'tile'; got {fixed_size_mode!r}")
-        if not 0.0 <= margin <= 0.5:
-            raise ValueError(f"margin must be in [0, 0.5]; got {margin}")
-        self.tile = tile
+        if opts.stats_size < m:
+            raise ValueError(f"stats_size must be an integer >= {m}; got {opts.stats_size!r}")
+        self.tile: TileSpec = tile
         self.overlap = overlap
-        self.norm_stats: NormStatsMode = norm_stats
-        self.stats_size = stats_size
-        self.batch_size = batch_size
-        self.fixed_size_mode: FixedSizeMode = fixed_size_mode
-        self.margin = float(margin)
-        self.progress = progress
+        self.norm_stats: NormStatsMode = opts.norm_stats
+        self.stats_size = opts.stats_size
+        self.batch_size = opts.batch_size
+        self.fixed_size_mode: FixedSizeMode = opts.fixed_size_mode
+        self.margin = opts.margin
+        self.progress = opts.progress
 
     # ------------------------------------------------------------------ planning
     def plan(self, height: int, width: int) -> Literal["whole", "tiled", "resize"]:
@@ -555,19 +540,10 @@ class Translator:
 def translate(
     model: ModelSource,
     image: Any,
-    direction: Direction = "a2b",
+    direction: Direction | None = None,
     *,
-    tile: TileSpec = "auto",
-    overlap: int | None = None,
-    norm_stats: NormStatsMode = "global",
-    stats_size: int = 512,
-    batch_size: int = 4,
-    fixed_size_mode: FixedSizeMode = "resize",
-    margin: float = 0.25,
-    device: str | torch.device | None = None,
-    value_range: tuple[float, float] | None = None,
-    ema: bool | None = None,
-    progress: bool = False,
+    options: TranslateOptions | None = None,
+    **overrides: Unpack[TranslateKwargs],
 ) -> Any:
     """Translate an image (or a list of images) with a model or checkpoint.
 
@@ -582,12 +558,24 @@ def translate(
     image
         PIL image, numpy array, tensor, or a list of them.
     direction
-        ``"a2b"`` or ``"b2a"``.
+        ``"a2b"`` or ``"b2a"``; ``None``: the options' (default ``"a2b"``).
+    options
+        A :class:`~cyclegan_ms.inference.TranslateOptions` (default: all its defaults).
+    **overrides
+        Any field of :class:`~cyclegan_ms.inference.TranslateOptions` (``tile``, ``overlap``,
+        ``norm_stats``, ``device``, ...), replacing that field of ``options``.
 
     Returns
     -------
     Any
         The translated image(s), of the same kind as ``image``.
+
+    Raises
+    ------
+    TypeError
+        For a keyword that is not an option.
+    ValueError
+        For an option out of range.
 
     Shape
     -----
@@ -602,19 +590,7 @@ def translate(
     >>> out.size, out.mode
     ((30, 20), 'RGB')
     """
-    t = Translator(
-        model,
-        direction=direction,
-        tile=tile,
-        overlap=overlap,
-        norm_stats=norm_stats,
-        stats_size=stats_size,
-        batch_size=batch_size,
-        fixed_size_mode=fixed_size_mode,
-        margin=margin,
-        device=device,
-        value_range=value_range,
-        ema=ema,
-        progress=progress,
-    )
-    return t(image)
+    changes: dict[str, Any] = dict(overrides)
+    if direction is not None:
+        changes["direction"] = direction
+    return Translator(model, options_with(options, changes, owner="translate()"))(image)

@@ -1,0 +1,134 @@
+"""Aligned (input, ground truth) pairs to evaluate a translation on.
+
+* :func:`scene_pairs`: the built-in night/day scenes' held-out split, rendered by night and by
+  day;
+* :func:`folder_pairs`: two folders of images matched by relative path and stem.
+
+Both yield ``(input, target)`` tensors ``(C, H, W)`` in a data range, what
+:func:`cyclegan_ms.inference.evaluate` consumes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import numpy as np
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["folder_pairs", "scene_pairs"]
+
+_Direction: TypeAlias = Literal["a2b", "b2a"]
+
+
+def scene_pairs(
+    num: int = 100,
+    *,
+    size: int | tuple[int, int] = 256,
+    direction: _Direction = "a2b",
+    value_range: tuple[float, float] = (0.0, 1.0),
+    channels: Literal[1, 3] = 3,
+    seed: int = 0,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Aligned (input, ground truth) pairs from the built-in night/day scenes' eval split.
+
+    Held-out scenes (disjoint from any training scene) rendered by night and by day; ``a2b``
+    yields (night, day), ``b2a`` (day, night).
+
+    Parameters
+    ----------
+    num
+        Number of pairs.
+    size
+        Side or ``(height, width)``.
+    direction
+        Which image is the input.
+    value_range, channels, seed
+        As in :class:`cyclegan_ms.data.scenes.NightDayScenes`.
+
+    Yields
+    ------
+    tuple[Tensor, Tensor]
+        ``(input, target)``, each ``(C, H, W)`` float32 in ``value_range``.
+
+    Shape
+    -----
+    ``(C, H, W)`` each, ``(H, W) = size``.
+    """
+    from .scenes import NightDayScenes
+
+    ds = NightDayScenes(
+        split="eval", num_scenes=num, size=size, value_range=value_range, channels=channels, seed=seed
+    )
+    for i in range(num):
+        item = ds[i]
+        a, b = item["A"], item["B"]
+        yield (a, b) if direction == "a2b" else (b, a)
+
+
+def folder_pairs(
+    inputs: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    channels: Literal[1, 3] = 3,
+    skipped: list[str] | None = None,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Aligned (input, ground truth) pairs from two folders, matched by relative path and stem.
+
+    ``inputs/a/x.jpg`` pairs with ``targets/a/x.png`` (any image extension). Unmatched and
+    unreadable files are skipped and, when ``skipped`` is given, appended to it with the reason.
+
+    Parameters
+    ----------
+    inputs, targets
+        The two folders.
+    value_range
+        Range of the yielded tensors.
+    channels
+        1 or 3.
+    skipped
+        Optional list collecting ``"path (reason)"`` lines.
+
+    Yields
+    ------
+    tuple[Tensor, Tensor]
+        ``(input, target)``, each ``(C, H, W)`` float32; a target of another size is resized
+        to the input's (bilinear, antialiased).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a folder does not exist.
+
+    Shape
+    -----
+    ``(C, H, W)`` each, the input's ``H, W``.
+    """
+    from ..utils.images import from_uint8
+    from .images import find_images, load_image
+
+    root_in, root_t = Path(inputs), Path(targets)
+    in_files = find_images(root_in)
+    by_key = {p.relative_to(root_t).with_suffix("").as_posix(): p for p in find_images(root_t)}
+    notes = skipped if skipped is not None else []
+    for p in in_files:
+        key = p.relative_to(root_in).with_suffix("").as_posix()
+        tp = by_key.get(key)
+        if tp is None:
+            notes.append(f"{p} (no target named {key}.* in {root_t})")
+            continue
+        try:
+            x = from_uint8(np.asarray(load_image(p, channels=channels)), value_range)
+            y = from_uint8(np.asarray(load_image(tp, channels=channels)), value_range)
+        except Exception as err:  # unreadable file: skip it, never crash the evaluation
+            notes.append(f"{p} ({type(err).__name__}: {err})")
+            continue
+        if y.shape != x.shape:
+            y = F.interpolate(
+                y[None], size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False, antialias=True
+            )[0]
+        yield x, y

@@ -1,0 +1,223 @@
+"""How images are translated: one frozen record shared by the Python API and the command line.
+
+:class:`TranslateOptions` holds every choice :class:`~cyclegan_ms.inference.Translator`,
+:func:`~cyclegan_ms.inference.translate` and :func:`~cyclegan_ms.inference.evaluate` accept
+(tiling, normalisation statistics, fixed-size handling, batching, device, EMA weights,
+direction); ``cyclegan-ms translate`` and ``eval`` build their flags from its fields. The keyword
+arguments of those functions are the same fields (``direction`` and :class:`TranslateKwargs`)
+and override an options object field by field.
+
+>>> opts = TranslateOptions(tile=512, overlap=16)
+>>> opts.replace(direction="b2a").direction, opts.tile
+('b2a', 512)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias, TypedDict
+
+import torch
+
+from ..generators.card import Direction, check_direction, check_value_range
+
+__all__ = [
+    "EvalTranslateKwargs",
+    "FixedSizeMode",
+    "NormStatsMode",
+    "TileSpec",
+    "TranslateKwargs",
+    "TranslateOptions",
+    "options_with",
+]
+
+#: ``"auto"``, a tile side in pixels, or ``None`` (never tile).
+TileSpec: TypeAlias = "int | Literal['auto'] | None"
+#: Whole-image (``"global"``) or per-tile (``"tile"``) normalisation statistics.
+NormStatsMode: TypeAlias = Literal["global", "tile"]
+#: What to do with an image of another size for a fixed-size generator.
+FixedSizeMode: TypeAlias = Literal["resize", "tile"]
+
+
+def _int_at_least(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class TranslateOptions:
+    """Every choice of how a generator translates images (see :mod:`~cyclegan_ms.inference.translate`).
+
+    Parameters
+    ----------
+    direction
+        ``"a2b"`` (night → day for the seed) or ``"b2a"``.
+    tile
+        ``"auto"`` (tile images larger than
+        :data:`~cyclegan_ms.inference.translate.AUTO_TILE_PIXELS` with
+        :data:`~cyclegan_ms.inference.translate.DEFAULT_TILE`-pixel tiles), a tile side in pixels
+        (a multiple of the generator's ``size_multiple``; images no larger than one tile run
+        whole), or ``None`` (never tile).
+    overlap
+        Smallest overlap of neighbouring tiles, pixels (at most half a tile); default
+        ``min(32, tile // 4)``.
+    norm_stats
+        ``"global"``: tiles use whole-image normalisation statistics; ``"tile"``: their own.
+    stats_size
+        Longer side of the downscaled copy the global statistics are computed on (at least the
+        generator's size multiple).
+    batch_size
+        Images (or tiles) per forward pass.
+    fixed_size_mode
+        For fixed-size generators: ``"resize"`` or ``"tile"``.
+    margin
+        Fraction of each overlap ignored at a tile's edge, in ``[0, 0.5]`` (see
+        :func:`~cyclegan_ms.inference.tiling.blend_window`).
+    device
+        Where the generator runs (it is moved there). ``None``: where its parameters are.
+    value_range
+        Data range of the generator; ``None``: its card's (for a CycleGAN, the model's).
+    ema
+        For checkpoints: use EMA weights (``None``: when present).
+    progress
+        Show a tqdm bar over the tiles of large images.
+
+    Raises
+    ------
+    ValueError
+        For a field out of range (the message names it and what is accepted). Checks that need
+        the generator (tile a multiple of its size, overlap at most half a tile) are made by
+        :class:`~cyclegan_ms.inference.Translator`.
+
+    Shape
+    -----
+    No tensors: options only.
+    """
+
+    direction: Direction = "a2b"
+    tile: TileSpec = "auto"
+    overlap: int | None = None
+    norm_stats: NormStatsMode = "global"
+    stats_size: int = 512
+    batch_size: int = 4
+    fixed_size_mode: FixedSizeMode = "resize"
+    margin: float = 0.25
+    device: str | torch.device | None = None
+    value_range: tuple[float, float] | None = None
+    ema: bool | None = None
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        check_direction(self.direction)
+        tile = self.tile
+        if tile is not None and tile != "auto" and (
+            isinstance(tile, bool) or not isinstance(tile, int) or tile < 1
+        ):
+            raise ValueError(f"tile must be 'auto', None or a positive integer; got {tile!r}")
+        if self.overlap is not None:
+            _int_at_least("overlap", self.overlap, 0)
+        if self.norm_stats not in ("global", "tile"):
+            raise ValueError(f"norm_stats must be 'global' or 'tile'; got {self.norm_stats!r}")
+        _int_at_least("stats_size", self.stats_size, 1)
+        _int_at_least("batch_size", self.batch_size, 1)
+        if self.fixed_size_mode not in ("resize", "tile"):
+            raise ValueError(
+                f"fixed_size_mode must be 'resize' or 'tile'; got {self.fixed_size_mode!r}"
+            )
+        margin = self.margin
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin <= 0.5:
+            raise ValueError(f"margin must be in [0, 0.5]; got {margin}")
+        object.__setattr__(self, "margin", float(margin))
+        if self.value_range is not None:
+            object.__setattr__(self, "value_range", check_value_range(self.value_range))
+        if self.ema is not None and not isinstance(self.ema, bool):
+            raise ValueError(f"ema must be True, False or None; got {self.ema!r}")
+        if not isinstance(self.progress, bool):
+            raise ValueError(f"progress must be True or False; got {self.progress!r}")
+
+    def replace(self, **changes: Any) -> TranslateOptions:
+        """A copy with ``changes`` applied (validated; unknown names rejected with a suggestion).
+
+        Raises
+        ------
+        TypeError
+            For a name that is not a field.
+        ValueError
+            For a value out of range.
+        """
+        return options_with(self, changes)
+
+
+class EvalTranslateKwargs(TypedDict, total=False):
+    """The fields of :class:`TranslateOptions` that :func:`~cyclegan_ms.inference.evaluate`
+    takes as keyword arguments (all optional; its own ``batch_size`` and ``progress`` are those
+    of the evaluation loop, and it takes ``direction`` by name)."""
+
+    tile: int | Literal["auto"] | None
+    overlap: int | None
+    norm_stats: NormStatsMode
+    stats_size: int
+    fixed_size_mode: FixedSizeMode
+    margin: float
+    device: str | torch.device | None
+    value_range: tuple[float, float] | None
+    ema: bool | None
+
+
+class TranslateKwargs(EvalTranslateKwargs, total=False):
+    """The fields of :class:`TranslateOptions` but ``direction`` as keyword arguments (all
+    optional): :class:`~cyclegan_ms.inference.Translator` and
+    :func:`~cyclegan_ms.inference.translate` take ``direction`` by name."""
+
+    batch_size: int
+    progress: bool
+
+
+#: Names of the fields of :class:`TranslateOptions`, in order.
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TranslateOptions))
+
+
+def options_with(
+    options: TranslateOptions | None, changes: Mapping[str, Any], *, owner: str = "TranslateOptions"
+) -> TranslateOptions:
+    """``options`` (default: all defaults) with the fields in ``changes`` replaced.
+
+    Parameters
+    ----------
+    options
+        The starting options, or ``None`` for :class:`TranslateOptions()`.
+    changes
+        Field names and values, e.g. the keyword arguments of ``Translator(...)``.
+    owner
+        Who received ``changes``, for the error message.
+
+    Returns
+    -------
+    TranslateOptions
+
+    Raises
+    ------
+    TypeError
+        For a name that is not a field ("did you mean ...").
+    ValueError
+        For a value out of range.
+
+    Shape
+    -----
+    No tensors: options only.
+    """
+    unknown = [k for k in changes if k not in FIELDS]
+    if unknown:
+        name = unknown[0]
+        close = difflib.get_close_matches(name, FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise TypeError(
+            f"{owner} got an unexpected option {name!r}{hint} (accepted: {', '.join(FIELDS)})"
+        )
+    base = options if options is not None else TranslateOptions()
+    if not isinstance(base, TranslateOptions):
+        raise TypeError(f"options must be a TranslateOptions; got {type(base).__name__}")
+    return dataclasses.replace(base, **changes) if changes else base
