@@ -146,6 +146,20 @@ class ImagePool:
                 out.append(image)
         return torch.stack(out)
 
+    def snapshot(self) -> tuple[list[Tensor], Tensor]:
+        """A cheap copy of the pool's contents and random state, to :meth:`rollback` to.
+
+        The stored images are not copied (a query replaces list entries, it never writes into a
+        stored tensor), so this costs a list of references and the generator state.
+        """
+        return list(self._images), self.generator.get_state()
+
+    def rollback(self, snapshot: tuple[list[Tensor], Tensor]) -> None:
+        """Undo every :meth:`query` since ``snapshot`` was taken (e.g. for a skipped step)."""
+        images, gen_state = snapshot
+        self._images = list(images)
+        self.generator.set_state(gen_state)
+
     def state_dict(self) -> dict[str, Any]:
         """The pool's state: settings, stored images and generator state.
 

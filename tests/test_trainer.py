@@ -90,7 +90,7 @@ def test_checkpoint_holds_everything(tmp_path: Path) -> None:
     t = _trainer(tmp_path, steps=2, pool_size=2, ema_decay=0.5)
     t.fit()
     state = load_checkpoint(find_latest(tmp_path))  # type: ignore[arg-type]
-    for key in ("model", "optim_g", "optim_d", "scaler_g", "pool_a", "pool_b", "ema", "rng", "step", "epoch", "batch_in_epoch", "train_config", "model_config"):
+    for key in ("model", "optim_g", "optim_d", "scaler_g", "pool_a", "pool_b", "ema", "rng", "step", "epoch", "sampler", "callbacks", "train_config", "model_config"):
         assert key in state, key
     assert set(state["rng"]) >= {"python", "numpy", "torch"}
     assert state["optim_g"]["state"], "optimizer moments are stored"

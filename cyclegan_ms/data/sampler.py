@@ -26,6 +26,7 @@ import torch.distributed as dist
 from torch.utils.data import Sampler
 
 __all__ = [
+    "ResumableSampler",
     "SampleKey",
     "SupportsUnpaired",
     "UnpairedSampler",
@@ -377,3 +378,105 @@ class UnpairedSampler(Sampler[SampleKey]):
             (epoch + 1, 0) if position == self.shard_size else (epoch, position)
         )
         self._reset_iteration()
+
+
+class ResumableSampler(Sampler[Any]):
+    """Any sampler made resumable mid-epoch, with the state protocol of :class:`UnpairedSampler`.
+
+    Wraps a sampler over dataset indices (anything iterable with ``len``; a ``set_epoch`` is
+    called at the start of every epoch when it has one, as on
+    :class:`~torch.utils.data.DistributedSampler`). An epoch is one iteration of the wrapped
+    sampler; :meth:`state_dict` ``(consumed=...)`` / :meth:`load_state_dict` save and restore
+    ``(epoch, position)``, and a resumed iteration skips the first ``position`` indices of that
+    epoch. The wrapped sampler must be deterministic given its epoch for the resume to be exact.
+
+    Parameters
+    ----------
+    sampler
+        The sampler to wrap.
+
+    Examples
+    --------
+    >>> s = ResumableSampler(range(5))
+    >>> it = iter(s); first = [next(it) for _ in range(2)]
+    >>> t = ResumableSampler(range(5)); t.load_state_dict(s.state_dict())
+    >>> list(t)
+    [2, 3, 4]
+    """
+
+    def __init__(self, sampler: Any) -> None:
+        if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
+            raise TypeError(f"sampler must be iterable and have a len(); got {type(sampler).__name__}")
+        self.sampler = sampler
+        self.epoch = 0
+        self.position = 0
+        self._iter_epoch, self._iter_start, self._yielded, self._active = 0, 0, 0, False
+
+    def __len__(self) -> int:
+        """Indices the next iteration yields (an epoch, less the resume position)."""
+        return max(0, len(self.sampler) - self.position)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start ``epoch`` from its beginning at the next iteration."""
+        self.epoch = _check_int(epoch, "epoch")
+        self.position = 0
+        self._active = False
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yield the current epoch's indices from the current position, then advance the epoch."""
+        epoch, start = self.epoch, self.position
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+        self._iter_epoch, self._iter_start, self._yielded, self._active = epoch, start, 0, True
+        for j, index in enumerate(self.sampler):
+            if j < start:
+                continue
+            self._yielded += 1
+            yield index
+        self.epoch, self.position, self._active = epoch + 1, 0, False
+
+    def state_dict(self, *, consumed: int | None = None) -> dict[str, Any]:
+        """``{"epoch", "position", "length"}``; ``consumed`` as in :meth:`UnpairedSampler.state_dict`.
+
+        Raises
+        ------
+        ValueError
+            If ``consumed`` is negative or more than the iteration can have yielded.
+        """
+        size = len(self.sampler)
+        if consumed is None:
+            epoch, position = (
+                (self._iter_epoch, self._iter_start + self._yielded) if self._active else (self.epoch, self.position)
+            )
+        else:
+            consumed = _check_int(consumed, "consumed")
+            if self._iter_start + consumed > size:
+                raise ValueError(
+                    f"consumed={consumed} exceeds the {size - self._iter_start} samples left in the iteration"
+                )
+            epoch, position = self._iter_epoch, self._iter_start + consumed
+        if position >= size:
+            epoch, position = epoch + 1, 0
+        return {"epoch": epoch, "position": position, "length": size}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Resume from :meth:`state_dict`: the next iteration continues where that one stopped.
+
+        Raises
+        ------
+        ValueError
+            If the epoch length differs from the saved one (the order would not be the same) or
+            the position is outside the epoch.
+        """
+        size = len(self.sampler)
+        if "length" in state and state["length"] != size:
+            raise ValueError(
+                f"cannot resume: the sampler state has length={state['length']!r} but this sampler "
+                f"has length={size}"
+            )
+        epoch = _check_int(state.get("epoch"), "epoch")
+        position = _check_int(state.get("position"), "position")
+        if position > size:
+            raise ValueError(f"position must be <= the epoch length {size}; got {position}")
+        self.epoch, self.position = (epoch + 1, 0) if position == size else (epoch, position)
+        self._active = False

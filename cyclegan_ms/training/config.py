@@ -186,6 +186,19 @@ class TrainConfig:
         Show a progress bar.
     tensorboard
         Also write TensorBoard scalars (needs the ``tensorboard`` extra).
+    eval_every
+        Every this many steps, score the A→B generator (its EMA when kept) on held-out data and
+        log ``eval_psnr``/``eval_ssim`` (or FID/KID) to ``metrics.jsonl`` (0: off).
+    eval_metric
+        ``"psnr"``, ``"ssim"``, ``"fid"`` or ``"kid"``: the score that picks the best checkpoint
+        (FID/KID need InceptionV3 weights, see :doc:`/inference`).
+    eval_keep_best
+        Keep ``checkpoints/best.safetensors``, the checkpoint with the best ``eval_metric``, beside
+        the last ``keep_last``.
+    eval_scenes, eval_size
+        Number and side of the held-out built-in scene pairs to score on.
+    eval_inputs, eval_targets
+        Aligned folders (matched by file name) to score on instead of the scenes.
     """
 
     steps: int = 1000
@@ -209,12 +222,19 @@ class TrainConfig:
     budget_clock: Literal["wall", "cpu"] = "wall"
     progress: bool = True
     tensorboard: bool = False
+    eval_every: int = 0
+    eval_metric: Literal["psnr", "ssim", "fid", "kid"] = "ssim"
+    eval_keep_best: bool = True
+    eval_scenes: int = 16
+    eval_size: int = 64
+    eval_inputs: str | None = None
+    eval_targets: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every", "keep_last", "max_bad_steps"):
+        for name in ("steps", "batch_size", "log_every", "keep_last", "max_bad_steps", "eval_scenes", "eval_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1; got {getattr(self, name)}")
-        for name in ("pool_size", "sample_every", "checkpoint_every"):
+        for name in ("pool_size", "sample_every", "checkpoint_every", "eval_every"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"train.{name} must be >= 0; got {getattr(self, name)}")
         if self.grad_clip is not None and self.grad_clip <= 0:
@@ -223,6 +243,10 @@ class TrainConfig:
             raise ConfigError(f"train.max_minutes must be > 0 or unset; got {self.max_minutes}")
         if self.budget_clock not in ("wall", "cpu"):
             raise ConfigError(f"train.budget_clock must be 'wall' or 'cpu'; got {self.budget_clock!r}")
+        if self.eval_metric not in ("psnr", "ssim", "fid", "kid"):
+            raise ConfigError(f"train.eval_metric must be psnr, ssim, fid or kid; got {self.eval_metric!r}")
+        if (self.eval_inputs is None) != (self.eval_targets is None):
+            raise ConfigError("train.eval_inputs and train.eval_targets go together (aligned folders)")
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
 

@@ -1,16 +1,20 @@
 """The one training loop of the library.
 
-The :class:`Trainer` owns everything around the :class:`~cyclegan_ms.CycleGAN` objectives:
-device, precision, ``channels_last``, ``torch.compile``, DDP, optimisers, schedules, image pools,
-EMA, logging, sample grids, checkpoints and exact resume.
+The :class:`Trainer` sets up what the :class:`~cyclegan_ms.CycleGAN` objectives need to train
+(device, precision, ``channels_last``, ``torch.compile``, DDP, optimisers, schedules, image pools,
+EMA, the data order) and runs a short loop over :meth:`Trainer.train_step`; everything around the
+loop (logs, progress, sample grids, periodic and best checkpoints, evaluation, time budget,
+signals) is a :class:`~cyclegan_ms.training.callbacks.Callback`. Its state (networks, optimisers,
+pools, EMA, the sampler's position, random streams, callback state) is one plain dict that a
+checkpoint holds, so a resumed run continues exactly.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
-import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
@@ -24,10 +28,11 @@ import torch.nn as nn
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from ..data.sampler import seed_worker
+from ..data.sampler import ResumableSampler, UnpairedSampler, seed_worker
 from ..model import CycleGAN
 from ..pool import ImagePool
 from ..registry import from_config
+from .callbacks import Callback, default_callbacks
 from .checkpoint import (
     checkpoint_name,
     find_latest,
@@ -36,12 +41,15 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import ConfigError, OptimConfig, TrainConfig
-from .distributed import DistInfo, all_reduce_mean, init_from_env
+from .distributed import DistInfo, init_from_env
 from .schedules import Schedule
 
 __all__ = ["TrainResult", "Trainer", "resolve_device"]
 
-_STATE_FORMAT = "cyclegan_ms.trainer/1"
+_STATE_FORMAT = "cyclegan_ms.trainer/2"
+_OLD_FORMATS = ("cyclegan_ms.trainer/1",)
+
+logger = logging.getLogger("cyclegan_ms.training")
 
 
 def resolve_device(spec: str) -> torch.device:
@@ -68,37 +76,6 @@ class TrainResult:
     skipped_steps: int = 0
     seconds: float = 0.0
     last_losses: dict[str, float] = field(default_factory=dict)
-
-
-class _ShardedShuffle(torch.utils.data.Sampler[int]):
-    """Deterministic per-epoch permutation of ``range(n)``, sharded over ranks (strided)."""
-
-    def __init__(self, n: int, *, seed: int, rank: int = 0, world_size: int = 1) -> None:
-        self.n, self.seed, self.rank, self.world = n, seed, rank, world_size
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.n // self.world
-
-    def __iter__(self) -> Iterator[int]:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        order = torch.randperm(self.n, generator=g).tolist()
-        usable = (self.n // self.world) * self.world
-        return iter(order[self.rank : usable : self.world])
-
-
-class _Skip(torch.utils.data.Sampler[int]):
-    def __init__(self, indices: list[int]) -> None:
-        self.indices = indices
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self.indices)
 
 
 class _GeneratorPhase(nn.Module):
@@ -155,14 +132,15 @@ def _make_schedule(spec: str | Mapping[str, Any], total_steps: int) -> Schedule:
     return sched
 
 
-def _to_float(values: Mapping[str, Tensor | float]) -> dict[str, float]:
-    """One device-to-host copy for all loss tensors (a single sync on GPU)."""
-    keys = [k for k, v in values.items() if isinstance(v, Tensor)]
-    out = {k: float(v) for k, v in values.items() if not isinstance(v, Tensor)}
-    if keys:
-        stacked = torch.stack([values[k].detach().float().reshape(()) for k in keys])  # type: ignore[union-attr]
-        out.update(zip(keys, stacked.cpu().tolist(), strict=True))
-    return out
+def _merge_callbacks(defaults: Sequence[Callback], user: Sequence[Callback]) -> list[Callback]:
+    """The defaults, less those a user callback is an instance of (it replaces them: a subclass
+    of :class:`~cyclegan_ms.training.callbacks.MetricsLog` replaces the default log), then the
+    user's callbacks."""
+    for cb in user:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be Callback instances; got {type(cb).__name__}")
+    kept = [d for d in defaults if not any(isinstance(u, type(d)) for u in user)]
+    return kept + list(user)
 
 
 class Trainer:
@@ -184,12 +162,22 @@ class Trainer:
     value_range
         ``(low, high)`` of the images, used to render sample grids.
     sampler
-        Optional sampler over dataset indices with ``set_epoch``; it must be deterministic given
-        its seed and epoch for exact resume. Default: a seeded per-epoch shuffle sharded over
-        ranks.
+        The data order: a sampler over dataset indices (or :class:`~cyclegan_ms.data.SampleKey`
+        s). One with ``state_dict(consumed=...)``/``load_state_dict`` (as
+        :class:`~cyclegan_ms.data.UnpairedSampler`) is used as is; any other is wrapped in a
+        :class:`~cyclegan_ms.data.sampler.ResumableSampler` (it must then be deterministic
+        given its epoch for an exact resume). Default: an :class:`UnpairedSampler` for datasets
+        with ``len_a``/``len_b``, else a seeded :class:`~torch.utils.data.DistributedSampler`
+        shuffle; both shard over DDP ranks.
     sample_images
         Optional ``(A (N, C, H, W), B (N, C, H, W))`` batch rendered into the sample grids;
         default: the first two items of ``dataset``.
+    num_workers
+        Data-loading worker processes.
+    callbacks
+        Extra :class:`~cyclegan_ms.training.callbacks.Callback` s, called after the defaults
+        (see :func:`~cyclegan_ms.training.callbacks.default_callbacks`); one that is an instance
+        of a default's class (the same class or a subclass) replaces that default.
 
     Examples
     --------
@@ -208,9 +196,10 @@ class Trainer:
         optim_d: OptimConfig | None = None,
         experiment: Mapping[str, Any] | None = None,
         value_range: tuple[float, float] = (0.0, 1.0),
-        sampler: torch.utils.data.Sampler[Any] | None = None,
+        sampler: Any = None,
         sample_images: tuple[Tensor, Tensor] | None = None,
         num_workers: int = 0,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         self.cfg = train or TrainConfig()
         self.optim_cfg_g = optim_g or OptimConfig()
@@ -245,9 +234,7 @@ class Trainer:
                 f"dataset has {n} items, fewer than one global batch "
                 f"({cfg.batch_size} x {self.dist.world_size} processes)"
             )
-        self.sampler = sampler or _ShardedShuffle(
-            n, seed=cfg.seed, rank=self.dist.rank, world_size=self.dist.world_size
-        )
+        self.sampler = self._make_sampler(sampler, n)
 
         g_params = [p for g in model.generators() for p in g.parameters()]
         d_params = [p for d in model.discriminators() for p in d.parameters()]
@@ -277,16 +264,35 @@ class Trainer:
             self.g_phase = nn.parallel.DistributedDataParallel(self.g_phase, device_ids=ids)
             self.d_phase = nn.parallel.DistributedDataParallel(self.d_phase, device_ids=ids)
 
+        self.callbacks: list[Callback] = _merge_callbacks(default_callbacks(cfg), callbacks)
         self.step = 0
-        self.epoch = 0
-        self.batch_in_epoch = 0
         self.bad_steps = 0
         self.skipped_steps = 0
-        self._stop_signal: int | None = None
+        self.stop_reason: str | None = None
+        self.last_eval: dict[str, float] = {}
+        self.last_checkpoint: Path | None = None
+        self._interrupted = False
+        self._consumed = 0  # samples of the sampler's current iteration the loop has used
         self._sample_images = sample_images
-        self._writer: Any = None
 
     # ------------------------------------------------------------------ set-up helpers
+    def _make_sampler(self, sampler: Any, n: int) -> Any:
+        if sampler is None:
+            if hasattr(self.dataset, "len_a") and hasattr(self.dataset, "len_b"):
+                return UnpairedSampler(
+                    self.dataset,
+                    seed=self.cfg.seed, num_replicas=self.dist.world_size, rank=self.dist.rank,
+                )
+            from torch.utils.data import DistributedSampler
+
+            sampler = DistributedSampler(
+                self.dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
+                shuffle=True, seed=self.cfg.seed, drop_last=True,
+            )
+        if callable(getattr(sampler, "state_dict", None)) and callable(getattr(sampler, "load_state_dict", None)):
+            return sampler
+        return ResumableSampler(sampler)
+
     def _set_determinism(self) -> None:
         seed = self.cfg.seed
         random.seed(seed)
@@ -307,30 +313,28 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=dtype)
 
     def _batches(self) -> Iterator[dict[str, Any]]:
+        """Batches in the sampler's order, forever; the sampler's state is the data position."""
         bs = self.cfg.batch_size
         while True:
-            if hasattr(self.sampler, "set_epoch"):
-                self.sampler.set_epoch(self.epoch)
-            indices = list(iter(self.sampler))
-            per_epoch = len(indices) // bs
-            if per_epoch == 0:
-                raise ValueError(f"the sampler yields {len(indices)} indices, fewer than a batch of {bs}")
-            start = self.batch_in_epoch * bs
+            epoch = int(self.sampler.state_dict()["epoch"])
             loader = DataLoader(
                 self.dataset,
                 batch_size=bs,
-                sampler=_Skip(indices[start : per_epoch * bs]),
+                sampler=self.sampler,
                 drop_last=True,
                 num_workers=self.num_workers,
                 worker_init_fn=seed_worker if self.num_workers else None,
-                generator=torch.Generator().manual_seed(self.cfg.seed * 7919 + self.epoch),
+                generator=torch.Generator().manual_seed(self.cfg.seed * 7919 + epoch),
                 pin_memory=self.device.type == "cuda",
             )
+            self._consumed = 0
+            got = 0
             for batch in loader:
-                self.batch_in_epoch += 1
+                self._consumed += bs
+                got += 1
                 yield batch
-            self.epoch += 1
-            self.batch_in_epoch = 0
+            if got == 0 and self.sampler.state_dict()["epoch"] == epoch + 1 and len(self.sampler) < bs:
+                raise ValueError(f"the sampler yields {len(self.sampler)} indices, fewer than a batch of {bs}")
 
     def _prepare(self, x: Tensor) -> Tensor:
         x = x.to(self.device, non_blocking=True)
@@ -348,12 +352,6 @@ class Trainer:
             group["lr"] = lr_d
         return lr_g, lr_d
 
-    def _all_finite(self, value: Tensor) -> bool:
-        flag = torch.isfinite(value.detach()).all().to(torch.float32).reshape(1)
-        if self.dist.enabled:
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MIN)
-        return bool(flag.item() > 0)
-
     def _backward_step(
         self, loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, params: Sequence[Tensor]
     ) -> None:
@@ -365,16 +363,34 @@ class Trainer:
         scaler.step(opt)
         scaler.update()
 
+    def _to_host(self, losses: Mapping[str, Tensor]) -> dict[str, float] | None:
+        """The step's one host sync: the losses (averaged over ranks) if all are finite, else
+        ``None``; under DDP a step is skipped on every rank when one rank's loss is not."""
+        keys = list(losses)
+        values = torch.stack([losses[k].detach().float().reshape(()) for k in keys])
+        bad = (~torch.isfinite(values)).any().float().reshape(1)
+        packed = torch.cat([bad, torch.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)])
+        if self.dist.enabled:
+            torch.distributed.all_reduce(packed)
+            packed[1:] /= self.dist.world_size
+        host = packed.cpu().tolist()
+        if host[0] > 0:
+            return None
+        return dict(zip(keys, host[1:], strict=True))
+
     # ------------------------------------------------------------------ one step
-    def train_step(self, batch: Mapping[str, Any]) -> dict[str, Tensor | float] | None:
-        """One generator update then one discriminator update.
+    def train_step(self, batch: Mapping[str, Any]) -> dict[str, float] | None:
+        """One generator update then one discriminator update, or none of them.
+
+        Both objectives are computed first and checked for finite values in one place, before
+        any optimiser step; a step with a non-finite loss changes nothing (optimisers, pools and
+        EMA are as before) and returns ``None``.
 
         Returns
         -------
-        dict[str, Tensor | float] | None
-            The step's losses (``g_*`` and ``d_*``, detached scalar tensors, left on the device
-            so that no step waits for a host copy) and learning rates, or ``None`` if a
-            non-finite loss made the step be skipped.
+        dict[str, float] | None
+            The step's losses (``g_*`` and ``d_*``, host floats; under DDP averaged over ranks)
+            and learning rates ``lr_g``/``lr_d``, or ``None`` for a skipped step.
         """
         real_a = self._prepare(batch["A"])
         real_b = self._prepare(batch["B"])
@@ -384,211 +400,117 @@ class Trainer:
 
         with self._autocast():
             g_out = self.g_phase(real_a, real_b)
-        g_total = g_out["losses"]["total"]
-        if not self._all_finite(g_total):
-            self.opt_g.zero_grad(set_to_none=True)
-            return None
-        g_params = [p for g in model.generators() for p in g.parameters()]
-        self._backward_step(g_total, self.opt_g, self.scaler_g, g_params)
-
+        pools = (self.pool_a.snapshot(), self.pool_b.snapshot())
         fake_a = self.pool_a.query(g_out["fake_a"].detach())
         fake_b = self.pool_b.query(g_out["fake_b"].detach())
         with self._autocast():
             d_out = self.d_phase(real_a, real_b, fake_a, fake_b)
-        if not self._all_finite(d_out["total"]):
-            self.opt_d.zero_grad(set_to_none=True)
+        losses = {f"g_{k}": v for k, v in g_out["losses"].items()}
+        losses.update({f"d_{k}": v for k, v in d_out.items()})
+        values = self._to_host(losses)
+        if values is None:  # nothing has been stepped yet: undo the pools, drop the graphs
+            self.pool_a.rollback(pools[0])
+            self.pool_b.rollback(pools[1])
             return None
+
+        g_params = [p for g in model.generators() for p in g.parameters()]
+        self._backward_step(g_out["losses"]["total"], self.opt_g, self.scaler_g, g_params)
         d_params = [p for d in model.discriminators() for p in d.parameters()]
         self._backward_step(d_out["total"], self.opt_d, self.scaler_d, d_params)
-
         if self.ema is not None:
             for name, avg in self.ema.items():
                 avg.update_parameters(getattr(model, name))
-        values: dict[str, Tensor | float] = {f"g_{k}": v.detach() for k, v in g_out["losses"].items()}
-        values.update({f"d_{k}": v.detach() for k, v in d_out.items()})
         values["lr_g"], values["lr_d"] = lr_g, lr_d
         return values
 
     # ------------------------------------------------------------------ the loop
+    def request_stop(self, reason: str, *, interrupted: bool = False) -> None:
+        """Ask :meth:`fit` to stop after the current step (with the final checkpoint)."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._interrupted = self._interrupted or interrupted
+
+    def _stop_agreed(self) -> bool:
+        """Whether to stop now; under DDP every rank stops at the same step."""
+        if not self.dist.enabled:
+            return self.stop_reason is not None
+        flag = torch.tensor([2.0 if self._interrupted else 1.0 if self.stop_reason else 0.0], device=self.device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        if flag.item() > 0 and self.stop_reason is None:
+            self.request_stop("another rank stopped", interrupted=flag.item() > 1)
+        return flag.item() > 0
+
+    def budget_clock(self) -> float:
+        """Seconds on the clock ``train.budget_clock`` names (wall or this process's CPU time)."""
+        return time.process_time() if self.cfg.budget_clock == "cpu" else time.perf_counter()
+
+    def log(self, record: Mapping[str, Any]) -> None:
+        """Hand a record (losses, scores or an event, with its ``step``) to every callback's
+        :meth:`~cyclegan_ms.training.callbacks.Callback.on_log` (main rank only)."""
+        if self.dist.is_main:
+            for cb in self.callbacks:
+                cb.on_log(self, record)
+
     def fit(self, steps: int | None = None) -> TrainResult:
         """Train until ``steps`` (default ``train.steps``) optimisation steps have been taken.
 
-        A ``SIGINT``/``SIGTERM`` during training finishes the current step, writes a
-        checkpoint and returns (``interrupted=True``). ``max_bad_steps`` consecutive
-        non-finite steps stop training with a checkpoint of the last good state.
+        A callback may stop the run earlier (time budget, ``SIGINT``/``SIGTERM``: then
+        ``interrupted=True``); ``max_bad_steps`` consecutive non-finite steps stop training with
+        a checkpoint of the last good state. A final checkpoint is always written.
         """
         target = self.cfg.steps if steps is None else steps
         cfg = self.cfg
-        main = self.dist.is_main
-        if main:
+        if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._write_config()
-        metrics_path = self.run_dir / "metrics.jsonl"
-        handlers = self._install_signal_handlers()
-        bar = None
-        if main and cfg.progress:
-            from tqdm.auto import tqdm
-
-            budget_s = None if cfg.max_minutes is None else 60.0 * cfg.max_minutes
-            if budget_s is not None and budget_s < 1e9:
-                # a time budget ends the run: show its progress (and ETA), steps and s/step in the
-                # postfix (tqdm's own rate would read "s/s")
-                clock = "CPU time" if cfg.budget_clock == "cpu" else "time"
-                bar = tqdm(
-                    total=round(budget_s), unit="s", dynamic_ncols=True, desc=f"train ({clock} budget)",
-                    bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]",
-                )
-            else:
-                bar = tqdm(total=target, initial=self.step, unit="it", dynamic_ncols=True, desc="train")
+        self.stop_reason, self._interrupted = None, False
         t0 = time.perf_counter()
-        c0 = self._budget_clock()
         last: dict[str, float] = {}
         stopped_on_nan = False
-        interrupted = False
-        ckpt: Path | None = None
         stream = self._batches()
         try:
+            for cb in self.callbacks:
+                cb.on_fit_start(self, target)
             while self.step < target:
-                batch = next(stream)
-                values = self.train_step(batch)
+                values = self.train_step(next(stream))
                 if values is None:
                     self.bad_steps += 1
                     self.skipped_steps += 1
-                    if main:
-                        self._log_event(metrics_path, {"step": self.step, "event": "skipped_nonfinite"})
+                    for cb in self.callbacks:
+                        cb.on_step_skipped(self)
                     if self.bad_steps >= cfg.max_bad_steps:
                         stopped_on_nan = True
                         break
                     continue
                 self.bad_steps = 0
                 self.step += 1
-                if self.step % cfg.log_every == 0 or self.step == target:
-                    last = all_reduce_mean(_to_float(values), self.device)
-                    if main:
-                        self._log_metrics(metrics_path, last, time.perf_counter() - t0)
-                if bar is not None:
-                    if bar.unit == "s":
-                        used = self._budget_clock() - c0
-                        bar.update(min(int(bar.total or 0), int(used)) - int(bar.n))
-                    else:
-                        bar.update(1)
-                    postfix: dict[str, str] = {}
-                    if bar.unit == "s":
-                        spent = time.perf_counter() - t0
-                        postfix = {"step": str(self.step), "s/step": f"{spent / max(1, self.step):.2f}"}
-                    if last:
-                        postfix["G"] = f"{last.get('g_total', float('nan')):.3f}"
-                        postfix["D"] = f"{last.get('d_total', float('nan')):.3f}"
-                    if postfix:
-                        bar.set_postfix(postfix, refresh=False)
-                if main and cfg.sample_every and self.step % cfg.sample_every == 0:
-                    self.save_samples()
-                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0 and self.step < target:
-                    ckpt = self.save()
-                if self._should_stop():
-                    interrupted = True
-                    break
-                if self._out_of_time(c0):
+                last = values
+                for cb in self.callbacks:
+                    cb.on_step_end(self, values)
+                if self._stop_agreed():
                     break
         finally:
-            if bar is not None:
-                bar.close()
-            self._restore_signal_handlers(handlers)
+            for cb in self.callbacks:
+                cb.on_teardown(self)
         ckpt = self.save()
-        if main:
-            if stopped_on_nan:
-                msg = (
-                    f"stopped: {cfg.max_bad_steps} consecutive steps had a non-finite loss; "
-                    f"the last good state (step {self.step}) is in {ckpt}"
-                )
-                self._log_event(metrics_path, {"step": self.step, "event": "stopped_nonfinite", "message": msg})
-                print(msg)
-            if cfg.sample_every:
-                self.save_samples()
-            self.plot_losses()
-            if self._writer is not None:
-                self._writer.close()
-        return TrainResult(
+        result = TrainResult(
             step=self.step,
             checkpoint=ckpt,
-            interrupted=interrupted,
+            interrupted=self._interrupted,
             stopped_on_nan=stopped_on_nan,
             skipped_steps=self.skipped_steps,
             seconds=time.perf_counter() - t0,
             last_losses=last,
         )
+        for cb in self.callbacks:
+            cb.on_fit_end(self, result)
+        return result
 
-    # ------------------------------------------------------------------ signals
-    def _install_signal_handlers(self) -> dict[int, Any]:
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        saved: dict[int, Any] = {}
-
-        def handler(signum: int, frame: Any) -> None:
-            if self._stop_signal is not None and signum == signal.SIGINT:
-                raise KeyboardInterrupt  # second Ctrl-C: stop now
-            self._stop_signal = signum
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            saved[sig] = signal.signal(sig, handler)
-        return saved
-
-    @staticmethod
-    def _restore_signal_handlers(saved: Mapping[int, Any]) -> None:
-        for sig, old in saved.items():
-            signal.signal(sig, old)
-
-    def _budget_clock(self) -> float:
-        """Seconds on the clock ``train.budget_clock`` names (wall or this process's CPU time)."""
-        return time.process_time() if self.cfg.budget_clock == "cpu" else time.perf_counter()
-
-    def _out_of_time(self, c0: float) -> bool:
-        if self.cfg.max_minutes is None:
-            return False
-        flag = 1.0 if self._budget_clock() - c0 >= 60.0 * self.cfg.max_minutes else 0.0
-        if self.dist.enabled:  # every rank stops at the same step
-            t = torch.tensor([flag], device=self.device)
-            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-            flag = float(t.item())
-        return flag > 0
-
-    def _should_stop(self) -> bool:
-        flag = 1.0 if self._stop_signal is not None else 0.0
-        if self.dist.enabled:
-            t = torch.tensor([flag], device=self.device)
-            torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
-            flag = float(t.item())
-        return flag > 0
-
-    # ------------------------------------------------------------------ logging
+    # ------------------------------------------------------------------ outputs
     def _write_config(self) -> None:
         if self.experiment is not None:
             path = self.run_dir / "config.json"
             path.write_text(json.dumps(self.experiment, indent=2, default=str))
-
-    def _log_metrics(self, path: Path, values: Mapping[str, float], elapsed: float) -> None:
-        record = {"step": self.step, "time": round(elapsed, 3), **values}
-        with path.open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        if self.cfg.tensorboard:
-            if self._writer is None:
-                try:
-                    from torch.utils.tensorboard import SummaryWriter
-                except ImportError:
-                    raise ConfigError(
-                        "train.tensorboard = true needs the tensorboard package: "
-                        "pip install 'cyclegan-ms[tensorboard]'"
-                    ) from None
-                self._writer = SummaryWriter(str(self.run_dir / "tensorboard"))
-            for k, v in values.items():
-                self._writer.add_scalar(k, v, self.step)
-
-    @staticmethod
-    def _log_event(path: Path, record: Mapping[str, Any]) -> None:
-        with path.open("a") as fh:
-            fh.write(json.dumps(dict(record)) + "\n")
 
     def _sample_batch(self) -> tuple[Tensor, Tensor]:
         if self._sample_images is None:
@@ -645,11 +567,12 @@ class Trainer:
         }
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
+        sampler = self.sampler.state_dict(consumed=self._consumed) if self._consumed else self.sampler.state_dict()
         return {
             "format": _STATE_FORMAT,
             "step": self.step,
-            "epoch": self.epoch,
-            "batch_in_epoch": self.batch_in_epoch,
+            "sampler": sampler,
+            "epoch": int(sampler["epoch"]),
             "bad_steps": self.bad_steps,
             "skipped_steps": self.skipped_steps,
             "world_size": self.dist.world_size,
@@ -665,19 +588,29 @@ class Trainer:
             "pool_a": self.pool_a.state_dict(),
             "pool_b": self.pool_b.state_dict(),
             "ema": {k: v.state_dict() for k, v in self.ema.items()} if self.ema else None,
+            "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if cb.state_key},
             "rng": rng,
         }
 
+    def _load_sampler_state(self, state: Mapping[str, Any]) -> None:
+        if state["format"] in _OLD_FORMATS:  # epoch + batches done in it
+            saved = {"epoch": int(state["epoch"]), "position": int(state["batch_in_epoch"]) * self.cfg.batch_size}
+        else:
+            saved = dict(state["sampler"])
+        if state.get("world_size", 1) != self.dist.world_size:
+            logger.warning(
+                "checkpoint was written with %s processes, resuming with %s; the data order after "
+                "resume will differ", state.get("world_size"), self.dist.world_size,
+            )
+            self.sampler.set_epoch(int(saved["epoch"]))
+            return
+        self.sampler.load_state_dict(saved)
+
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict` (e.g. from :func:`load_checkpoint`)."""
-        if state.get("format") != _STATE_FORMAT:
+        if state.get("format") not in (_STATE_FORMAT, *_OLD_FORMATS):
             raise ValueError(
                 f"not a trainer checkpoint (format {state.get('format')!r}, expected {_STATE_FORMAT!r})"
-            )
-        if state.get("world_size", 1) != self.dist.world_size:
-            print(
-                f"note: checkpoint was written with {state.get('world_size')} processes, resuming "
-                f"with {self.dist.world_size}; the data order after resume will differ"
             )
         self.model.load_state_dict(state["model"])
         self.opt_g.load_state_dict(state["optim_g"])
@@ -691,9 +624,12 @@ class Trainer:
         if self.ema is not None and state.get("ema"):
             for k, v in self.ema.items():
                 v.load_state_dict(state["ema"][k])
+        self._load_sampler_state(state)
+        self._consumed = 0
+        for cb in self.callbacks:
+            if cb.state_key and cb.state_key in (state.get("callbacks") or {}):
+                cb.load_state_dict(state["callbacks"][cb.state_key])
         self.step = int(state["step"])
-        self.epoch = int(state["epoch"])
-        self.batch_in_epoch = int(state["batch_in_epoch"])
         self.bad_steps = int(state.get("bad_steps", 0))
         self.skipped_steps = int(state.get("skipped_steps", 0))
         rng = state["rng"]
@@ -712,6 +648,7 @@ class Trainer:
         written = save_checkpoint(target, state)
         if path is None:
             prune(written.parent, self.cfg.keep_last)
+            self.last_checkpoint = written
         return written
 
     def resume(self, source: str | os.PathLike[str]) -> int:
@@ -733,5 +670,3 @@ class Trainer:
 def build_schedule(spec: str | Mapping[str, Any], total_steps: int) -> Schedule:
     """Public helper: build a schedule from a name/table, filling in ``total_steps``."""
     return _make_schedule(spec, total_steps)
-
-
