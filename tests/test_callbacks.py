@@ -54,7 +54,7 @@ def test_nonfinite_discriminator_loss_changes_nothing(tmp_path: Path) -> None:
     g_before = {k: v.clone() for k, v in t.model.G_ab.state_dict().items()}
     ema_before = {k: v.clone() for k, v in t.ema["G_ab"].state_dict().items()}  # type: ignore[index]
     pool_before = t.pool_a.state_dict()
-    t.model.discriminator_objective = poisoned  # type: ignore[method-assign]
+    t.model.discriminator_objective = poisoned  # type: ignore[method-assign,assignment]
     assert t.train_step(_batch(t)) is None
     for k, v in t.model.G_ab.state_dict().items():
         assert torch.equal(v, g_before[k]), f"generator weight {k} changed on a skipped step"
@@ -162,7 +162,7 @@ def test_callback_arguments_are_checked() -> None:
 
 
 def test_periodic_eval_keeps_the_best_checkpoint_across_a_resume(tmp_path: Path) -> None:
-    cfg = {"eval_every": 2, "eval_metric": "psnr", "eval_scenes": 2, "eval_size": 32, "keep_last": 1,
+    cfg: dict[str, Any] = {"eval_every": 2, "eval_metric": "psnr", "eval_scenes": 2, "eval_size": 32, "keep_last": 1,
            "checkpoint_every": 1, "ema_decay": 0.5}
     t = _trainer(tmp_path, steps=4, **cfg)
     t.fit()
