@@ -14,16 +14,40 @@ one line on stderr naming the key and what is accepted, and exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["COMMAND_MODULES", "SubCommand", "build_parser", "main"]
 
-Command = Callable[[argparse.Namespace], int]
-#: Extra sub-commands added by other modules: name -> (configure parser, run).
-EXTRA_COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Command, str]] = {}
+#: Modules that add sub-commands, in the order they are listed; each has a ``COMMANDS`` tuple of
+#: :class:`SubCommand`. A module that is not installed is left out.
+COMMAND_MODULES: tuple[str, ...] = ("cyclegan_ms.cli", "cyclegan_ms.inference.cli")
+
+
+@dataclass(frozen=True)
+class SubCommand:
+    """One ``cyclegan-ms`` sub-command.
+
+    Parameters
+    ----------
+    name
+        What the user types (``translate``).
+    help
+        One line for ``cyclegan-ms --help``.
+    configure
+        Adds the sub-command's arguments (and description) to its parser.
+    run
+        Runs it on the parsed arguments; returns the exit status.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -65,23 +89,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0 if not result.stopped_on_nan else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for the docs and tests)."""
-    parser = argparse.ArgumentParser(
-        prog="cyclegan-ms",
-        description="Composable CycleGAN parts: train, translate and inspect models.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser(
-        "train",
-        help="train a CycleGAN from a TOML config or preset",
-        description=(
-            "Train from CONFIG, a TOML file whose tables map onto registry builds "
-            "([model], [model.generator], [model.discriminator], [model.weights], [data], "
-            "[train], [optim.generator], [optim.discriminator]) or a preset name "
-            "(see `cyclegan-ms presets`)."
-        ),
+def _configure_train(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Train from CONFIG, a TOML file whose tables map onto registry builds "
+        "([model], [model.generator], [model.discriminator], [model.weights], [data], "
+        "[train], [optim.generator], [optim.discriminator]) or a preset name "
+        "(see `cyclegan-ms presets`)."
     )
     p.add_argument(
         "config",
@@ -105,37 +118,61 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue from the newest checkpoint of RUN_DIR (or a checkpoint file); without "
         "CONFIG the run's stored config is used",
     )
-    p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("list", help="list registered parts")
+
+def _configure_list(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", nargs="?", default=None, help="only this kind (generator, discriminator, ...)")
     p.add_argument("--pattern", default="*", help="fnmatch pattern, e.g. 'resnet_*'")
-    p.set_defaults(func=_cmd_list)
-
-    p = sub.add_parser("presets", help="list built-in experiment presets")
-    p.set_defaults(func=_cmd_presets)
-
-    for name, (configure, run, help_text) in EXTRA_COMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
-        configure(p)
-        p.set_defaults(func=run)
-    return parser
 
 
-def _load_extra_commands() -> None:
-    import importlib
+def _configure_presets(p: argparse.ArgumentParser) -> None:
+    pass
 
-    for module in ("cyclegan_ms.inference.cli",):
+
+#: The sub-commands of this module.
+COMMANDS: tuple[SubCommand, ...] = (
+    SubCommand("train", "train a CycleGAN from a TOML config or preset", _configure_train, _cmd_train),
+    SubCommand("list", "list registered parts", _configure_list, _cmd_list),
+    SubCommand("presets", "list built-in experiment presets", _configure_presets, _cmd_presets),
+)
+
+
+def _commands() -> list[SubCommand]:
+    """The sub-commands of every installed module of :data:`COMMAND_MODULES`, in order."""
+    found: list[SubCommand] = []
+    for name in COMMAND_MODULES:
         try:
-            importlib.import_module(module)  # registers its sub-commands in EXTRA_COMMANDS
+            module = sys.modules[__name__] if name == __name__ else importlib.import_module(name)
         except ModuleNotFoundError as err:
-            if err.name != module:
+            if err.name != name:
                 raise
+            continue
+        found.extend(module.COMMANDS)
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for the docs and tests).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With one sub-parser per :class:`SubCommand` of :data:`COMMAND_MODULES`.
+    """
+    parser = argparse.ArgumentParser(
+        prog="cyclegan-ms",
+        description="Composable CycleGAN parts: train, translate and inspect models.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in _commands():
+        p = sub.add_parser(command.name, help=command.help)
+        command.configure(p)
+        p.set_defaults(func=command.run)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cyclegan-ms`` console script; returns the exit status."""
-    _load_extra_commands()
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Any = args.func

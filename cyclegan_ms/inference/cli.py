@@ -1,4 +1,4 @@
-"""``cyclegan-ms translate``, ``export`` and ``eval`` (registered into :mod:`cyclegan_ms.cli`).
+"""``cyclegan-ms translate``, ``export`` and ``eval`` (listed in :data:`cyclegan_ms.cli.COMMAND_MODULES`).
 
 Usage::
 
@@ -12,21 +12,29 @@ Usage::
 file's name (and its path relative to an input folder) under ``--out``, writes every output
 atomically (a temporary file renamed into place), skips unreadable inputs and lists them at the
 end; the exit status is 1 when any input was skipped, else 0.
+
+The translation flags (``--direction``, ``--ema``, ``--tile``, ``--overlap``, ``--norm-stats``,
+``--fixed-size-mode``, ``--batch-size``, ``--device``) are fields of
+:class:`~cyclegan_ms.inference.TranslateOptions`: :func:`add_option_flags` declares them with the
+fields' defaults and :func:`options_from_args` turns the parsed flags back into options.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from ..cli import EXTRA_COMMANDS
+from ..cli import SubCommand
+from ..generators.card import Direction
 from ..utils.files import atomic_path
+from .options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
 
-__all__ = ["plan_outputs"]
+__all__ = ["COMMANDS", "add_option_flags", "options_from_args", "plan_outputs"]
 
 
 def _tile_arg(text: str) -> int | str | None:
@@ -46,10 +54,74 @@ def _tile_arg(text: str) -> int | str | None:
     return value
 
 
-def _ema_arg(p: argparse.ArgumentParser) -> None:
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--ema", dest="ema", action="store_true", default=None, help="use EMA weights (error if absent)")
-    g.add_argument("--no-ema", dest="ema", action="store_false", help="use the raw weights even if EMA ones exist")
+#: How each :class:`TranslateOptions` field appears on the command line (the default comes from
+#: the field). ``ema`` is the pair ``--ema``/``--no-ema``; fields not listed have no flag.
+_FLAGS: dict[str, dict[str, Any]] = {
+    "direction": {
+        "choices": get_args(Direction),
+        "help": "a2b (default; night→day for the seed) or b2a",
+    },
+    "tile": {
+        "type": _tile_arg,
+        "metavar": "N|auto|none",
+        "help": "tile side in pixels for large images; 'auto' (default) tiles images over 1 MP with 1024-pixel tiles",
+    },
+    "overlap": {
+        "type": int,
+        "metavar": "N",
+        "help": "overlap of neighbouring tiles in pixels (default: 32, at most a quarter tile)",
+    },
+    "norm_stats": {
+        "choices": get_args(NormStatsMode),
+        "help": "tiles normalised with whole-image statistics (global, default) or their own (tile)",
+    },
+    "fixed_size_mode": {
+        "choices": get_args(FixedSizeMode),
+        "help": "for fixed-size generators (exact seed_unet): resize to its size (default) or tile",
+    },
+    "batch_size": {"type": int, "help": "images or tiles per forward pass (default %(default)s)"},
+    "device": {"help": "cpu, cuda, cuda:1, ... (default: cuda when available)"},
+}
+
+
+def add_option_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """Add the flags of the :class:`~cyclegan_ms.inference.TranslateOptions` fields ``names``.
+
+    Parameters
+    ----------
+    parser
+        The sub-command's parser.
+    names
+        Field names, in the order the flags are listed (``"ema"`` adds ``--ema``/``--no-ema``).
+
+    Raises
+    ------
+    KeyError
+        For a field that has no flag.
+    """
+    defaults = {f.name: f.default for f in dataclasses.fields(TranslateOptions)}
+    for name in names:
+        if name == "ema":
+            g = parser.add_mutually_exclusive_group()
+            g.add_argument("--ema", dest="ema", action="store_true", default=defaults["ema"], help="use EMA weights (error if absent)")
+            g.add_argument("--no-ema", dest="ema", action="store_false", help="use the raw weights even if EMA ones exist")
+            continue
+        parser.add_argument(f"--{name.replace('_', '-')}", default=defaults[name], **_FLAGS[name])
+
+
+def options_from_args(args: argparse.Namespace, *, progress: bool = False) -> TranslateOptions:
+    """The :class:`~cyclegan_ms.inference.TranslateOptions` the parsed flags describe.
+
+    ``--device`` left out means ``cuda`` when available, else ``cpu``.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range (e.g. ``--batch-size 0``).
+    """
+    given = {name: value for name, value in vars(args).items() if name in FIELDS}
+    given["device"] = _device(given.get("device"))
+    return TranslateOptions(**given, progress=progress)
 
 
 def _common(p: argparse.ArgumentParser, *, direction: bool = True) -> None:
@@ -59,36 +131,11 @@ def _common(p: argparse.ArgumentParser, *, direction: bool = True) -> None:
         metavar="CKPT",
         help="trainer checkpoint (.safetensors), run folder (newest checkpoint) or exported generator file",
     )
-    if direction:
-        p.add_argument("--direction", choices=("a2b", "b2a"), default="a2b", help="a2b (default; night→day for the seed) or b2a")
-    _ema_arg(p)
+    add_option_flags(p, ("direction", "ema") if direction else ("ema",))
 
 
 def _tiling(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--tile",
-        type=_tile_arg,
-        default="auto",
-        metavar="N|auto|none",
-        help="tile side in pixels for large images; 'auto' (default) tiles images over 1 MP with 1024-pixel tiles",
-    )
-    p.add_argument(
-        "--overlap", type=int, default=None, metavar="N", help="overlap of neighbouring tiles in pixels (default: 32, at most a quarter tile)"
-    )
-    p.add_argument(
-        "--norm-stats",
-        choices=("global", "tile"),
-        default="global",
-        help="tiles normalised with whole-image statistics (global, default) or their own (tile)",
-    )
-    p.add_argument(
-        "--fixed-size-mode",
-        choices=("resize", "tile"),
-        default="resize",
-        help="for fixed-size generators (exact seed_unet): resize to its size (default) or tile",
-    )
-    p.add_argument("--batch-size", type=int, default=4, help="images or tiles per forward pass (default 4)")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda when available)")
+    add_option_flags(p, ("tile", "overlap", "norm_stats", "fixed_size_mode", "batch_size", "device"))
 
 
 def _device(arg: str | None) -> str:
@@ -102,18 +149,7 @@ def _device(arg: str | None) -> str:
 def _translator(args: argparse.Namespace, progress: bool) -> Any:
     from .translate import Translator
 
-    return Translator(
-        args.checkpoint,
-        direction=args.direction,
-        tile=args.tile,
-        overlap=args.overlap,
-        norm_stats=args.norm_stats,
-        batch_size=args.batch_size,
-        fixed_size_mode=args.fixed_size_mode,
-        device=_device(args.device),
-        ema=args.ema,
-        progress=progress,
-    )
+    return Translator(args.checkpoint, options_from_args(args, progress=progress))
 
 
 # --------------------------------------------------------------------------- translate
@@ -302,7 +338,8 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    from .metrics import evaluate, folder_pairs, scene_pairs
+    from ..data.pairs import folder_pairs, scene_pairs
+    from .evaluation import evaluate
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     translator = _translator(args, progress=False)
@@ -325,7 +362,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     if inception is None and (set(metrics) & {"fid", "kid"}):
         inception = os.environ.get("CYCLEGAN_MS_INCEPTION") or None
         if inception is None:
-            from .metrics import find_inception_weights
+            from .fid import find_inception_weights
 
             find_inception_weights(None)  # raises with where to put the weights
     result = evaluate(
@@ -364,18 +401,24 @@ def _one_line_import_errors(run: Any) -> Any:
     return wrapped
 
 
-EXTRA_COMMANDS["translate"] = (
-    _configure_translate,
-    _one_line_import_errors(_run_translate),
-    "translate images and folders with a trained generator",
-)
-EXTRA_COMMANDS["export"] = (
-    _configure_export,
-    _one_line_import_errors(_run_export),
-    "export a generator to ONNX, TorchScript or safetensors",
-)
-EXTRA_COMMANDS["eval"] = (
-    _configure_eval,
-    _one_line_import_errors(_run_eval),
-    "PSNR/SSIM (and FID/KID) against ground truth",
+#: The sub-commands of this module, added by :func:`cyclegan_ms.cli.build_parser`.
+COMMANDS: tuple[SubCommand, ...] = (
+    SubCommand(
+        "translate",
+        "translate images and folders with a trained generator",
+        _configure_translate,
+        _one_line_import_errors(_run_translate),
+    ),
+    SubCommand(
+        "export",
+        "export a generator to ONNX, TorchScript or safetensors",
+        _configure_export,
+        _one_line_import_errors(_run_export),
+    ),
+    SubCommand(
+        "eval",
+        "PSNR/SSIM (and FID/KID) against ground truth",
+        _configure_eval,
+        _one_line_import_errors(_run_eval),
+    ),
 )
