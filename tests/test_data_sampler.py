@@ -260,3 +260,34 @@ def test_seed_worker_seeds_from_torch_initial_seed() -> None:
     torch.manual_seed(1234)
     seed_worker(5)
     assert (np.random.random(), random.random()) == a
+
+
+def test_resumable_sampler_wraps_any_sampler_and_resumes_mid_epoch() -> None:
+    from torch.utils.data import DistributedSampler
+
+    from cyclegan_ms.data.sampler import ResumableSampler
+
+    def make() -> ResumableSampler:
+        return ResumableSampler(DistributedSampler(range(10), num_replicas=1, rank=0, shuffle=True, seed=3))
+
+    full = make()
+    epochs = [list(full), list(full)]
+    assert epochs[0] != epochs[1] and sorted(epochs[0]) == list(range(10))  # set_epoch reaches the inner sampler
+    s = make()
+    it = iter(s)
+    head = [next(it) for _ in range(4)]
+    assert head == epochs[0][:4]
+    state = s.state_dict(consumed=3)  # the loop used 3 of the 4 pulled
+    assert state == {"epoch": 0, "position": 3, "length": 10}
+    t = make()
+    t.load_state_dict(state)
+    assert len(t) == 7 and list(t) == epochs[0][3:] and list(t) == epochs[1]
+    end = make()
+    end.load_state_dict({"epoch": 0, "position": 10, "length": 10})
+    assert list(end) == epochs[1]  # a finished epoch resumes at the next one
+    with pytest.raises(ValueError, match="length=10 but this sampler has length=9"):
+        ResumableSampler(range(9)).load_state_dict(state)
+    with pytest.raises(ValueError, match="consumed=11 exceeds"):
+        make().state_dict(consumed=11)
+    with pytest.raises(TypeError, match="iterable and have a len"):
+        ResumableSampler(5)

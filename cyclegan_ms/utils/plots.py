@@ -1,14 +1,22 @@
-"""Loss-curve plots from ``metrics.jsonl`` (matplotlib, Agg backend, no display needed)."""
+"""Loss-curve plots from ``metrics.jsonl``.
+
+Drawn with matplotlib's object API (:class:`matplotlib.figure.Figure`, no ``pyplot``): nothing
+global changes (no backend is forced on the user's process) and no display is needed.
+matplotlib is optional (``pip install 'cyclegan-ms[plots]'``); without it no plot is drawn.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
 from .files import atomic_path
 
 __all__ = ["plot_loss_curves", "read_metrics"]
+
+logger = logging.getLogger("cyclegan_ms.utils")
 
 
 def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, float]]:
@@ -29,18 +37,25 @@ def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, float]]:
 
 
 def plot_loss_curves(metrics: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path | None:
-    """Plot generator and discriminator losses over steps into a PNG; ``None`` if no data."""
-    import matplotlib
+    """Plot generator and discriminator losses over steps into a PNG.
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
+    Returns
+    -------
+    Path | None
+        ``out``; ``None`` when there is no loss record or matplotlib is not installed.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        logger.info("matplotlib is not installed: no loss curve (pip install 'cyclegan-ms[plots]')")
+        return None
     records = read_metrics(metrics)
     if not records:
         return None
     steps = [r["step"] for r in records]
     keys = sorted({k for r in records for k in r if k.startswith(("g_", "d_"))})
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    axes = fig.subplots(1, 2)
     for ax, prefix, title in ((axes[0], "g_", "generators"), (axes[1], "d_", "discriminators")):
         for k in keys:
             if k.startswith(prefix):
@@ -50,9 +65,6 @@ def plot_loss_curves(metrics: str | os.PathLike[str], out: str | os.PathLike[str
         ax.set_yscale("symlog", linthresh=1e-2)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
-    try:
-        with atomic_path(out, durable=False) as tmp:
-            fig.savefig(tmp, dpi=110, format="png")
-    finally:
-        plt.close(fig)
+    with atomic_path(out, durable=False) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
     return Path(out)
