@@ -140,8 +140,6 @@ class SmoothNet(nn.Module):
     """A small image-to-image net with instance norm whose output is smooth for smooth input
     (receptive field 5 pixels), so any seam is the tiling's fault."""
 
-    size_multiple = 1
-
     def __init__(self) -> None:
         super().__init__()
         self.c1 = nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect")
@@ -215,8 +213,6 @@ def test_smooth_image_blending_hides_per_tile_colour_differences() -> None:
 class LocalNet(nn.Module):
     """1×1 convolutions with instance and group norm and a global-pooling context path: the
     only thing tiles can disagree on is the per-sample statistics."""
-
-    size_multiple = 1
 
     def __init__(self) -> None:
         super().__init__()
