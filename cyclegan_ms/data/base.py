@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from torch.utils.data import Dataset
 
-from .sampler import SampleKey, _check_int, key_for_index
+from .._checks import check_int
+from .sampler import SampleKey, key_for_index
 
 __all__ = ["UnpairedDataset", "item_rngs"]
 
@@ -59,7 +60,7 @@ class UnpairedDataset(Dataset[dict[str, Any]]):
 
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch used to hash plain ``int`` indices (the sampler path ignores it)."""
-        self.epoch = _check_int(epoch, "epoch")
+        self.epoch = check_int(epoch, "epoch")
 
     def resolve(self, key: int | SampleKey) -> SampleKey:
         """Turn an ``int`` index or a key into a validated :class:`~.sampler.SampleKey`.

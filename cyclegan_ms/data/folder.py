@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
+from .._checks import check_int
 from .base import UnpairedDataset, item_rngs
 from .images import (
     IMAGE_EXTENSIONS,
@@ -20,7 +21,7 @@ from .images import (
     scan_images,
     warn_bad_files,
 )
-from .sampler import SampleKey, _check_int
+from .sampler import SampleKey
 from .transforms import Pipeline, RecipeName, recipe
 
 __all__ = ["Domain", "UnpairedImageFolder", "cyclegan_layout"]
@@ -174,7 +175,7 @@ class UnpairedImageFolder(UnpairedDataset):
             raise ValueError(
                 f"transform must be a recipe name ('paper', 'seed') or a Pipeline; got {transform!r}"
             )
-        self.seed = _check_int(seed, "seed")
+        self.seed = check_int(seed, "seed")
         self.epoch = 0
         self.transform = transform
         self.channels = channels

@@ -5,8 +5,9 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader
 
+from .._checks import check_int
 from .base import UnpairedDataset
-from .sampler import UnpairedSampler, _check_int, seed_worker
+from .sampler import UnpairedSampler, seed_worker
 
 __all__ = ["make_loader"]
 
@@ -73,8 +74,8 @@ def make_loader(
         For a non-positive ``batch_size`` or negative ``num_workers`` (and see
         :class:`~.sampler.UnpairedSampler`).
     """
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    num_workers = _check_int(num_workers, "num_workers")
+    batch_size = check_int(batch_size, "batch_size", 1)
+    num_workers = check_int(num_workers, "num_workers")
     sampler = UnpairedSampler(
         dataset,
         seed=seed,

@@ -25,6 +25,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
+from .._checks import check_int
+
 __all__ = [
     "ResumableSampler",
     "SampleKey",
@@ -70,10 +72,8 @@ class SupportsUnpaired(Protocol):
         ...
 
 
-def _check_int(value: Any, name: str, lo: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}; got {value!r}")
-    return int(value)
+#: The old private name of :func:`~cyclegan_ms._checks.check_int`, still imported by other modules.
+_check_int = check_int
 
 
 def _orders(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
@@ -218,24 +218,24 @@ class UnpairedSampler(Sampler[SampleKey]):
         rank: int | None = None,
         drop_last: bool = False,
     ) -> None:
-        self.len_a = _check_int(data_source.len_a, "len_a", 1)
-        self.len_b = _check_int(data_source.len_b, "len_b", 1)
-        self.seed = _check_int(seed, "seed")
+        self.len_a = check_int(data_source.len_a, "len_a", 1)
+        self.len_b = check_int(data_source.len_b, "len_b", 1)
+        self.seed = check_int(seed, "seed")
         if self.seed > _SEED_MAX:
             raise ValueError(f"seed must be < 2**63; got {seed}")
         self.shuffle = bool(shuffle)
         self.num_samples = (
             max(self.len_a, self.len_b)
             if num_samples is None
-            else _check_int(num_samples, "num_samples", 1)
+            else check_int(num_samples, "num_samples", 1)
         )
         distributed = dist.is_available() and dist.is_initialized()
         if num_replicas is None:
             num_replicas = dist.get_world_size() if distributed else 1
         if rank is None:
             rank = dist.get_rank() if distributed else 0
-        self.num_replicas = _check_int(num_replicas, "num_replicas", 1)
-        self.rank = _check_int(rank, "rank")
+        self.num_replicas = check_int(num_replicas, "num_replicas", 1)
+        self.rank = check_int(rank, "rank")
         if self.rank >= self.num_replicas:
             raise ValueError(f"rank must be in [0, num_replicas={self.num_replicas}); got {rank}")
         self.drop_last = bool(drop_last)
@@ -288,7 +288,7 @@ class UnpairedSampler(Sampler[SampleKey]):
 
     def set_epoch(self, epoch: int) -> None:
         """Start ``epoch`` from its beginning at the next iteration."""
-        self.epoch = _check_int(epoch, "epoch")
+        self.epoch = check_int(epoch, "epoch")
         self.position = 0
         self._reset_iteration()
 
@@ -323,7 +323,7 @@ class UnpairedSampler(Sampler[SampleKey]):
             else:
                 epoch, position = self.epoch, self.position
         else:
-            consumed = _check_int(consumed, "consumed")
+            consumed = check_int(consumed, "consumed")
             if self._iter_start + consumed > self.shard_size:
                 raise ValueError(
                     f"consumed={consumed} exceeds the {self.shard_size - self._iter_start} samples "
@@ -368,8 +368,8 @@ class UnpairedSampler(Sampler[SampleKey]):
                     f"cannot resume: the sampler state has {name}={state[name]!r} but this sampler "
                     f"has {name}={getattr(self, name)!r}"
                 )
-        epoch = _check_int(state.get("epoch"), "epoch")
-        position = _check_int(state.get("position"), "position")
+        epoch = check_int(state.get("epoch"), "epoch")
+        position = check_int(state.get("position"), "position")
         if position > self.shard_size:
             raise ValueError(
                 f"position must be <= the shard size {self.shard_size}; got {position}"
@@ -418,7 +418,7 @@ class ResumableSampler(Sampler[Any]):
 
     def set_epoch(self, epoch: int) -> None:
         """Start ``epoch`` from its beginning at the next iteration."""
-        self.epoch = _check_int(epoch, "epoch")
+        self.epoch = check_int(epoch, "epoch")
         self.position = 0
         self._active = False
 
@@ -449,7 +449,7 @@ class ResumableSampler(Sampler[Any]):
                 (self._iter_epoch, self._iter_start + self._yielded) if self._active else (self.epoch, self.position)
             )
         else:
-            consumed = _check_int(consumed, "consumed")
+            consumed = check_int(consumed, "consumed")
             if self._iter_start + consumed > size:
                 raise ValueError(
                     f"consumed={consumed} exceeds the {size - self._iter_start} samples left in the iteration"
@@ -474,8 +474,8 @@ class ResumableSampler(Sampler[Any]):
                 f"cannot resume: the sampler state has length={state['length']!r} but this sampler "
                 f"has length={size}"
             )
-        epoch = _check_int(state.get("epoch"), "epoch")
-        position = _check_int(state.get("position"), "position")
+        epoch = check_int(state.get("epoch"), "epoch")
+        position = check_int(state.get("position"), "position")
         if position > size:
             raise ValueError(f"position must be <= the epoch length {size}; got {position}")
         self.epoch, self.position = (epoch + 1, 0) if position == size else (epoch, position)

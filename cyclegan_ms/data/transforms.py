@@ -24,6 +24,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from .._checks import check_probability
+
 __all__ = [
     "RECIPES",
     "CenterCrop",
@@ -141,9 +143,35 @@ class Resize:
         return f"Resize({self.size!r}, interpolation={self.interpolation!r})"
 
 
-class RandomCrop:
+class _CoverCrop:
+    """Shared base of :class:`RandomCrop` and :class:`CenterCrop`: scale a smaller image up to
+    cover ``size``, then crop the window whose corner :meth:`_offset` chooses."""
+
+    def __init__(self, size: int | tuple[int, int], *, interpolation: Interpolation = "bicubic"):
+        self.size = _pair(size, "crop size")
+        self.interpolation = interpolation
+        self._resample = _filter(interpolation)
+
+    def _offset(self, img: Image.Image, rng: np.random.Generator) -> tuple[int, int]:
+        """The ``(top, left)`` corner of the window in ``img`` (already at least ``size``)."""
+        raise NotImplementedError
+
+    def __call__(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
+        """Crop ``img`` at :meth:`_offset`."""
+        h, w = self.size
+        img = _cover(img, h, w, self._resample)
+        top, left = self._offset(img, rng)
+        return img.crop((left, top, left + w, top + h))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.size!r})"
+
+
+class RandomCrop(_CoverCrop):
     """Crop a random ``size`` window; smaller images are first scaled up to cover it.
 
+    The window's corner is drawn from the ``rng`` of the call (top, then left).
+
     Parameters
     ----------
     size
@@ -157,53 +185,23 @@ class RandomCrop:
         For a non-positive size or an unknown interpolation.
     """
 
-    def __init__(self, size: int | tuple[int, int], *, interpolation: Interpolation = "bicubic"):
-        self.size = _pair(size, "crop size")
-        self.interpolation = interpolation
-        self._resample = _filter(interpolation)
-
-    def __call__(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
-        """Crop ``img`` at an offset drawn from ``rng``."""
+    def _offset(self, img: Image.Image, rng: np.random.Generator) -> tuple[int, int]:
         h, w = self.size
-        img = _cover(img, h, w, self._resample)
         top = int(rng.integers(0, img.height - h + 1))
         left = int(rng.integers(0, img.width - w + 1))
-        return img.crop((left, top, left + w, top + h))
-
-    def __repr__(self) -> str:
-        return f"RandomCrop({self.size!r})"
+        return top, left
 
 
-class CenterCrop:
+class CenterCrop(_CoverCrop):
     """Crop the central ``size`` window; smaller images are first scaled up to cover it.
 
-    Parameters
-    ----------
-    size
-        ``int`` (square) or ``(height, width)``.
-    interpolation
-        Filter used when an image smaller than the crop must be scaled up (aspect kept).
-
-    Raises
-    ------
-    ValueError
-        For a non-positive size or an unknown interpolation.
+    ``size``, ``interpolation`` and the errors are those of :class:`RandomCrop`; the ``rng`` of
+    the call is unused.
     """
 
-    def __init__(self, size: int | tuple[int, int], *, interpolation: Interpolation = "bicubic"):
-        self.size = _pair(size, "crop size")
-        self.interpolation = interpolation
-        self._resample = _filter(interpolation)
-
-    def __call__(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
-        """Crop the centre of ``img`` (``rng`` is unused)."""
+    def _offset(self, img: Image.Image, rng: np.random.Generator) -> tuple[int, int]:
         h, w = self.size
-        img = _cover(img, h, w, self._resample)
-        top, left = (img.height - h) // 2, (img.width - w) // 2
-        return img.crop((left, top, left + w, top + h))
-
-    def __repr__(self) -> str:
-        return f"CenterCrop({self.size!r})"
+        return (img.height - h) // 2, (img.width - w) // 2
 
 
 class RandomHorizontalFlip:
@@ -221,9 +219,7 @@ class RandomHorizontalFlip:
     """
 
     def __init__(self, p: float = 0.5):
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"flip probability p must be in [0, 1]; got {p!r}")
-        self.p = float(p)
+        self.p = check_probability(p, "flip probability p")
 
     def __call__(self, img: Image.Image, rng: np.random.Generator) -> Image.Image:
         """Flip ``img`` when a draw from ``rng`` falls below ``p``."""

@@ -39,16 +39,16 @@ under mixed precision.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._checks import check_finite, check_probability, check_weights
 from ..registry import register
-from ._weights import check_weights
 
 __all__ = [
     "AdversarialLoss",
@@ -130,11 +130,8 @@ def _upcast(x: Tensor) -> Tensor:
 
 
 def _check_label(value: float, name: str, *, unit: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    if unit and not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1] (a BCE target probability); got {value!r}")
-    return float(value)
+    label = check_finite(value, name)
+    return check_probability(value, name, " (a BCE target probability)") if unit else label
 
 
 def _check_labels(real_label: float, fake_label: float, *, unit: bool = False) -> None:
@@ -521,8 +518,68 @@ class AdversarialLoss(nn.Module):
         return f"scale_weights={self.scale_weights}"
 
 
+class _FunctionalGANLoss(AdversarialLoss):
+    """An adversarial loss module that calls a pair of loss functions with its settings.
+
+    Subclasses set :attr:`_generator_loss` and :attr:`_discriminator_loss` to the functions;
+    :meth:`_generator_kwargs` and :meth:`_discriminator_kwargs` give the keyword arguments.
+    """
+
+    _generator_loss: Callable[..., Tensor]
+    _discriminator_loss: Callable[..., Tensor]
+
+    def _generator_kwargs(self) -> dict[str, Any]:
+        return {"scale_weights": self.scale_weights}
+
+    def _discriminator_kwargs(self) -> dict[str, Any]:
+        return {"scale_weights": self.scale_weights}
+
+    def generator(self, fake_scores: ScoreList) -> Tensor:
+        """See the generator loss function named in the class documentation."""
+        return type(self)._generator_loss(fake_scores, **self._generator_kwargs())
+
+    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
+        """See the discriminator loss function named in the class documentation."""
+        return type(self)._discriminator_loss(
+            real_scores, fake_scores, **self._discriminator_kwargs()
+        )
+
+
+class _LabelledGANLoss(_FunctionalGANLoss):
+    """A :class:`_FunctionalGANLoss` with a real and a fake target label.
+
+    ``_unit_labels`` says whether the labels are probabilities (must lie in [0, 1]).
+    """
+
+    _unit_labels = False
+
+    def __init__(
+        self,
+        *,
+        scale_weights: tuple[float, ...] | None = None,
+        real_label: float = 1.0,
+        fake_label: float = 0.0,
+    ) -> None:
+        super().__init__(scale_weights=scale_weights)
+        _check_labels(real_label, fake_label, unit=self._unit_labels)
+        self.real_label = float(real_label)
+        self.fake_label = float(fake_label)
+
+    def _generator_kwargs(self) -> dict[str, Any]:
+        return {"scale_weights": self.scale_weights, "real_label": self.real_label}
+
+    def _discriminator_kwargs(self) -> dict[str, Any]:
+        return {**self._generator_kwargs(), "fake_label": self.fake_label}
+
+    def extra_repr(self) -> str:
+        return (
+            f"scale_weights={self.scale_weights}, real_label={self.real_label}, "
+            f"fake_label={self.fake_label}"
+        )
+
+
 @register("adversarial_loss", "lsgan")
-class LSGANLoss(AdversarialLoss):
+class LSGANLoss(_LabelledGANLoss):
     """Least-squares GAN loss (the seed's), see :func:`lsgan_generator_loss` and
     :func:`lsgan_discriminator_loss`.
 
@@ -551,43 +608,12 @@ class LSGANLoss(AdversarialLoss):
     0.0
     """
 
-    def __init__(
-        self,
-        *,
-        scale_weights: tuple[float, ...] | None = None,
-        real_label: float = 1.0,
-        fake_label: float = 0.0,
-    ) -> None:
-        super().__init__(scale_weights=scale_weights)
-        _check_labels(real_label, fake_label)
-        self.real_label = float(real_label)
-        self.fake_label = float(fake_label)
-
-    def generator(self, fake_scores: ScoreList) -> Tensor:
-        """See :func:`lsgan_generator_loss`."""
-        return lsgan_generator_loss(
-            fake_scores, scale_weights=self.scale_weights, real_label=self.real_label
-        )
-
-    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
-        """See :func:`lsgan_discriminator_loss`."""
-        return lsgan_discriminator_loss(
-            real_scores,
-            fake_scores,
-            scale_weights=self.scale_weights,
-            real_label=self.real_label,
-            fake_label=self.fake_label,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"scale_weights={self.scale_weights}, real_label={self.real_label}, "
-            f"fake_label={self.fake_label}"
-        )
+    _generator_loss = staticmethod(lsgan_generator_loss)
+    _discriminator_loss = staticmethod(lsgan_discriminator_loss)
 
 
 @register("adversarial_loss", "bce")
-class BCEGANLoss(AdversarialLoss):
+class BCEGANLoss(_LabelledGANLoss):
     """Non-saturating GAN loss with logits, see :func:`bce_generator_loss` and
     :func:`bce_discriminator_loss`.
 
@@ -604,43 +630,13 @@ class BCEGANLoss(AdversarialLoss):
     ``discriminator``: two such lists -> ``()``.
     """
 
-    def __init__(
-        self,
-        *,
-        scale_weights: tuple[float, ...] | None = None,
-        real_label: float = 1.0,
-        fake_label: float = 0.0,
-    ) -> None:
-        super().__init__(scale_weights=scale_weights)
-        _check_labels(real_label, fake_label, unit=True)
-        self.real_label = float(real_label)
-        self.fake_label = float(fake_label)
-
-    def generator(self, fake_scores: ScoreList) -> Tensor:
-        """See :func:`bce_generator_loss`."""
-        return bce_generator_loss(
-            fake_scores, scale_weights=self.scale_weights, real_label=self.real_label
-        )
-
-    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
-        """See :func:`bce_discriminator_loss`."""
-        return bce_discriminator_loss(
-            real_scores,
-            fake_scores,
-            scale_weights=self.scale_weights,
-            real_label=self.real_label,
-            fake_label=self.fake_label,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"scale_weights={self.scale_weights}, real_label={self.real_label}, "
-            f"fake_label={self.fake_label}"
-        )
+    _unit_labels = True
+    _generator_loss = staticmethod(bce_generator_loss)
+    _discriminator_loss = staticmethod(bce_discriminator_loss)
 
 
 @register("adversarial_loss", "hinge")
-class HingeGANLoss(AdversarialLoss):
+class HingeGANLoss(_FunctionalGANLoss):
     """Hinge GAN loss, see :func:`hinge_generator_loss` and :func:`hinge_discriminator_loss`.
 
     Parameters
@@ -654,17 +650,12 @@ class HingeGANLoss(AdversarialLoss):
     ``discriminator``: two such lists -> ``()``.
     """
 
-    def generator(self, fake_scores: ScoreList) -> Tensor:
-        """See :func:`hinge_generator_loss`."""
-        return hinge_generator_loss(fake_scores, scale_weights=self.scale_weights)
-
-    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
-        """See :func:`hinge_discriminator_loss`."""
-        return hinge_discriminator_loss(real_scores, fake_scores, scale_weights=self.scale_weights)
+    _generator_loss = staticmethod(hinge_generator_loss)
+    _discriminator_loss = staticmethod(hinge_discriminator_loss)
 
 
 @register("adversarial_loss", "wgan")
-class WGANLoss(AdversarialLoss):
+class WGANLoss(_FunctionalGANLoss):
     """Wasserstein loss, see :func:`wgan_generator_loss` and :func:`wgan_discriminator_loss`.
 
     Add the ``"wgan_gp"`` penalty (:class:`~cyclegan_ms.losses.GradientPenalty`) to the critic
@@ -681,10 +672,5 @@ class WGANLoss(AdversarialLoss):
     ``discriminator``: two such lists -> ``()``.
     """
 
-    def generator(self, fake_scores: ScoreList) -> Tensor:
-        """See :func:`wgan_generator_loss`."""
-        return wgan_generator_loss(fake_scores, scale_weights=self.scale_weights)
-
-    def discriminator(self, real_scores: ScoreList, fake_scores: ScoreList) -> Tensor:
-        """See :func:`wgan_discriminator_loss`."""
-        return wgan_discriminator_loss(real_scores, fake_scores, scale_weights=self.scale_weights)
+    _generator_loss = staticmethod(wgan_generator_loss)
+    _discriminator_loss = staticmethod(wgan_discriminator_loss)

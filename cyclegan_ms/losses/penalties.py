@@ -17,35 +17,19 @@ mixed precision.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_nonnegative, check_seed
 from ..registry import register
 from .adversarial import ScoreList, _as_score_list, _check_scale_weights, _resolve_weights
 
 __all__ = ["GradientPenalty", "R1Penalty", "gradient_penalty", "r1_penalty"]
 
 DiscriminatorFn = Callable[[Tensor], ScoreList]
-
-
-def _check_nonneg(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0; got {value!r}")
-    return float(value)
-
-
-def _check_seed(seed: int | None) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ValueError(f"seed must be an int in [0, 2**63) or None; got {seed!r}")
-    return seed
 
 
 def _owned_generator(seed: int | None) -> torch.Generator:
@@ -146,8 +130,8 @@ def gradient_penalty(
     >>> gp.shape, bool(gp >= 0)
     (torch.Size([]), True)
     """
-    w_pen = _check_nonneg(weight, "weight")
-    target = _check_nonneg(target_norm, "target_norm")
+    w_pen = check_nonnegative(weight, "weight")
+    target = check_nonnegative(target_norm, "target_norm")
     weights = _check_scale_weights(scale_weights)
     _check_image(real, "real")
     _check_image(fake, "fake")
@@ -209,7 +193,7 @@ def r1_penalty(
     ``real``: ``(B, C, H, W)``; the discriminator returns a list of ``(B, 1, H_s, W_s)``;
     output ``()``.
     """
-    g_coef = _check_nonneg(gamma, "gamma")
+    g_coef = check_nonnegative(gamma, "gamma")
     weights = _check_scale_weights(scale_weights)
     _check_image(real, "real")
     x = real.detach().to(_work_dtype(real)).requires_grad_(True)
@@ -254,10 +238,10 @@ class GradientPenalty(nn.Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        self.weight = _check_nonneg(weight, "weight")
-        self.target_norm = _check_nonneg(target_norm, "target_norm")
+        self.weight = check_nonnegative(weight, "weight")
+        self.target_norm = check_nonnegative(target_norm, "target_norm")
         self.scale_weights = _check_scale_weights(scale_weights)
-        self.generator = _owned_generator(_check_seed(seed))
+        self.generator = _owned_generator(check_seed(seed))
 
     def forward(self, discriminator: DiscriminatorFn, real: Tensor, fake: Tensor) -> Tensor:
         """See :func:`gradient_penalty`."""
@@ -311,7 +295,7 @@ class R1Penalty(nn.Module):
         self, *, gamma: float = 10.0, scale_weights: tuple[float, ...] | None = None
     ) -> None:
         super().__init__()
-        self.gamma = _check_nonneg(gamma, "gamma")
+        self.gamma = check_nonnegative(gamma, "gamma")
         self.scale_weights = _check_scale_weights(scale_weights)
 
     def forward(

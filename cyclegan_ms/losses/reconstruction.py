@@ -16,7 +16,6 @@ Inputs in half precision are upcast to float32 first (safe under mixed precision
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Literal, TypeAlias
 
@@ -25,8 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._checks import check_nonnegative, check_weights
 from ..registry import register
-from ._weights import check_weights
 
 __all__ = [
     "FeatureMatchingLoss",
@@ -80,6 +79,18 @@ def _pair(output: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     return output.to(dtype), target.to(dtype)
 
 
+def _pixel_loss(
+    loss: Callable[..., Tensor],
+    output: Tensor,
+    target: Tensor,
+    reduction: Reduction,
+    **kwargs: float,
+) -> Tensor:
+    """``loss`` (a ``torch.nn.functional`` loss) on the checked, upcast pair."""
+    o, t = _pair(output, target)
+    return loss(o, t, reduction=reduction, **kwargs)
+
+
 def l1_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") -> Tensor:
     """Mean absolute error (the CycleGAN cycle and identity loss).
 
@@ -111,9 +122,7 @@ def l1_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") ->
     >>> l1_loss(torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4), reduction="none").shape
     torch.Size([2, 3, 4, 4])
     """
-    red = check_reduction(reduction)
-    o, t = _pair(output, target)
-    return F.l1_loss(o, t, reduction=red)
+    return _pixel_loss(F.l1_loss, output, target, check_reduction(reduction))
 
 
 def l2_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") -> Tensor:
@@ -141,17 +150,11 @@ def l2_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") ->
     ``output``, ``target``: ``(B, C, H, W)`` (any shape, equal); output ``()`` or the input
     shape for ``"none"``.
     """
-    red = check_reduction(reduction)
-    o, t = _pair(output, target)
-    return F.mse_loss(o, t, reduction=red)
+    return _pixel_loss(F.mse_loss, output, target, check_reduction(reduction))
 
 
 def _check_beta(beta: float) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta):
-        raise ValueError(f"beta must be a finite number >= 0; got {beta!r}")
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0 (0 gives plain L1); got {beta!r}")
-    return float(beta)
+    return check_nonnegative(beta, "beta", " (0 gives plain L1)")
 
 
 def smooth_l1_loss(
@@ -184,9 +187,7 @@ def smooth_l1_loss(
     shape for ``"none"``.
     """
     red = check_reduction(reduction)
-    b = _check_beta(beta)
-    o, t = _pair(output, target)
-    return F.smooth_l1_loss(o, t, beta=b, reduction=red)
+    return _pixel_loss(F.smooth_l1_loss, output, target, red, beta=_check_beta(beta))
 
 
 class _ReducedPixelLoss(nn.Module):
@@ -241,7 +242,7 @@ class L2Loss(_ReducedPixelLoss):
 
 
 @register("reconstruction_loss", "smooth_l1")
-class SmoothL1Loss(nn.Module):
+class SmoothL1Loss(_ReducedPixelLoss):
     """Module form of :func:`smooth_l1_loss`.
 
     Parameters
@@ -257,9 +258,9 @@ class SmoothL1Loss(nn.Module):
     """
 
     def __init__(self, *, beta: float = 1.0, reduction: Reduction = "mean") -> None:
-        super().__init__()
-        self.beta = _check_beta(beta)
-        self.reduction: Reduction = check_reduction(reduction)
+        b = _check_beta(beta)
+        super().__init__(reduction=reduction)
+        self.beta = b
 
     def forward(self, output: Tensor, target: Tensor) -> Tensor:
         """See :func:`smooth_l1_loss`."""

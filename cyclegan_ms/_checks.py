@@ -1,0 +1,280 @@
+"""Argument checks shared across the package.
+
+Each check returns the value in its canonical type or raises :class:`ValueError` with a message
+naming the argument, the value received and what is accepted, e.g.
+``"len_b must be an int >= 1; got 0"``.
+
+>>> check_int(3, "num_workers")
+3
+>>> check_nonnegative(2, "weight")
+2.0
+>>> check_int(-1, "epoch")
+Traceback (most recent call last):
+    ...
+ValueError: epoch must be an int >= 0; got -1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TypeGuard
+
+import numpy as np
+from torch import Tensor
+
+__all__ = [
+    "check_finite",
+    "check_int",
+    "check_nonnegative",
+    "check_part_int",
+    "check_probability",
+    "check_seed",
+    "check_weights",
+]
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a Python ``int`` (never a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    """Whether ``value`` is a Python ``int`` or ``float`` (never a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_int(value: object, name: str, lo: int = 0) -> int:
+    """Return ``value`` as an ``int`` if it is an integer ``>= lo``.
+
+    Parameters
+    ----------
+    value
+        The argument; a Python or numpy integer, not a bool.
+    name
+        The argument's name, for the message.
+    lo
+        The smallest value accepted.
+
+    Returns
+    -------
+    int
+        ``value`` as a Python ``int``.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be an int >= {lo}; got {value!r}"`` for anything else.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_int(np.int64(4), "batch_size", 1)
+    4
+    """
+    if not (_is_int(value) or isinstance(value, np.integer)) or value < lo:
+        raise ValueError(f"{name} must be an int >= {lo}; got {value!r}")
+    return int(value)
+
+
+def check_part_int(value: object, name: str, lo: int = 1, *, part: str) -> int:
+    """Return ``value`` if it is a Python integer ``>= lo``; for the arguments of a network part.
+
+    The message starts with the part's registry name, as the other checks of the parts do.
+
+    Parameters
+    ----------
+    value
+        The argument; a Python ``int``, not a bool.
+    name
+        The argument's name, for the message.
+    lo
+        The smallest value accepted.
+    part
+        The registry name of the part (e.g. ``"patchgan"``), for the message.
+
+    Returns
+    -------
+    int
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        ``"{part}: {name} must be an integer >= {lo}; got {value!r}"`` for anything else.
+
+    Examples
+    --------
+    >>> check_part_int(0, "ndf", part="pixel")
+    Traceback (most recent call last):
+        ...
+    ValueError: pixel: ndf must be an integer >= 1; got 0
+    """
+    if not _is_int(value) or value < lo:
+        raise ValueError(f"{part}: {name} must be an integer >= {lo}; got {value!r}")
+    return value
+
+
+def check_finite(value: object, name: str) -> float:
+    """Return ``value`` as a ``float`` if it is a finite number.
+
+    Parameters
+    ----------
+    value
+        The argument; an ``int`` or ``float``, not a bool.
+    name
+        The argument's name, for the message.
+
+    Returns
+    -------
+    float
+        ``value`` as a float.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be a finite number; got {value!r}"`` for a non-number, NaN or infinity.
+    """
+    if not _is_number(value) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
+    return float(value)
+
+
+def check_nonnegative(value: object, name: str, hint: str = "") -> float:
+    """Return ``value`` as a ``float`` if it is a finite number ``>= 0``.
+
+    Parameters
+    ----------
+    value
+        The argument; an ``int`` or ``float``, not a bool.
+    name
+        The argument's name, for the message.
+    hint
+        Text added after ``">= 0"`` in the message for a negative value, e.g.
+        ``" (0 gives plain L1)"``.
+
+    Returns
+    -------
+    float
+        ``value`` as a float.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be a finite number >= 0; got {value!r}"`` for a non-number, NaN or
+        infinity; ``"{name} must be >= 0{hint}; got {value!r}"`` for a negative number.
+    """
+    if not _is_number(value) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0{hint}; got {value!r}")
+    return float(value)
+
+
+def check_probability(value: object, name: str, hint: str = "") -> float:
+    """Return ``value`` as a ``float`` if it is a number in ``[0, 1]``.
+
+    Parameters
+    ----------
+    value
+        The argument; an ``int`` or ``float``, not a bool.
+    name
+        The argument's name, for the message.
+    hint
+        Text added after ``"[0, 1]"`` in the message, e.g. ``" (a BCE target probability)"``.
+
+    Returns
+    -------
+    float
+        ``value`` as a float.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be in [0, 1]{hint}; got {value!r}"`` for a non-number, NaN or a number
+        outside ``[0, 1]``.
+
+    Examples
+    --------
+    >>> check_probability(1.5, "p")
+    Traceback (most recent call last):
+        ...
+    ValueError: p must be in [0, 1]; got 1.5
+    """
+    if not _is_number(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1]{hint}; got {value!r}")
+    return float(value)
+
+
+def check_seed(value: object, name: str = "seed") -> int | None:
+    """Return ``value`` if it is ``None`` or a 63-bit seed: an integer in ``[0, 2**63)``.
+
+    Parameters
+    ----------
+    value
+        The argument; ``None`` or a Python ``int``, not a bool.
+    name
+        The argument's name, for the message.
+
+    Returns
+    -------
+    int or None
+        ``value`` unchanged.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be an int in [0, 2**63) or None; got {value!r}"`` for anything else.
+    """
+    if value is None:
+        return None
+    if not _is_int(value) or not 0 <= value < 2**63:
+        raise ValueError(f"{name} must be an int in [0, 2**63) or None; got {value!r}")
+    return value
+
+
+def check_weights(
+    values: Sequence[float] | None, name: str, what: str = ""
+) -> tuple[float, ...] | None:
+    """Return ``values`` as a tuple of finite floats >= 0 (``None`` stays ``None``).
+
+    Parameters
+    ----------
+    values
+        The weights, one per scale or layer.
+    name
+        The argument's name, for the message.
+    what
+        Optional explanation inserted after "a tuple of floats", e.g.
+        ``" (one per discriminator scale)"``.
+
+    Returns
+    -------
+    tuple of float or None
+        The weights as floats, or ``None``.
+
+    Raises
+    ------
+    ValueError
+        Not a sequence, empty, a non-number, or a negative or non-finite weight; the message
+        names the argument (and the index of a bad weight) and the value received.
+
+    Examples
+    --------
+    >>> check_weights([1, 0.5], "scale_weights")
+    (1.0, 0.5)
+    """
+    if values is None:
+        return None
+    if isinstance(values, (str, bytes, Tensor)) or not isinstance(values, Sequence):
+        raise ValueError(f"{name} must be a tuple of floats{what} or None; got {values!r}")
+    if len(values) == 0:
+        raise ValueError(f"{name} must hold at least one weight; got an empty sequence")
+    out: list[float] = []
+    for i, w in enumerate(values):
+        if not _is_number(w):
+            raise ValueError(f"{name}[{i}] must be a number; got {w!r}")
+        if not math.isfinite(w) or w < 0:
+            raise ValueError(f"{name}[{i}] must be finite and >= 0; got {w!r}")
+        out.append(float(w))
+    return tuple(out)
