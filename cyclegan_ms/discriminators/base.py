@@ -8,6 +8,12 @@ from torch import Tensor
 __all__ = ["Discriminator"]
 
 
+def _check_batch(what: str, x: Tensor) -> None:
+    """Raise ``ValueError`` naming ``what`` unless ``x`` is a 4-D ``(B, C, H, W)`` batch."""
+    if x.dim() != 4:
+        raise ValueError(f"{what} expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
+
+
 class Discriminator(nn.Module):
     """Base class of every discriminator in the library.
 

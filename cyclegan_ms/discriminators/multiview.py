@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal, TypeAlias, cast
+from typing import Literal, TypeAlias
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..layers import gaussian_blur as _blur
 from ..registry import register
-from .base import Discriminator
-from .pyramid import InnerSpec, build_inner
+from .base import _check_batch
+from .pyramid import InnerSpec, _InnerWrapper
 
 __all__ = [
     "LUMA_WEIGHTS",
@@ -50,11 +49,6 @@ VIEWS: tuple[str, ...] = ("image", "blur", "gray", "gradient")
 #: ITU-R BT.601 luma weights for R, G, B.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 _GRADIENT_EPS = 1e-8
-
-
-def _check_batch(what: str, x: Tensor) -> None:
-    if x.dim() != 4:
-        raise ValueError(f"{what} expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
 
 
 def blur_radius(sigma: float) -> int:
@@ -185,7 +179,7 @@ def make_view(x: Tensor, view: str, *, blur_sigma: float = 1.5) -> Tensor:
 
 
 @register("discriminator", "multiview")
-class MultiViewDiscriminator(Discriminator):
+class MultiViewDiscriminator(_InnerWrapper):
     """Runs a discriminator on several views of the image (ToDayGAN style).
 
     See the module documentation for the views and how channels work. By default every view
@@ -265,18 +259,10 @@ class MultiViewDiscriminator(Discriminator):
             or not blur_sigma > 0
         ):
             raise ValueError(f"multiview: blur_sigma must be a number > 0; got {blur_sigma!r}")
-        if not isinstance(share_weights, bool):
-            raise ValueError(
-                f"multiview: share_weights must be True or False; got {share_weights!r}"
-            )
         self.views: tuple[str, ...] = tuple(views)
         self.blur_sigma = float(blur_sigma)
-        self.share_weights = share_weights
-        self.inner_config, modules = build_inner(
-            "multiview", discriminator, 1 if share_weights else len(self.views)
-        )
-        self.inners = nn.ModuleList(modules)
-        needs = [int(getattr(modules[0], "min_input_size", 1))]
+        inner = self._build_inners("multiview", discriminator, share_weights, len(self.views))
+        needs = [int(getattr(inner, "min_input_size", 1))]
         if "blur" in self.views:
             needs.append(blur_radius(self.blur_sigma) + 1)
         if "gradient" in self.views:
@@ -291,9 +277,6 @@ class MultiViewDiscriminator(Discriminator):
         ``(B, C, H, W) -> [(B, C, H, W)] * len(views)``
         """
         return [make_view(x, v, blur_sigma=self.blur_sigma) for v in self.views]
-
-    def _inner(self, k: int) -> Discriminator:
-        return cast(Discriminator, self.inners[0 if self.share_weights else k])
 
     def forward_features(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Concatenated inner scores and features, in view order.
@@ -310,10 +293,4 @@ class MultiViewDiscriminator(Discriminator):
                 f"multiview with views {self.views} over {self.inner_config['name']!r} needs "
                 f"inputs of at least {self.min_input_size}×{self.min_input_size}; got {h}×{w}"
             )
-        scores: list[Tensor] = []
-        features: list[Tensor] = []
-        for k, v in enumerate(self.make_views(x)):
-            s, f = self._inner(k).forward_features(v)
-            scores.extend(s)
-            features.extend(f)
-        return scores, features
+        return self._run_inners(self.make_views(x))

@@ -11,9 +11,10 @@ from __future__ import annotations
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_part_int
 from ..layers import InitScheme, NormSpec, check_norm_spec, init_weights, make_norm, norm_has_bias
 from ..registry import register
-from .base import Discriminator
+from .base import Discriminator, _check_batch
 
 __all__ = [
     "PATCHGAN_PARAMS",
@@ -56,14 +57,8 @@ def patchgan_receptive_field(n_layers: int) -> int:
     return r
 
 
-def _check_int(owner: str, name: str, value: object, lo: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-        raise ValueError(f"{owner}: {name} must be an integer >= {lo}; got {value!r}")
-
-
 def _check_size(owner: str, x: Tensor, minimum: int, why: str) -> None:
-    if x.dim() != 4:
-        raise ValueError(f"{owner} expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
+    _check_batch(owner, x)
     h, w = x.shape[-2], x.shape[-1]
     if h < minimum or w < minimum:
         raise ValueError(
@@ -136,9 +131,9 @@ class NLayerDiscriminator(Discriminator):
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
-        _check_int("patchgan", "in_channels", in_channels, 1)
-        _check_int("patchgan", "ndf", ndf, 1)
-        _check_int("patchgan", "n_layers", n_layers, 1)
+        check_part_int(in_channels, "in_channels", part="patchgan")
+        check_part_int(ndf, "ndf", part="patchgan")
+        check_part_int(n_layers, "n_layers", part="patchgan")
         check_norm_spec(norm)
         bias = norm_has_bias(norm)
         self.n_layers = n_layers
@@ -231,8 +226,8 @@ class PixelDiscriminator(Discriminator):
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
-        _check_int("pixel", "in_channels", in_channels, 1)
-        _check_int("pixel", "ndf", ndf, 1)
+        check_part_int(in_channels, "in_channels", part="pixel")
+        check_part_int(ndf, "ndf", part="pixel")
         check_norm_spec(norm)
         #: Smallest input side: instance norm needs more than one pixel to normalise over.
         self.min_input_size = 2 if _norm_name(norm) == "instance" else 1

@@ -13,7 +13,7 @@ The inner discriminator is given as plain data — a registry name or a
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeAlias, cast
 
 import torch.nn as nn
@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import registry
+from .._checks import check_part_int
 from ..registry import register
-from .base import Discriminator
+from .base import Discriminator, _check_batch
 
 __all__ = ["InnerSpec", "PyramidDiscriminator", "build_inner", "downsample_half"]
 
@@ -86,6 +87,38 @@ def build_inner(
     return config, modules
 
 
+class _InnerWrapper(Discriminator):
+    """Shared part of the wrappers: an inner discriminator run on several inputs (scales or
+    views), with one copy per input or one shared copy, and their outputs concatenated."""
+
+    inner_config: dict[str, Any]
+    share_weights: bool
+
+    def _build_inners(
+        self, owner: str, spec: object, share_weights: object, n_inputs: int
+    ) -> Discriminator:
+        """Check ``share_weights``, build the inner copies into ``self.inners``; the first copy."""
+        if not isinstance(share_weights, bool):
+            raise ValueError(f"{owner}: share_weights must be True or False; got {share_weights!r}")
+        self.share_weights = share_weights
+        self.inner_config, modules = build_inner(owner, spec, 1 if share_weights else n_inputs)
+        self.inners = nn.ModuleList(modules)
+        return modules[0]
+
+    def _inner(self, k: int) -> Discriminator:
+        return cast(Discriminator, self.inners[0 if self.share_weights else k])
+
+    def _run_inners(self, inputs: Iterable[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+        """The inner scores and features of every input, concatenated in input order."""
+        scores: list[Tensor] = []
+        features: list[Tensor] = []
+        for k, v in enumerate(inputs):
+            s, f = self._inner(k).forward_features(v)
+            scores.extend(s)
+            features.extend(f)
+        return scores, features
+
+
 def downsample_half(x: Tensor) -> Tensor:
     """pix2pixHD's pyramid step: 3×3 average pool, stride 2, padding 1, padding not counted.
 
@@ -97,7 +130,7 @@ def downsample_half(x: Tensor) -> Tensor:
 
 
 @register("discriminator", "pyramid")
-class PyramidDiscriminator(Discriminator):
+class PyramidDiscriminator(_InnerWrapper):
     """Runs a discriminator on the image and on ``num_scales - 1`` successively halved copies.
 
     Each copy is :func:`downsample_half` of the previous one (as pix2pixHD). By default every
@@ -152,23 +185,20 @@ class PyramidDiscriminator(Discriminator):
         share_weights: bool = False,
     ) -> None:
         super().__init__()
-        if not isinstance(num_scales, int) or isinstance(num_scales, bool) or num_scales < 1:
-            raise ValueError(f"pyramid: num_scales must be an integer >= 1; got {num_scales!r}")
-        if not isinstance(share_weights, bool):
-            raise ValueError(f"pyramid: share_weights must be True or False; got {share_weights!r}")
-        self.inner_config, modules = build_inner(
-            "pyramid", discriminator, 1 if share_weights else num_scales
-        )
-        self.inners = nn.ModuleList(modules)
+        check_part_int(num_scales, "num_scales", part="pyramid")
+        inner = self._build_inners("pyramid", discriminator, share_weights, num_scales)
         self.num_scales = num_scales
-        self.share_weights = share_weights
-        inner_min = int(getattr(modules[0], "min_input_size", 1))
+        inner_min = int(getattr(inner, "min_input_size", 1))
         #: Smallest input side: the coarsest copy must still fit the inner discriminator.
         self.min_input_size = (inner_min - 1) * 2 ** (num_scales - 1) + 1
         self._inner_min = inner_min
 
-    def _inner(self, k: int) -> Discriminator:
-        return cast(Discriminator, self.inners[0 if self.share_weights else k])
+    def _scales(self, x: Tensor) -> Iterator[Tensor]:
+        """``x`` and its successive :func:`downsample_half` copies, made as they are needed."""
+        for k in range(self.num_scales):
+            if k:
+                x = downsample_half(x)
+            yield x
 
     def forward_features(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Concatenated inner scores and features, full resolution first.
@@ -178,8 +208,7 @@ class PyramidDiscriminator(Discriminator):
         ``(B, C, H, W) -> (num_scales * S maps (B, 1, H_s, W_s), features)`` where ``S`` is the
         number of maps the inner returns.
         """
-        if x.dim() != 4:
-            raise ValueError(f"pyramid expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
+        _check_batch("pyramid", x)
         h, w = x.shape[-2], x.shape[-1]
         if h < self.min_input_size or w < self.min_input_size:
             raise ValueError(
@@ -188,12 +217,4 @@ class PyramidDiscriminator(Discriminator):
                 f"1/{2 ** (self.num_scales - 1)} copy must be at least "
                 f"{self._inner_min}×{self._inner_min}); got {h}×{w}"
             )
-        scores: list[Tensor] = []
-        features: list[Tensor] = []
-        for k in range(self.num_scales):
-            if k:
-                x = downsample_half(x)
-            s, f = self._inner(k).forward_features(x)
-            scores.extend(s)
-            features.extend(f)
-        return scores, features
+        return self._run_inners(self._scales(x))

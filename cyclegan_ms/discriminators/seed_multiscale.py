@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_part_int
 from ..layers import EncoderStep, InitScheme, SameConv2d, init_weights
 from ..registry import register
 from .base import Discriminator
@@ -108,8 +109,7 @@ class SeedMultiScaleDiscriminator(Discriminator):
             ("base_width", base_width),
             ("depth", depth),
         ):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"seed_multiscale: {name} must be an integer >= 1; got {value!r}")
+            check_part_int(value, name, part="seed_multiscale")
         if isinstance(taps, (str, bytes)) or not isinstance(taps, Sequence) or not taps:
             raise ValueError(
                 f"seed_multiscale: taps must be a non-empty sequence of step indices; got {taps!r}"
@@ -131,10 +131,7 @@ class SeedMultiScaleDiscriminator(Discriminator):
                 f"seed_multiscale: the last tap ({max(tap_list)}) must be the last step "
                 f"(depth={depth}); steps after it would never be trained — set depth={max(tap_list)}"
             )
-        if isinstance(head_kernel, bool) or not isinstance(head_kernel, int) or head_kernel < 1:
-            raise ValueError(
-                f"seed_multiscale: head_kernel must be an integer >= 1; got {head_kernel!r}"
-            )
+        check_part_int(head_kernel, "head_kernel", part="seed_multiscale")
         if not 0.0 <= negative_slope < 1.0:
             raise ValueError(
                 f"seed_multiscale: negative_slope must be in [0, 1); got {negative_slope!r}"
@@ -143,12 +140,10 @@ class SeedMultiScaleDiscriminator(Discriminator):
         act = ("leaky", {"negative_slope": float(negative_slope)})
         self.taps: tuple[int, ...] = tuple(tap_list)
         widths = [base_width * 2**i for i in range(depth)]
-        steps: list[nn.Module] = []
-        c = in_channels
-        for w in widths:
-            steps.append(EncoderStep(c, w, act=act, norm=False))
-            c = w
-        self.steps = nn.ModuleList(steps)
+        self.steps = nn.ModuleList(
+            EncoderStep(c_in, c_out, act=act, norm=False)
+            for c_in, c_out in zip([in_channels, *widths[:-1]], widths, strict=True)
+        )
         self.heads = nn.ModuleList(SameConv2d(widths[t - 1], 1, head_kernel) for t in self.taps)
         init_weights(self, init, init_gain)
 
