@@ -14,6 +14,18 @@ def _check_batch(what: str, x: Tensor) -> None:
         raise ValueError(f"{what} expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
 
 
+def _check_input(x: Tensor, what: str, minimum: int, subject: str, why: str = "") -> None:
+    """Raise ``ValueError`` unless ``x`` is a ``(B, C, H, W)`` batch of at least
+    ``minimum`` × ``minimum``; the size message starts with ``subject`` (the part and its
+    settings) and adds ``why`` after the size."""
+    _check_batch(what, x)
+    h, w = x.shape[-2], x.shape[-1]
+    if h < minimum or w < minimum:
+        raise ValueError(
+            f"{subject} needs inputs of at least {minimum}×{minimum}{why}; got {h}×{w}"
+        )
+
+
 class Discriminator(nn.Module):
     """Base class of every discriminator in the library.
 

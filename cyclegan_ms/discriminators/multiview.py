@@ -28,7 +28,7 @@ from torch import Tensor
 
 from ..layers import gaussian_blur as _blur
 from ..registry import register
-from .base import _check_batch
+from .base import _check_batch, _check_input
 from .pyramid import InnerSpec, _InnerWrapper
 
 __all__ = [
@@ -286,11 +286,6 @@ class MultiViewDiscriminator(_InnerWrapper):
         ``(B, C, H, W) -> (len(views) * S maps (B, 1, H_s, W_s), features)`` where ``S`` is the
         number of maps the inner returns.
         """
-        _check_batch("multiview", x)
-        h, w = x.shape[-2], x.shape[-1]
-        if h < self.min_input_size or w < self.min_input_size:
-            raise ValueError(
-                f"multiview with views {self.views} over {self.inner_config['name']!r} needs "
-                f"inputs of at least {self.min_input_size}×{self.min_input_size}; got {h}×{w}"
-            )
+        subject = f"multiview with views {self.views} over {self.inner_config['name']!r}"
+        _check_input(x, "multiview", self.min_input_size, subject)
         return self._run_inners(self.make_views(x))

@@ -14,7 +14,7 @@ from torch import Tensor
 from .._checks import check_part_int
 from ..layers import InitScheme, NormSpec, check_norm_spec, init_weights, make_norm, norm_has_bias
 from ..registry import register
-from .base import Discriminator, _check_batch
+from .base import Discriminator, _check_input
 
 __all__ = [
     "PATCHGAN_PARAMS",
@@ -55,15 +55,6 @@ def patchgan_receptive_field(n_layers: int) -> int:
     for stride in [1, 1] + [2] * n_layers:  # walk back from the output
         r = (r - 1) * stride + 4
     return r
-
-
-def _check_size(owner: str, x: Tensor, minimum: int, why: str) -> None:
-    _check_batch(owner, x)
-    h, w = x.shape[-2], x.shape[-1]
-    if h < minimum or w < minimum:
-        raise ValueError(
-            f"{owner} needs inputs of at least {minimum}×{minimum} ({why}); got {h}×{w}"
-        )
 
 
 def _norm_name(spec: NormSpec) -> str:
@@ -168,11 +159,12 @@ class NLayerDiscriminator(Discriminator):
         ``(B, C, H, W) -> ([(B, 1, H', W')], [(B, C_i, H_i, W_i)] * (n_layers + 1))`` with
         ``H' = floor(H / 2**n_layers) - 2``.
         """
-        _check_size(
-            "patchgan",
+        _check_input(
             x,
+            "patchgan",
             self.min_input_size,
-            f"n_layers={self.n_layers} halves it {self.n_layers} times",
+            "patchgan",
+            f" (n_layers={self.n_layers} halves it {self.n_layers} times)",
         )
         features: list[Tensor] = []
         h = x
@@ -247,7 +239,8 @@ class PixelDiscriminator(Discriminator):
         -----
         ``(B, C, H, W) -> ([(B, 1, H, W)], [(B, ndf, H, W), (B, 2·ndf, H, W)])``
         """
-        _check_size("pixel", x, self.min_input_size, "instance norm needs more than one pixel")
+        why = " (instance norm needs more than one pixel)"
+        _check_input(x, "pixel", self.min_input_size, "pixel", why)
         a = self.first(x)
         b = self.second(a)
         return [self.head(b)], [a, b]

@@ -23,7 +23,7 @@ from torch import Tensor
 from .. import registry
 from .._checks import check_part_int
 from ..registry import register
-from .base import Discriminator, _check_batch
+from .base import Discriminator, _check_input
 
 __all__ = ["InnerSpec", "PyramidDiscriminator", "build_inner", "downsample_half"]
 
@@ -208,13 +208,10 @@ class PyramidDiscriminator(_InnerWrapper):
         ``(B, C, H, W) -> (num_scales * S maps (B, 1, H_s, W_s), features)`` where ``S`` is the
         number of maps the inner returns.
         """
-        _check_batch("pyramid", x)
-        h, w = x.shape[-2], x.shape[-1]
-        if h < self.min_input_size or w < self.min_input_size:
-            raise ValueError(
-                f"pyramid with num_scales={self.num_scales} over {self.inner_config['name']!r} "
-                f"needs inputs of at least {self.min_input_size}×{self.min_input_size} (the "
-                f"1/{2 ** (self.num_scales - 1)} copy must be at least "
-                f"{self._inner_min}×{self._inner_min}); got {h}×{w}"
-            )
+        subject = f"pyramid with num_scales={self.num_scales} over {self.inner_config['name']!r}"
+        why = (
+            f" (the 1/{2 ** (self.num_scales - 1)} copy must be at least "
+            f"{self._inner_min}×{self._inner_min})"
+        )
+        _check_input(x, "pyramid", self.min_input_size, subject, why)
         return self._run_inners(self._scales(x))
