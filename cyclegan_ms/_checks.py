@@ -1,8 +1,9 @@
 """Argument checks shared across the package.
 
-Each check returns the value in its canonical type or raises :class:`ValueError` with a message
-naming the argument, the value received and what is accepted, e.g.
-``"len_b must be an int >= 1; got 0"``.
+Every check takes the argument's ``value`` and its ``name`` (for the message), returns the value
+in its canonical type, and raises :class:`ValueError` with a message that names the argument,
+the value received and what is accepted, e.g. ``"len_b must be an int >= 1; got 0"``. The
+messages are part of the API: tests match them.
 
 >>> check_int(3, "num_workers")
 3
@@ -44,27 +45,23 @@ def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_finite(value: object) -> TypeGuard[int | float]:
+    """Whether ``value`` is a finite Python ``int`` or ``float`` (never a bool)."""
+    return _is_number(value) and math.isfinite(value)
+
+
 def check_int(value: object, name: str, lo: int = 0) -> int:
-    """Return ``value`` as an ``int`` if it is an integer ``>= lo``.
+    """An integer ``>= lo`` (Python or numpy, not a bool), returned as a Python ``int``.
 
     Parameters
     ----------
-    value
-        The argument; a Python or numpy integer, not a bool.
-    name
-        The argument's name, for the message.
     lo
         The smallest value accepted.
-
-    Returns
-    -------
-    int
-        ``value`` as a Python ``int``.
 
     Raises
     ------
     ValueError
-        ``"{name} must be an int >= {lo}; got {value!r}"`` for anything else.
+        ``"{name} must be an int >= {lo}; got {value!r}"``.
 
     Examples
     --------
@@ -78,30 +75,20 @@ def check_int(value: object, name: str, lo: int = 0) -> int:
 
 
 def check_part_int(value: object, name: str, lo: int = 1, *, part: str) -> int:
-    """Return ``value`` if it is a Python integer ``>= lo``; for the arguments of a network part.
-
-    The message starts with the part's registry name, as the other checks of the parts do.
+    """A Python integer ``>= lo`` (not a bool) given to a network part, returned unchanged.
 
     Parameters
     ----------
-    value
-        The argument; a Python ``int``, not a bool.
-    name
-        The argument's name, for the message.
     lo
         The smallest value accepted.
     part
-        The registry name of the part (e.g. ``"patchgan"``), for the message.
-
-    Returns
-    -------
-    int
-        ``value`` unchanged.
+        The part's registry name (e.g. ``"patchgan"``), which starts the message as in the
+        parts' other checks.
 
     Raises
     ------
     ValueError
-        ``"{part}: {name} must be an integer >= {lo}; got {value!r}"`` for anything else.
+        ``"{part}: {name} must be an integer >= {lo}; got {value!r}"``.
 
     Examples
     --------
@@ -116,47 +103,26 @@ def check_part_int(value: object, name: str, lo: int = 1, *, part: str) -> int:
 
 
 def check_finite(value: object, name: str) -> float:
-    """Return ``value`` as a ``float`` if it is a finite number.
-
-    Parameters
-    ----------
-    value
-        The argument; an ``int`` or ``float``, not a bool.
-    name
-        The argument's name, for the message.
-
-    Returns
-    -------
-    float
-        ``value`` as a float.
+    """A finite ``int`` or ``float`` (not a bool), returned as a ``float``.
 
     Raises
     ------
     ValueError
         ``"{name} must be a finite number; got {value!r}"`` for a non-number, NaN or infinity.
     """
-    if not _is_number(value) or not math.isfinite(value):
+    if not _is_finite(value):
         raise ValueError(f"{name} must be a finite number; got {value!r}")
     return float(value)
 
 
 def check_nonnegative(value: object, name: str, hint: str = "") -> float:
-    """Return ``value`` as a ``float`` if it is a finite number ``>= 0``.
+    """A finite ``int`` or ``float`` ``>= 0`` (not a bool), returned as a ``float``.
 
     Parameters
     ----------
-    value
-        The argument; an ``int`` or ``float``, not a bool.
-    name
-        The argument's name, for the message.
     hint
-        Text added after ``">= 0"`` in the message for a negative value, e.g.
+        Added after ``">= 0"`` in the message for a negative number, e.g.
         ``" (0 gives plain L1)"``.
-
-    Returns
-    -------
-    float
-        ``value`` as a float.
 
     Raises
     ------
@@ -164,7 +130,7 @@ def check_nonnegative(value: object, name: str, hint: str = "") -> float:
         ``"{name} must be a finite number >= 0; got {value!r}"`` for a non-number, NaN or
         infinity; ``"{name} must be >= 0{hint}; got {value!r}"`` for a negative number.
     """
-    if not _is_number(value) or not math.isfinite(value):
+    if not _is_finite(value):
         raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0{hint}; got {value!r}")
@@ -172,26 +138,17 @@ def check_nonnegative(value: object, name: str, hint: str = "") -> float:
 
 
 def check_probability(value: object, name: str, hint: str = "") -> float:
-    """Return ``value`` as a ``float`` if it is a number in ``[0, 1]``.
+    """An ``int`` or ``float`` in ``[0, 1]`` (not a bool), returned as a ``float``.
 
     Parameters
     ----------
-    value
-        The argument; an ``int`` or ``float``, not a bool.
-    name
-        The argument's name, for the message.
     hint
-        Text added after ``"[0, 1]"`` in the message, e.g. ``" (a BCE target probability)"``.
-
-    Returns
-    -------
-    float
-        ``value`` as a float.
+        Added after ``"[0, 1]"`` in the message, e.g. ``" (a BCE target probability)"``.
 
     Raises
     ------
     ValueError
-        ``"{name} must be in [0, 1]{hint}; got {value!r}"`` for a non-number, NaN or a number
+        ``"{name} must be in [0, 1]{hint}; got {value!r}"`` for a non-number, NaN, or a number
         outside ``[0, 1]``.
 
     Examples
@@ -207,24 +164,12 @@ def check_probability(value: object, name: str, hint: str = "") -> float:
 
 
 def check_seed(value: object, name: str = "seed") -> int | None:
-    """Return ``value`` if it is ``None`` or a 63-bit seed: an integer in ``[0, 2**63)``.
-
-    Parameters
-    ----------
-    value
-        The argument; ``None`` or a Python ``int``, not a bool.
-    name
-        The argument's name, for the message.
-
-    Returns
-    -------
-    int or None
-        ``value`` unchanged.
+    """``None`` or a 63-bit seed, a Python integer in ``[0, 2**63)``; returned unchanged.
 
     Raises
     ------
     ValueError
-        ``"{name} must be an int in [0, 2**63) or None; got {value!r}"`` for anything else.
+        ``"{name} must be an int in [0, 2**63) or None; got {value!r}"``.
     """
     if value is None:
         return None
@@ -236,28 +181,20 @@ def check_seed(value: object, name: str = "seed") -> int | None:
 def check_weights(
     values: Sequence[float] | None, name: str, what: str = ""
 ) -> tuple[float, ...] | None:
-    """Return ``values`` as a tuple of finite floats >= 0 (``None`` stays ``None``).
+    """A non-empty sequence of finite numbers ``>= 0`` (one per scale or layer), returned as a
+    tuple of floats; ``None`` stays ``None``.
 
     Parameters
     ----------
-    values
-        The weights, one per scale or layer.
-    name
-        The argument's name, for the message.
     what
-        Optional explanation inserted after "a tuple of floats", e.g.
+        Inserted after "a tuple of floats" in the message, e.g.
         ``" (one per discriminator scale)"``.
-
-    Returns
-    -------
-    tuple of float or None
-        The weights as floats, or ``None``.
 
     Raises
     ------
     ValueError
         Not a sequence, empty, a non-number, or a negative or non-finite weight; the message
-        names the argument (and the index of a bad weight) and the value received.
+        names the argument (with the index of a bad weight) and the value received.
 
     Examples
     --------

@@ -28,6 +28,14 @@ model to get that.
 Scores are upcast to float32 (when in a lower precision) before the loss, so the losses are safe
 under mixed precision.
 
+**Arguments common to the functions.** ``fake_scores`` (and, for a discriminator loss,
+``real_scores``) are the score maps of one discriminator on generated (real) images: a list of
+``(B, 1, H_s, W_s)`` tensors, one per scale (any shape per scale; a bare tensor is a list of
+one), both lists equally long. ``scale_weights`` gives one weight per scale; ``None`` gives 1
+each (the seed). Every function returns a scalar tensor (shape ``()``) and raises
+``ValueError`` on an empty score list, score lists of different lengths, or a
+``scale_weights`` length that differs from the number of score maps.
+
 >>> import torch
 >>> scores = [torch.ones(2, 1, 32, 32), torch.ones(2, 1, 16, 16), torch.ones(2, 1, 8, 8)]
 >>> float(lsgan_generator_loss(scores))
@@ -177,6 +185,32 @@ def _discriminator_side(
     return _weighted_sum(terms, w)
 
 
+def _labelled_discriminator_side(
+    real_scores: ScoreList,
+    fake_scores: ScoreList,
+    scale_weights: Sequence[float] | None,
+    real_label: float,
+    fake_label: float,
+    term: Callable[[Tensor, float], Tensor],
+    *,
+    unit: bool = False,
+) -> Tensor:
+    """:func:`_discriminator_side` with ``term(score, label)`` against checked labels."""
+    _check_labels(real_label, fake_label, unit=unit)
+    real_t, fake_t = float(real_label), float(fake_label)
+    return _discriminator_side(
+        real_scores,
+        fake_scores,
+        scale_weights,
+        lambda r: term(r, real_t),
+        lambda f: term(f, fake_t),
+    )
+
+
+def _squared_error(x: Tensor, label: float) -> Tensor:
+    return (x - label).square()
+
+
 # --------------------------------------------------------------------------------------------
 # functions
 # --------------------------------------------------------------------------------------------
@@ -190,28 +224,13 @@ def lsgan_generator_loss(
 ) -> Tensor:
     """Least-squares generator loss: ``sum_s w_s * mean((D_s(fake) - real_label)^2)``.
 
+    ``fake_scores``, ``scale_weights``, the result and the errors are those common to the
+    functions of this module (see the module documentation).
+
     Parameters
     ----------
-    fake_scores
-        Score maps of the discriminator on generated images, one per scale.
-    scale_weights
-        One weight per scale; ``None`` gives 1 each (the seed).
     real_label
-        Target the generator pushes its scores to.
-
-    Returns
-    -------
-    Tensor
-        Scalar loss.
-
-    Raises
-    ------
-    ValueError
-        Empty score list, or ``scale_weights`` length differs from the number of score maps.
-
-    Shape
-    -----
-    ``fake_scores``: list of ``(B, 1, H_s, W_s)`` (any shape per scale); output ``()``.
+        Target the generator pushes its scores to (a finite number).
 
     Examples
     --------
@@ -220,7 +239,7 @@ def lsgan_generator_loss(
     1.0
     """
     label = _check_label(real_label, "real_label")
-    return _generator_side(fake_scores, scale_weights, lambda f: (f - label).square())
+    return _generator_side(fake_scores, scale_weights, lambda f: _squared_error(f, label))
 
 
 def lsgan_discriminator_loss(
@@ -233,30 +252,18 @@ def lsgan_discriminator_loss(
 ) -> Tensor:
     """Least-squares discriminator loss, real and fake terms **summed** per scale.
 
-    ``sum_s w_s * [mean((D_s(real) - real_label)^2) + mean((D_s(fake) - fake_label)^2)]``.
+    ``sum_s w_s * [mean((D_s(real) - real_label)^2) + mean((D_s(fake) - fake_label)^2)]``;
+    the score lists and ``scale_weights`` are as in the module documentation.
 
     Parameters
     ----------
-    real_scores, fake_scores
-        Score maps on real and on generated images (same number of scales).
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
     real_label, fake_label
-        Regression targets (must differ).
-
-    Returns
-    -------
-    Tensor
-        Scalar loss.
+        Regression targets (finite, and they must differ).
 
     Raises
     ------
     ValueError
-        Empty or differently long score lists, a ``scale_weights`` length mismatch, or equal labels.
-
-    Shape
-    -----
-    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+        As every function here, and on non-finite or equal labels.
 
     Examples
     --------
@@ -264,14 +271,8 @@ def lsgan_discriminator_loss(
     >>> float(lsgan_discriminator_loss([torch.ones(1, 1, 4, 4)], [torch.ones(1, 1, 4, 4)]))
     1.0
     """
-    _check_labels(real_label, fake_label)
-    real_t, fake_t = float(real_label), float(fake_label)
-    return _discriminator_side(
-        real_scores,
-        fake_scores,
-        scale_weights,
-        lambda r: (r - real_t).square(),
-        lambda f: (f - fake_t).square(),
+    return _labelled_discriminator_side(
+        real_scores, fake_scores, scale_weights, real_label, fake_label, _squared_error
     )
 
 
@@ -288,25 +289,13 @@ def bce_generator_loss(
     """Non-saturating generator loss on logits: ``sum_s w_s * mean(BCE(D_s(fake), real_label))``.
 
     With ``real_label=1`` this is ``softplus(-D(fake))``, the non-saturating loss of Goodfellow et
-    al.; scores are logits (no sigmoid in the discriminator).
+    al.; the score maps (see the module documentation) are logits (no sigmoid in the
+    discriminator).
 
     Parameters
     ----------
-    fake_scores
-        Logit maps of the discriminator on generated images, one per scale.
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
     real_label
         Target probability in [0, 1].
-
-    Returns
-    -------
-    Tensor
-        Scalar loss.
-
-    Shape
-    -----
-    ``fake_scores``: list of ``(B, 1, H_s, W_s)``; output ``()``.
 
     Examples
     --------
@@ -328,58 +317,27 @@ def bce_discriminator_loss(
 ) -> Tensor:
     """Binary cross-entropy discriminator loss on logits, real and fake terms summed per scale.
 
-    ``sum_s w_s * [mean(BCE(D_s(real), real_label)) + mean(BCE(D_s(fake), fake_label))]``; a
-    ``real_label`` below 1 gives one-sided label smoothing.
+    ``sum_s w_s * [mean(BCE(D_s(real), real_label)) + mean(BCE(D_s(fake), fake_label))]`` on
+    logit maps (the score lists of the module documentation); a ``real_label`` below 1 gives
+    one-sided label smoothing.
 
     Parameters
     ----------
-    real_scores, fake_scores
-        Logit maps on real and on generated images (same number of scales).
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
     real_label, fake_label
         Target probabilities in [0, 1] (must differ).
-
-    Returns
-    -------
-    Tensor
-        Scalar loss.
-
-    Shape
-    -----
-    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
     """
-    _check_labels(real_label, fake_label, unit=True)
-    real_t, fake_t = float(real_label), float(fake_label)
-    return _discriminator_side(
-        real_scores,
-        fake_scores,
-        scale_weights,
-        lambda r: _bce(r, real_t),
-        lambda f: _bce(f, fake_t),
+    return _labelled_discriminator_side(
+        real_scores, fake_scores, scale_weights, real_label, fake_label, _bce, unit=True
     )
 
 
 def hinge_generator_loss(
     fake_scores: ScoreList, *, scale_weights: Sequence[float] | None = None
 ) -> Tensor:
-    """Hinge generator loss: ``sum_s w_s * mean(-D_s(fake))``.
+    """Hinge generator loss: ``sum_s w_s * mean(-D_s(fake))``, unbounded below.
 
-    Parameters
-    ----------
-    fake_scores
-        Score maps on generated images, one per scale.
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
-
-    Returns
-    -------
-    Tensor
-        Scalar loss (unbounded below).
-
-    Shape
-    -----
-    ``fake_scores``: list of ``(B, 1, H_s, W_s)``; output ``()``.
+    The arguments, result and errors are those common to the functions of this module (see the
+    module documentation).
     """
     return _generator_side(fake_scores, scale_weights, torch.neg)
 
@@ -392,23 +350,8 @@ def hinge_discriminator_loss(
 ) -> Tensor:
     """Hinge discriminator loss: ``sum_s w_s * [mean(relu(1 - D_s(real))) + mean(relu(1 + D_s(fake)))]``.
 
-    Zero once every real score is ``>= 1`` and every fake score ``<= -1``.
-
-    Parameters
-    ----------
-    real_scores, fake_scores
-        Score maps on real and on generated images (same number of scales).
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
-
-    Returns
-    -------
-    Tensor
-        Scalar loss, ``>= 0``.
-
-    Shape
-    -----
-    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+    Always ``>= 0``; zero once every real score is ``>= 1`` and every fake score ``<= -1``. The
+    arguments and errors are those common to the functions of this module.
     """
     return _discriminator_side(
         real_scores,
@@ -422,25 +365,12 @@ def hinge_discriminator_loss(
 def wgan_generator_loss(
     fake_scores: ScoreList, *, scale_weights: Sequence[float] | None = None
 ) -> Tensor:
-    """Wasserstein generator loss: ``sum_s w_s * mean(-D_s(fake))``.
+    """Wasserstein generator loss: ``sum_s w_s * mean(-D_s(fake))`` on critic maps.
 
-    Parameters
-    ----------
-    fake_scores
-        Critic maps on generated images, one per scale.
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
-
-    Returns
-    -------
-    Tensor
-        Scalar loss (unbounded below).
-
-    Shape
-    -----
-    ``fake_scores``: list of ``(B, 1, H_s, W_s)``; output ``()``.
+    The same value as :func:`hinge_generator_loss` (the two losses differ only on the
+    discriminator side), with the same arguments, result and errors.
     """
-    return _generator_side(fake_scores, scale_weights, torch.neg)
+    return hinge_generator_loss(fake_scores, scale_weights=scale_weights)
 
 
 def wgan_discriminator_loss(
@@ -452,23 +382,8 @@ def wgan_discriminator_loss(
     """Wasserstein critic loss: ``sum_s w_s * [mean(D_s(fake)) - mean(D_s(real))]``.
 
     Unbounded without a Lipschitz constraint: pair it with the ``wgan_gp`` penalty
-    (:func:`~cyclegan_ms.losses.gradient_penalty`).
-
-    Parameters
-    ----------
-    real_scores, fake_scores
-        Critic maps on real and on generated images (same number of scales).
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
-
-    Returns
-    -------
-    Tensor
-        Scalar loss.
-
-    Shape
-    -----
-    ``real_scores``/``fake_scores``: lists of ``(B, 1, H_s, W_s)``; output ``()``.
+    (:func:`~cyclegan_ms.losses.gradient_penalty`). The arguments (critic maps as score lists)
+    and errors are those common to the functions of this module.
     """
     return _discriminator_side(real_scores, fake_scores, scale_weights, torch.neg, lambda f: f)
 
@@ -485,11 +400,18 @@ class AdversarialLoss(nn.Module):
     maps a discriminator returns and reduce over scales with ``scale_weights``. A user loss
     registered under ``"adversarial_loss"`` should follow the same two-method contract.
 
+    The modules below share this ``scale_weights`` parameter and these shapes.
+
     Parameters
     ----------
     scale_weights
         One non-negative weight per discriminator scale; ``None`` gives 1 each. A length that
         differs from the number of score maps raises ``ValueError`` when the loss is called.
+
+    Shape
+    -----
+    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
+    ``discriminator``: two such lists -> ``()``.
     """
 
     def __init__(self, *, scale_weights: tuple[float, ...] | None = None) -> None:
@@ -583,10 +505,11 @@ class LSGANLoss(_LabelledGANLoss):
     """Least-squares GAN loss (the seed's), see :func:`lsgan_generator_loss` and
     :func:`lsgan_discriminator_loss`.
 
+    ``scale_weights`` and the shapes are those of :class:`AdversarialLoss` (``None``, 1 per
+    scale, is the seed's).
+
     Parameters
     ----------
-    scale_weights
-        One weight per scale; ``None`` gives 1 each (the seed).
     real_label, fake_label
         Regression targets for real and generated images.
 
@@ -594,11 +517,6 @@ class LSGANLoss(_LabelledGANLoss):
     ------
     ValueError
         Bad ``scale_weights``, non-finite or equal labels.
-
-    Shape
-    -----
-    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
-    ``discriminator``: two such lists -> ``()``.
 
     Examples
     --------
@@ -617,17 +535,12 @@ class BCEGANLoss(_LabelledGANLoss):
     """Non-saturating GAN loss with logits, see :func:`bce_generator_loss` and
     :func:`bce_discriminator_loss`.
 
+    ``scale_weights`` and the shapes are those of :class:`AdversarialLoss`.
+
     Parameters
     ----------
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
     real_label, fake_label
         Target probabilities in [0, 1]; ``real_label=0.9`` gives one-sided label smoothing.
-
-    Shape
-    -----
-    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
-    ``discriminator``: two such lists -> ``()``.
     """
 
     _unit_labels = True
@@ -639,15 +552,7 @@ class BCEGANLoss(_LabelledGANLoss):
 class HingeGANLoss(_FunctionalGANLoss):
     """Hinge GAN loss, see :func:`hinge_generator_loss` and :func:`hinge_discriminator_loss`.
 
-    Parameters
-    ----------
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
-
-    Shape
-    -----
-    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
-    ``discriminator``: two such lists -> ``()``.
+    ``scale_weights`` and the shapes are those of :class:`AdversarialLoss`.
     """
 
     _generator_loss = staticmethod(hinge_generator_loss)
@@ -659,17 +564,7 @@ class WGANLoss(_FunctionalGANLoss):
     """Wasserstein loss, see :func:`wgan_generator_loss` and :func:`wgan_discriminator_loss`.
 
     Add the ``"wgan_gp"`` penalty (:class:`~cyclegan_ms.losses.GradientPenalty`) to the critic
-    objective for WGAN-GP.
-
-    Parameters
-    ----------
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
-
-    Shape
-    -----
-    ``generator``: list of ``(B, 1, H_s, W_s)`` -> ``()``;
-    ``discriminator``: two such lists -> ``()``.
+    objective for WGAN-GP. ``scale_weights`` and the shapes are those of :class:`AdversarialLoss`.
     """
 
     _generator_loss = staticmethod(wgan_generator_loss)

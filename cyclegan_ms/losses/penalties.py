@@ -13,6 +13,13 @@ add any registered penalty to its discriminator objective without a special case
 Autocast is disabled inside the penalties: the input gradient is computed in the inputs' own
 precision (float32 for half-precision inputs), which keeps the double backward stable under
 mixed precision.
+
+**Arguments common to the penalties.** ``discriminator`` is any callable returning a list of
+``(B, 1, H_s, W_s)`` score maps (a bare tensor counts as one scale); ``real`` (and ``fake``) are
+floating-point ``(B, C, H, W)`` batches, detached by the penalty; ``scale_weights`` gives one
+weight per scale, ``None`` giving 1 each. The result is a scalar (shape ``()``), ``>= 0``;
+``ValueError`` is raised on a negative coefficient or a ``scale_weights`` length that differs
+from the number of score maps.
 """
 
 from __future__ import annotations
@@ -57,10 +64,14 @@ def _work_dtype(x: Tensor) -> torch.dtype:
     return x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
 
 
-def _input_gradients(
-    discriminator: DiscriminatorFn, x: Tensor, scale_weights: tuple[float, ...] | None
-) -> tuple[list[Tensor], tuple[float, ...]]:
-    """Per-scale gradients of ``sum(D_s(x))`` w.r.t. ``x`` (graph kept for double backward)."""
+def _weighted_gradient_terms(
+    discriminator: DiscriminatorFn,
+    x: Tensor,
+    scale_weights: tuple[float, ...] | None,
+    term: Callable[[Tensor], Tensor],
+) -> Tensor:
+    """``sum_s w_s * term(g_s)``, ``g_s`` the per-sample gradient of ``sum(D_s(x))`` w.r.t.
+    ``x`` flattened to ``(B, C*H*W)`` (graph kept for double backward)."""
     with torch.autocast(device_type=x.device.type, enabled=False):
         scores = _as_score_list(discriminator(x), "discriminator output")
     weights = _resolve_weights(scale_weights, len(scores), "the discriminator output")
@@ -68,7 +79,10 @@ def _input_gradients(
     for s in scores:
         (g,) = torch.autograd.grad(s.sum(), x, create_graph=True, retain_graph=True)
         grads.append(g.flatten(1))
-    return grads, weights
+    total = x.new_zeros(())
+    for g, ws in zip(grads, weights, strict=True):
+        total = total + ws * term(g)
+    return total
 
 
 def gradient_penalty(
@@ -89,37 +103,26 @@ def gradient_penalty(
     penalty trains the discriminator only); the input gradient is taken with
     ``create_graph=True``, so the result backpropagates into the discriminator's parameters.
 
+    ``discriminator``, ``real``, ``scale_weights`` and the result are those common to the
+    penalties (see the module documentation).
+
     Parameters
     ----------
-    discriminator
-        Any callable returning a list of score maps (a bare tensor counts as one scale).
-    real, fake
-        Real and generated batches of the same shape.
+    fake
+        Generated batch, of the shape of ``real``.
     weight
         Penalty coefficient lambda (10 in the paper).
     target_norm
         Gradient norm the penalty pulls towards (1 for WGAN-GP; 0 gives a zero-centred penalty).
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
     generator
         Random generator for the interpolation coefficients (any device; the coefficients are
         moved to ``real``'s device). ``None`` uses torch's default generator.
-
-    Returns
-    -------
-    Tensor
-        Scalar penalty, ``>= 0``.
 
     Raises
     ------
     ValueError
         Different shapes of ``real`` and ``fake``, a negative ``weight``/``target_norm``, or a
         ``scale_weights`` length mismatch.
-
-    Shape
-    -----
-    ``real``, ``fake``: ``(B, C, H, W)``; the discriminator returns a list of
-    ``(B, 1, H_s, W_s)``; output ``()``.
 
     Examples
     --------
@@ -146,10 +149,9 @@ def gradient_penalty(
     alpha = alpha.to(real.device).view(-1, *([1] * (real.dim() - 1)))
     x = alpha * real.detach().to(dtype) + (1.0 - alpha) * fake.detach().to(dtype)
     x.requires_grad_(True)
-    grads, w = _input_gradients(discriminator, x, weights)
-    total = x.new_zeros(())
-    for g, ws in zip(grads, w, strict=True):
-        total = total + ws * (g.norm(2, dim=1) - target).square().mean()
+    total = _weighted_gradient_terms(
+        discriminator, x, weights, lambda g: (g.norm(2, dim=1) - target).square().mean()
+    )
     return total * w_pen
 
 
@@ -167,40 +169,21 @@ def r1_penalty(
     ``mean_i ||g_i||^2``; the result is ``gamma / 2 * sum_s w_s * term_s``. ``real`` is detached
     and the gradient is taken with ``create_graph=True``.
 
+    ``discriminator``, ``real``, ``scale_weights``, the result and the errors are those common
+    to the penalties (see the module documentation).
+
     Parameters
     ----------
-    discriminator
-        Any callable returning a list of score maps (a bare tensor counts as one scale).
-    real
-        Real batch.
     gamma
         Penalty coefficient (``>= 0``).
-    scale_weights
-        One weight per scale; ``None`` gives 1 each.
-
-    Returns
-    -------
-    Tensor
-        Scalar penalty, ``>= 0``.
-
-    Raises
-    ------
-    ValueError
-        Negative ``gamma`` or a ``scale_weights`` length mismatch.
-
-    Shape
-    -----
-    ``real``: ``(B, C, H, W)``; the discriminator returns a list of ``(B, 1, H_s, W_s)``;
-    output ``()``.
     """
     g_coef = check_nonnegative(gamma, "gamma")
     weights = _check_scale_weights(scale_weights)
     _check_image(real, "real")
     x = real.detach().to(_work_dtype(real)).requires_grad_(True)
-    grads, w = _input_gradients(discriminator, x, weights)
-    total = x.new_zeros(())
-    for g, ws in zip(grads, w, strict=True):
-        total = total + ws * g.square().sum(dim=1).mean()
+    total = _weighted_gradient_terms(
+        discriminator, x, weights, lambda g: g.square().sum(dim=1).mean()
+    )
     return total * (0.5 * g_coef)
 
 

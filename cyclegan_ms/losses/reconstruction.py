@@ -12,6 +12,13 @@ is used the same way::
     1.0
 
 Inputs in half precision are upcast to float32 first (safe under mixed precision).
+
+**Arguments common to the pixel losses** (:func:`l1_loss`, :func:`l2_loss`,
+:func:`smooth_l1_loss` and their modules). ``output`` and ``target`` are floating-point tensors
+of the same shape, ``(B, C, H, W)`` or any other (no broadcasting); ``reduction`` is ``"mean"``,
+``"sum"`` or ``"none"``. The result is a scalar (shape ``()``) for ``"mean"``/``"sum"`` and the
+element-wise losses (the input shape) for ``"none"``. ``ValueError`` is raised for an unknown
+``reduction`` or different shapes, ``TypeError`` for non-tensor or integer inputs.
 """
 
 from __future__ import annotations
@@ -94,27 +101,8 @@ def _pixel_loss(
 def l1_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") -> Tensor:
     """Mean absolute error (the CycleGAN cycle and identity loss).
 
-    Parameters
-    ----------
-    output, target
-        Tensors of the same shape.
-    reduction
-        ``"mean"``, ``"sum"`` or ``"none"``.
-
-    Returns
-    -------
-    Tensor
-        Scalar for ``"mean"``/``"sum"``; element-wise losses for ``"none"``.
-
-    Raises
-    ------
-    ValueError
-        Unknown ``reduction`` or different shapes.
-
-    Shape
-    -----
-    ``output``, ``target``: ``(B, C, H, W)`` (any shape, equal); output ``()`` or the input
-    shape for ``"none"``.
+    ``output``, ``target``, ``reduction``, the result and the errors are those common to the
+    pixel losses (see the module documentation).
 
     Examples
     --------
@@ -126,29 +114,13 @@ def l1_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") ->
 
 
 def l2_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") -> Tensor:
-    """Mean squared error.
+    """Mean squared error; called as :func:`l1_loss` is.
 
-    Parameters
-    ----------
-    output, target
-        Tensors of the same shape.
-    reduction
-        ``"mean"``, ``"sum"`` or ``"none"``.
-
-    Returns
-    -------
-    Tensor
-        Scalar for ``"mean"``/``"sum"``; element-wise losses for ``"none"``.
-
-    Raises
-    ------
-    ValueError
-        Unknown ``reduction`` or different shapes.
-
-    Shape
-    -----
-    ``output``, ``target``: ``(B, C, H, W)`` (any shape, equal); output ``()`` or the input
-    shape for ``"none"``.
+    Examples
+    --------
+    >>> import torch
+    >>> float(l2_loss(torch.zeros(1, 3, 2, 2), torch.full((1, 3, 2, 2), 2.0)))
+    4.0
     """
     return _pixel_loss(F.mse_loss, output, target, check_reduction(reduction))
 
@@ -162,29 +134,18 @@ def smooth_l1_loss(
 ) -> Tensor:
     """Smooth L1 (Huber-like) loss: quadratic below ``beta``, linear above.
 
+    ``output``, ``target``, ``reduction`` and the result are those common to the pixel losses
+    (see the module documentation).
+
     Parameters
     ----------
-    output, target
-        Tensors of the same shape.
     beta
         Threshold between the quadratic and the linear part (``>= 0``; 0 is plain L1).
-    reduction
-        ``"mean"``, ``"sum"`` or ``"none"``.
-
-    Returns
-    -------
-    Tensor
-        Scalar for ``"mean"``/``"sum"``; element-wise losses for ``"none"``.
 
     Raises
     ------
     ValueError
-        Unknown ``reduction``, negative ``beta`` or different shapes.
-
-    Shape
-    -----
-    ``output``, ``target``: ``(B, C, H, W)`` (any shape, equal); output ``()`` or the input
-    shape for ``"none"``.
+        As every pixel loss, and on a negative or non-finite ``beta``.
     """
     red = check_reduction(reduction)
     return _pixel_loss(F.smooth_l1_loss, output, target, red, beta=_check_beta(beta))
@@ -209,16 +170,10 @@ class _ReducedPixelLoss(nn.Module):
 
 @register("reconstruction_loss", "l1")
 class L1Loss(_ReducedPixelLoss):
-    """Module form of :func:`l1_loss`.
+    """Module form of :func:`l1_loss`: ``L1Loss(reduction=...)(output, target)``.
 
-    Parameters
-    ----------
-    reduction
-        ``"mean"``, ``"sum"`` or ``"none"``.
-
-    Shape
-    -----
-    ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
+    ``reduction``, the call's arguments and the result are those common to the pixel losses
+    (see the module documentation).
     """
 
     _loss = staticmethod(l1_loss)
@@ -226,35 +181,19 @@ class L1Loss(_ReducedPixelLoss):
 
 @register("reconstruction_loss", "l2")
 class L2Loss(_ReducedPixelLoss):
-    """Module form of :func:`l2_loss` (mean squared error).
-
-    Parameters
-    ----------
-    reduction
-        ``"mean"``, ``"sum"`` or ``"none"``.
-
-    Shape
-    -----
-    ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
-    """
+    """Module form of :func:`l2_loss` (mean squared error), used as :class:`L1Loss` is."""
 
     _loss = staticmethod(l2_loss)
 
 
 @register("reconstruction_loss", "smooth_l1")
 class SmoothL1Loss(_ReducedPixelLoss):
-    """Module form of :func:`smooth_l1_loss`.
+    """Module form of :func:`smooth_l1_loss`, used as :class:`L1Loss` is.
 
     Parameters
     ----------
     beta
         Threshold between the quadratic and the linear part (``>= 0``).
-    reduction
-        ``"mean"``, ``"sum"`` or ``"none"``.
-
-    Shape
-    -----
-    ``(output, target)``: two ``(B, C, H, W)`` -> ``()`` (or ``(B, C, H, W)`` for ``"none"``).
     """
 
     def __init__(self, *, beta: float = 1.0, reduction: Reduction = "mean") -> None:
