@@ -29,7 +29,9 @@ The package, by topic (everything public is importable from here):
   noise, tone mapping) and the depth: :func:`render_day`, :func:`render_night`,
   :func:`render_scene`, :func:`render_depth`;
 - :mod:`~cyclegan_ms.data.scenes.dataset`: :class:`NightDayScenes` over the scene ids, with the
-  evaluation split from :data:`EVAL_OFFSET` on.
+  evaluation split from :data:`EVAL_OFFSET` on;
+- :mod:`~cyclegan_ms.data.scenes.drives`: short clips of one scene with the camera driving
+  forward, by night and by day: :func:`render_drive`, :func:`drive_specs`.
 
 Tunable numbers are named module-level constants in the module that uses them.
 
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 from . import dataset
 from .dataset import NightDayScenes
+from .drives import drive_specs, render_drive
 from .layout import Building, Car, Lamp, SceneSpec, Tree, sample_scene
 from .render import render_day, render_depth, render_night, render_scene
 
@@ -55,8 +58,10 @@ __all__ = [
     "NightDayScenes",
     "SceneSpec",
     "Tree",
+    "drive_specs",
     "render_day",
     "render_depth",
+    "render_drive",
     "render_night",
     "render_scene",
     "sample_scene",
