@@ -178,3 +178,35 @@ def test_user_steps_compose(side: int) -> None:
 
     x = Pipeline([Resize((side, side)), invert])(Image.new("RGB", (5, 7), (255, 255, 255)), _rng())
     assert x.shape == (3, side, side) and float(x.max()) == 0.0
+
+
+def test_random_crop_draws_top_then_left_and_center_crop_uses_no_rng() -> None:
+    arr = np.random.default_rng(9).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    img = Image.fromarray(arr)
+    draws = _rng(2)
+    top = int(draws.integers(0, 40 - 16 + 1))
+    left = int(draws.integers(0, 60 - 24 + 1))
+    rng = _rng(2)
+    out = np.asarray(RandomCrop((16, 24))(img, rng))
+    swapped = _rng(2)
+    left_first = int(swapped.integers(0, 60 - 24 + 1))
+    assert (int(swapped.integers(0, 40 - 16 + 1)), left_first) != (top, left)  # order shows
+    assert (out == arr[top : top + 16, left : left + 24]).all()
+    assert rng.random() == draws.random()  # exactly two draws were taken
+    rng = _rng(11)
+    out = np.asarray(CenterCrop((16, 24))(img, rng))
+    assert (out == arr[12:28, 18:42]).all()
+    assert rng.random() == _rng(11).random()  # the centre crop drew nothing
+
+
+def test_crop_reprs() -> None:
+    assert repr(RandomCrop(8)) == "RandomCrop((8, 8))"
+    assert repr(CenterCrop((4, 6), interpolation="nearest")) == "CenterCrop((4, 6))"
+    assert repr(RandomHorizontalFlip(0.25)) == "RandomHorizontalFlip(p=0.25)"
+
+
+@pytest.mark.parametrize("p", [True, "0.5", None, float("nan"), -0.5])
+def test_flip_probability_must_be_a_number_in_the_unit_interval(p: object) -> None:
+    with pytest.raises(ValueError, match=r"^flip probability p must be in \[0, 1\]; got "):
+        RandomHorizontalFlip(p)  # type: ignore[arg-type]
+    assert RandomHorizontalFlip(1).p == 1.0

@@ -527,3 +527,43 @@ def test_features_are_consistent_between_calls(name: str, kwargs: dict[str, Any]
     with torch.no_grad():
         _, f4 = D.forward_features(x.flip(-1) * 0.5)
     assert any(not torch.equal(a, b) for a, b in zip(f1, f4, strict=True))
+
+
+def test_wrappers_check_share_weights_and_input_rank() -> None:
+    with pytest.raises(ValueError, match=r"^pyramid: share_weights must be True or False; got 1$"):
+        PyramidDiscriminator(discriminator=PIXEL, share_weights=1)  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"^multiview: share_weights must be True or False; got 'y'$"
+    ):
+        MultiViewDiscriminator(discriminator=PIXEL, share_weights="y")  # type: ignore[arg-type]
+    x = torch.rand(3, 16, 16)
+    for D, name in (
+        (PyramidDiscriminator(discriminator=PIXEL, num_scales=2), "pyramid"),
+        (MultiViewDiscriminator(discriminator=PIXEL, views=("image",)), "multiview"),
+        (NLayerDiscriminator(ndf=4, n_layers=1), "patchgan"),
+        (PixelDiscriminator(ndf=4), "pixel"),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"^{name} expects a \(B, C, H, W\) batch; got shape \(3, 16, 16\)$"
+        ):
+            D(x)
+
+
+def test_wrapper_copies_and_order() -> None:
+    torch.manual_seed(0)
+    pyramid = PyramidDiscriminator(discriminator=PIXEL, num_scales=3)
+    assert len(pyramid.inners) == 3 and pyramid.share_weights is False
+    x = torch.rand(2, 3, 8, 8)
+    scores, features = pyramid.forward_features(x)
+    expected = [pyramid.inners[0](x)[0], pyramid.inners[1](downsample_half(x))[0]]
+    expected.append(pyramid.inners[2](downsample_half(downsample_half(x)))[0])
+    assert [s.shape[-1] for s in scores] == [8, 4, 2] and len(features) == 6
+    assert all(torch.equal(s, e) for s, e in zip(scores, expected, strict=True))
+    shared = MultiViewDiscriminator(
+        discriminator=PIXEL, views=("gray", "image"), share_weights=True
+    )
+    assert len(shared.inners) == 1
+    scores = shared(x)
+    views = shared.make_views(x)
+    assert torch.equal(scores[0], shared.inners[0](views[0])[0])
+    assert torch.equal(scores[1], shared.inners[0](x)[0])

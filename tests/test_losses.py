@@ -663,3 +663,48 @@ def test_penalty_errors() -> None:
         L.r1_penalty(d, torch.zeros(0, 1, 4, 4))
     with pytest.raises(TypeError, match="list of score maps"):
         L.r1_penalty(lambda inp: {"s": inp}, x)  # type: ignore[arg-type,return-value]
+
+
+def test_wgan_generator_loss_is_the_hinge_generator_loss() -> None:
+    fake = [torch.randn(2, 1, 8, 8), torch.randn(2, 1, 4, 4)]
+    for weights in (None, (0.3, 2.0)):
+        assert torch.equal(
+            L.wgan_generator_loss(fake, scale_weights=weights),
+            L.hinge_generator_loss(fake, scale_weights=weights),
+        )
+
+
+def test_loss_module_reprs() -> None:
+    assert repr(L.LSGANLoss()) == "LSGANLoss(scale_weights=None, real_label=1.0, fake_label=0.0)"
+    assert (
+        repr(L.BCEGANLoss(scale_weights=(1, 2), real_label=0.9))
+        == "BCEGANLoss(scale_weights=(1.0, 2.0), real_label=0.9, fake_label=0.0)"
+    )
+    assert repr(L.HingeGANLoss()) == "HingeGANLoss(scale_weights=None)"
+    assert repr(L.WGANLoss(scale_weights=[0.5])) == "WGANLoss(scale_weights=(0.5,))"
+    assert repr(L.L2Loss(reduction="sum")) == "L2Loss(reduction='sum')"
+    assert repr(L.SmoothL1Loss(beta=2)) == "SmoothL1Loss(beta=2.0, reduction='mean')"
+    assert repr(L.R1Penalty(gamma=1)) == "R1Penalty(gamma=1.0, scale_weights=None)"
+
+
+def test_argument_messages_of_the_losses() -> None:
+    with pytest.raises(
+        ValueError, match=r"^real_label must be in \[0, 1\] \(a BCE target probability\); got 2$"
+    ):
+        L.BCEGANLoss(real_label=2)
+    with pytest.raises(ValueError, match=r"^fake_label must be a finite number; got nan$"):
+        L.lsgan_discriminator_loss([torch.ones(1)], [torch.ones(1)], fake_label=float("nan"))
+    with pytest.raises(ValueError, match=r"^real_label must be a finite number; got True$"):
+        L.LSGANLoss(real_label=True)
+    with pytest.raises(ValueError, match=r"^beta must be >= 0 \(0 gives plain L1\); got -1$"):
+        L.SmoothL1Loss(beta=-1)
+    with pytest.raises(ValueError, match=r"^beta must be a finite number >= 0; got inf$"):
+        L.smooth_l1_loss(torch.ones(2), torch.ones(2), beta=float("inf"))
+    with pytest.raises(ValueError, match=r"^unknown reduction 'x'"):
+        L.SmoothL1Loss(beta=1, reduction="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^gamma must be a finite number >= 0; got 'a'$"):
+        L.r1_penalty(TinyD(), torch.randn(2, 1, 4, 4), gamma="a")  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"^seed must be an int in \[0, 2\*\*63\) or None; got 2\.0$"
+    ):
+        L.GradientPenalty(seed=2.0)  # type: ignore[arg-type]
