@@ -27,6 +27,7 @@ from torch import Tensor
 __all__ = [
     "check_finite",
     "check_int",
+    "check_integer",
     "check_nonnegative",
     "check_part_int",
     "check_probability",
@@ -72,6 +73,29 @@ def check_int(value: object, name: str, lo: int = 0) -> int:
     if not (_is_int(value) or isinstance(value, np.integer)) or value < lo:
         raise ValueError(f"{name} must be an int >= {lo}; got {value!r}")
     return int(value)
+
+
+def check_integer(value: object, name: str, lo: int = 1) -> int:
+    """A Python integer ``>= lo`` (not a bool, not numpy), returned unchanged: the networks' and
+    inference's check.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be an integer >= {lo}; got {value!r}"``.
+
+    Examples
+    --------
+    >>> check_integer(0, "overlap", 0)
+    0
+    >>> check_integer(2.0, "tile")
+    Traceback (most recent call last):
+        ...
+    ValueError: tile must be an integer >= 1; got 2.0
+    """
+    if not _is_int(value) or value < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}; got {value!r}")
+    return value
 
 
 def check_part_int(value: object, name: str, lo: int = 1, *, part: str) -> int:

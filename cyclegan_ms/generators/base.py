@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_integer
 from ..layers import InitScheme
 from ..registry import config_of
 from .card import Direction, GeneratorCard
@@ -29,9 +30,7 @@ def check_int(name: str, value: object, *, minimum: int = 1) -> int:
     ValueError
         With the argument's name, the value received and what is accepted.
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return value
+    return check_integer(value, name, minimum)
 
 
 def check_init(init: object, init_gain: object) -> None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from .._checks import check_integer
+
 __all__ = [
     "Direction",
     "GeneratorCard",
@@ -56,12 +58,6 @@ def check_value_range(value_range: Any) -> tuple[float, float]:
             f"got {value_range!r}"
         )
     return float(value_range[0]), float(value_range[1])
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -106,12 +102,12 @@ class GeneratorCard:
     config: dict[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
-        _check_int("in_channels", self.in_channels, 1)
-        _check_int("out_channels", self.out_channels, 1)
-        _check_int("size_multiple", self.size_multiple, 1)
+        check_integer(self.in_channels, "in_channels", 1)
+        check_integer(self.out_channels, "out_channels", 1)
+        check_integer(self.size_multiple, "size_multiple", 1)
         if self.fixed_size is not None:
-            _check_int("fixed_size", self.fixed_size, 1)
-        _check_int("step", self.step, 0)
+            check_integer(self.fixed_size, "fixed_size", 1)
+        check_integer(self.step, "step", 0)
         # normalise (0, 1) given as ints or a list to a tuple of floats (frozen: object.__setattr__)
         object.__setattr__(self, "value_range", check_value_range(self.value_range))
         if self.direction is not None:

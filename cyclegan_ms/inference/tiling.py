@@ -44,6 +44,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._checks import check_integer
 from ..layers import GlobalContext
 
 __all__ = [
@@ -160,12 +161,6 @@ class Span:
         return self.start + self.size
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return value
-
-
 def tile_spans(length: int, tile: int, overlap: int, *, multiple: int = 1) -> list[Span]:
     """Place overlapping tiles along one axis of ``length`` pixels.
 
@@ -200,10 +195,10 @@ def tile_spans(length: int, tile: int, overlap: int, *, multiple: int = 1) -> li
     >>> [(s.start, s.size) for s in tile_spans(100, 48, 8, multiple=4)]
     [(0, 40), (30, 40), (60, 40)]
     """
-    _check_int("length", length, 1)
-    _check_int("multiple", multiple, 1)
-    _check_int("tile", tile, multiple)
-    _check_int("overlap", overlap, 0)
+    check_integer(length, "length", 1)
+    check_integer(multiple, "multiple", 1)
+    check_integer(tile, "tile", multiple)
+    check_integer(overlap, "overlap", 0)
     if tile % multiple:
         raise ValueError(
             f"tile must be a multiple of the generator's size multiple {multiple}; got {tile} "
@@ -576,7 +571,7 @@ def tiled_forward(
     """
     if x.ndim != 4:
         raise ValueError(f"expected a (B, C, H, W) tensor; got shape {tuple(x.shape)}")
-    _check_int("batch_size", batch_size, 1)
+    check_integer(batch_size, "batch_size", 1)
     b, _, h, w = (int(s) for s in x.shape)
     th, tw = _as_pair(tile)
     ys = tile_spans(h, th, overlap, multiple=multiple)

@@ -12,8 +12,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from ..._checks import check_int
 from ..base import UnpairedDataset, item_rngs
-from ..sampler import SampleKey, _check_int
+from ..sampler import SampleKey
 from ..transforms import ValueRange, check_value_range
 from .layout import sample_scene
 from .render import _check_range, _darkness, _render_day_chw, _render_night_chw
@@ -101,16 +102,16 @@ class NightDayScenes(UnpairedDataset):
         if split not in ("train", "eval"):
             raise ValueError(f"split must be 'train' or 'eval'; got {split!r}")
         self.split = split
-        self.num_scenes = _check_int(num_scenes, "num_scenes", 1)
+        self.num_scenes = check_int(num_scenes, "num_scenes", 1)
         if split == "train" and self.num_scenes > EVAL_OFFSET // 2:
             raise ValueError(
                 f"num_scenes must be <= {EVAL_OFFSET // 2} for train; got {num_scenes}"
             )
         if isinstance(size, int) and not isinstance(size, bool):
-            self.height = self.width = _check_int(size, "size", 1)
+            self.height = self.width = check_int(size, "size", 1)
         elif isinstance(size, (tuple, list)) and len(size) == 2:
-            self.height = _check_int(size[0], "height", 1)
-            self.width = _check_int(size[1], "width", 1)
+            self.height = check_int(size[0], "height", 1)
+            self.width = check_int(size[1], "width", 1)
         else:
             raise ValueError(f"size must be an int or (height, width); got {size!r}")
         if channels not in (1, 3):
@@ -119,7 +120,7 @@ class NightDayScenes(UnpairedDataset):
         self.value_range = check_value_range(value_range)
         self.darkness = _check_range(darkness)
         self.flip = bool(flip)
-        self.seed = _check_int(seed, "seed")
+        self.seed = check_int(seed, "seed")
         self.epoch = 0
 
     @property

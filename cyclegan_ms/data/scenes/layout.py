@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..sampler import _check_int
+from ..._checks import check_int
 
 __all__ = ["Building", "Car", "Lamp", "SceneSpec", "Tree", "sample_scene"]
 
@@ -357,8 +357,8 @@ def sample_scene(index: int, *, seed: int = 0) -> SceneSpec:
     ValueError
         For a negative ``index`` or ``seed``.
     """
-    index = _check_int(index, "index")
-    seed = _check_int(seed, "seed")
+    index = check_int(index, "index")
+    seed = check_int(seed, "seed")
     rng = np.random.default_rng([seed, index, SCENE_RNG_TAG])
     dr = _Draws(rng)
     u = dr.u

@@ -19,8 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..._checks import check_int
 from .._alloc import tune_allocator
-from ..sampler import _check_int
 from .camera import F32
 from .drawing import Canvas, interp_matrix, rgb, smoothstep
 from .layout import Color, SceneSpec, sample_scene
@@ -192,8 +192,8 @@ def _render_night_chw(spec: SceneSpec, height: int, width: int, darkness: float)
 
 
 def _check_size(height: int, width: int | None) -> tuple[int, int]:
-    h = _check_int(height, "height", 1)
-    w = h if width is None else _check_int(width, "width", 1)
+    h = check_int(height, "height", 1)
+    w = h if width is None else check_int(width, "width", 1)
     return h, w
 
 
