@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from .._checks import check_int
+
 if TYPE_CHECKING:
     from .trainer import Trainer, TrainResult
 
@@ -101,9 +103,7 @@ class MetricsLog(Callback):
     steps, log the step's losses (with the elapsed wall time)."""
 
     def __init__(self, every: int = 10) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1; got {every!r}")
-        self.every = every
+        self.every = check_int(every, "every", 1)
         self._t0 = 0.0
         self._target = 0
 
@@ -224,9 +224,7 @@ class SampleGrids(Callback):
     translated | reconstructed rows, see :meth:`Trainer.save_samples`)."""
 
     def __init__(self, every: int) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1; got {every!r}")
-        self.every = every
+        self.every = check_int(every, "every", 1)
 
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
         if trainer.dist.is_main and trainer.step % self.every == 0:
@@ -251,9 +249,7 @@ class PeriodicCheckpoint(Callback):
     ``train.keep_last`` (the final checkpoint is always written by the Trainer itself)."""
 
     def __init__(self, every: int) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1; got {every!r}")
-        self.every = every
+        self.every = check_int(every, "every", 1)
         self._target = 0
 
     def on_fit_start(self, trainer: Trainer, target: int) -> None:
@@ -351,17 +347,15 @@ class PeriodicEval(Callback):
         targets: str | None = None,
         inception: str | None = None,
     ) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1; got {every!r}")
+        self.every = check_int(every, "every", 1)
         bad = [m for m in metrics if m not in _HIGHER_IS_BETTER]
         if bad or not metrics:
             raise ValueError(f"unknown eval metric(s) {bad or metrics!r}; accepted: psnr, ssim, fid, kid")
         if (inputs is None) != (targets is None):
             raise ValueError("inputs and targets go together (aligned folders matched by file name)")
-        for name, v in (("scenes", scenes), ("size", size)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1; got {v!r}")
-        self.every, self.metrics = every, tuple(metrics)
+        check_int(scenes, "scenes", 1)
+        check_int(size, "size", 1)
+        self.metrics = tuple(metrics)
         self.scenes, self.size, self.inputs, self.targets, self.inception = scenes, size, inputs, targets, inception
         self._pairs: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
