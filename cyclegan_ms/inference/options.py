@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 import torch
 
+from .._checks import check_integer
 from ..generators.card import Direction, check_direction, check_value_range
 
 __all__ = [
@@ -40,11 +41,6 @@ TileSpec: TypeAlias = "int | Literal['auto'] | None"
 NormStatsMode: TypeAlias = Literal["global", "tile"]
 #: What to do with an image of another size for a fixed-size generator.
 FixedSizeMode: TypeAlias = Literal["resize", "tile"]
-
-
-def _int_at_least(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -118,11 +114,11 @@ class TranslateOptions:
         ):
             raise ValueError(f"tile must be 'auto', None or a positive integer; got {tile!r}")
         if self.overlap is not None:
-            _int_at_least("overlap", self.overlap, 0)
+            check_integer(self.overlap, "overlap", 0)
         if self.norm_stats not in ("global", "tile"):
             raise ValueError(f"norm_stats must be 'global' or 'tile'; got {self.norm_stats!r}")
-        _int_at_least("stats_size", self.stats_size, 1)
-        _int_at_least("batch_size", self.batch_size, 1)
+        check_integer(self.stats_size, "stats_size", 1)
+        check_integer(self.batch_size, "batch_size", 1)
         if self.fixed_size_mode not in ("resize", "tile"):
             raise ValueError(
                 f"fixed_size_mode must be 'resize' or 'tile'; got {self.fixed_size_mode!r}"
