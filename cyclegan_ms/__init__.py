@@ -12,6 +12,8 @@ Build any part by name from plain config, or register your own::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import discriminators, generators, layers, losses
 from .loading import load
 from .model import CycleGAN, GeneratorOutput, LossWeights
@@ -27,6 +29,9 @@ from .registry import (
     register_kind,
 )
 from .training import Trainer
+
+if TYPE_CHECKING:
+    from .inference.video import translate_video
 
 __version__ = "0.1.0"
 
@@ -50,4 +55,14 @@ __all__ = [
     "losses",
     "register",
     "register_kind",
+    "translate_video",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``translate_video`` is imported on first use (it loads :mod:`cyclegan_ms.inference`)."""
+    if name == "translate_video":
+        from .inference.video import translate_video
+
+        return translate_video
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,6 +14,11 @@
   :class:`InceptionFeatures`, :func:`fid_kid` (:mod:`~cyclegan_ms.inference.fid`).
   :mod:`~cyclegan_ms.inference.metrics` gathers them all under their former names.
 
+* :func:`translate_video` (:mod:`~cyclegan_ms.inference.video`): video files in, video files out,
+  streamed frame by frame with the audio copied; :class:`FrameTranslator` and
+  :class:`TemporalOptions` (:mod:`~cyclegan_ms.inference.temporal`) keep consecutive frames
+  consistent, :func:`temporal_error` and :func:`evaluate_drives` measure flicker on clips.
+
 The command line exposes them as ``cyclegan-ms translate``, ``export`` and ``eval``.
 """
 
@@ -34,6 +39,16 @@ from .fid import (
 from .image_metrics import psnr, ssim, structure_ssim
 from .options import EvalTranslateKwargs, TranslateKwargs, TranslateOptions
 from .source import load_generator, resolve_generator, resolve_generator_card, save_generator
+from .temporal import (
+    DriveEvalResult,
+    FrameTranslator,
+    TemporalOptions,
+    change_error,
+    evaluate_drives,
+    frame_change,
+    static_flicker,
+    temporal_error,
+)
 from .tiling import (
     NormStats,
     Span,
@@ -45,6 +60,7 @@ from .tiling import (
     use_norm_stats,
 )
 from .translate import AUTO_TILE_PIXELS, DEFAULT_OVERLAP, DEFAULT_TILE, Translator, translate
+from .video import VideoError, VideoInfo, translate_video
 
 __all__ = [
     "AUTO_TILE_PIXELS",
@@ -52,23 +68,31 @@ __all__ = [
     "DEFAULT_TILE",
     "INCEPTION_ENV",
     "METRICS",
+    "DriveEvalResult",
     "EvalResult",
     "EvalTranslateKwargs",
     "ExportFormat",
+    "FrameTranslator",
     "InceptionFeatures",
     "NormStats",
     "PadToMultiple",
     "Span",
+    "TemporalOptions",
     "TranslateKwargs",
     "TranslateOptions",
     "Translator",
+    "VideoError",
+    "VideoInfo",
     "blend_window",
+    "change_error",
     "collect_norm_stats",
     "evaluate",
+    "evaluate_drives",
     "export",
     "fid_kid",
     "find_inception_weights",
     "folder_pairs",
+    "frame_change",
     "frechet_distance",
     "kernel_distance",
     "load_generator",
@@ -80,9 +104,12 @@ __all__ = [
     "save_generator",
     "scene_pairs",
     "ssim",
+    "static_flicker",
     "structure_ssim",
+    "temporal_error",
     "tile_spans",
     "tiled_forward",
     "translate",
+    "translate_video",
     "use_norm_stats",
 ]

@@ -4,14 +4,21 @@ Usage::
 
     cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction a2b|b2a]
                           [--tile N|auto|none] [--overlap N] [--norm-stats global|tile]
+    cyclegan-ms translate --checkpoint CKPT clip.mp4 --out clip_day.mp4
+                          [--filter-strength S] [--stats-decay D] [--no-temporal]
     cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
-    cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR]
+    cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR | --drives N]
                      [--inception PATH] [--json FILE]
 
 ``translate`` takes files and folders (searched recursively; hidden files ignored), keeps each
 file's name (and its path relative to an input folder) under ``--out``, writes every output
 atomically (a temporary file renamed into place), skips unreadable inputs and lists them at the
-end; the exit status is 1 when any input was skipped, else 0.
+end; the exit status is 1 when any input was skipped, else 0. Video files (by suffix, see
+:data:`~cyclegan_ms.inference.video.VIDEO_EXTENSIONS`) are translated frame by frame into a video
+of the same name under ``--out``, or into ``--out`` itself when it has a video suffix and the
+input is one clip (:func:`~cyclegan_ms.inference.video.translate_video`, with the temporal flags
+of :class:`~cyclegan_ms.inference.temporal.TemporalOptions`); a single clip that cannot be read
+is a one-line error.
 
 The translation flags (``--direction``, ``--ema``, ``--tile``, ``--overlap``, ``--norm-stats``,
 ``--fixed-size-mode``, ``--batch-size``, ``--device``) are fields of
@@ -138,6 +145,29 @@ def _tiling(p: argparse.ArgumentParser) -> None:
     add_option_flags(p, ("tile", "overlap", "norm_stats", "fixed_size_mode", "batch_size", "device"))
 
 
+def _temporal(p: argparse.ArgumentParser) -> None:
+    from .temporal import TemporalOptions
+
+    d = TemporalOptions()
+    g = p.add_argument_group("video: temporal stability (see cyclegan_ms.inference.temporal)")
+    g.add_argument("--stats-decay", type=float, default=d.stats_decay, metavar="D", help="moving average of normalisation statistics over frames, weight of the past in [0, 1) (default %(default)s: off)")
+    g.add_argument("--filter-strength", type=float, default=d.filter_strength, metavar="S", help="temporal filter: largest weight of the previous output where the input barely changed, in [0, 1) (default %(default)s; 0: off)")
+    g.add_argument("--filter-threshold", type=float, default=d.filter_threshold, metavar="T", help="input change (0..1) from which the new output passes unfiltered (default %(default)s)")
+    g.add_argument("--no-temporal", action="store_true", help="translate every frame on its own (no average, no filter)")
+
+
+def _temporal_from_args(args: argparse.Namespace) -> Any:
+    from .temporal import TemporalOptions
+
+    if args.no_temporal:
+        return TemporalOptions.off()
+    return TemporalOptions(
+        stats_decay=args.stats_decay,
+        filter_strength=args.filter_strength,
+        filter_threshold=args.filter_threshold,
+    )
+
+
 def _device(arg: str | None) -> str:
     if arg:
         return arg
@@ -233,14 +263,59 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
         "names (and sub-folders) under --out; unreadable inputs are skipped and listed; exit "
         "status 1 if any was skipped."
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders, or video files")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (or, for one video, the output video file)")
     _common(p)
     _tiling(p)
+    _temporal(p)
+    p.add_argument("--codec", default=None, help="video encoder (default by the output's suffix: libx264, libvpx-vp9 for .webm, mpeg4 for .avi)")
+    p.add_argument("--crf", type=int, default=None, help="constant rate factor of libx264/libvpx-vp9 (default 18)")
+    p.add_argument("--no-audio", action="store_true", help="do not copy the audio stream of videos")
     p.add_argument("--ext", default=None, help="write this format instead of each input's (e.g. png)")
     p.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist")
     p.add_argument("--no-recursive", action="store_true", help="do not search sub-folders")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Split the inputs into video jobs ``[(clip, output clip)]`` and the other inputs."""
+    from .video import is_video_path
+
+    videos = [Path(p) for p in args.inputs if is_video_path(p) and Path(p).is_file()]
+    others = [p for p in args.inputs if not (is_video_path(p) and Path(p).is_file())]
+    if is_video_path(args.out):
+        if len(videos) != 1 or others:
+            raise ValueError(
+                f"--out {args.out} is a video file: give exactly one input video (or a folder as "
+                "--out for several inputs)"
+            )
+        return [(videos[0], Path(args.out))], []
+    return [(v, Path(args.out) / v.name) for v in videos], others
+
+
+def _run_videos(args: argparse.Namespace, jobs: list[tuple[Path, Path]], translator: Any, skipped: list[str]) -> int:
+    from .temporal import FrameTranslator
+    from .video import VideoError, translate_video
+
+    frames = FrameTranslator(translator, temporal=_temporal_from_args(args))
+    done = 0
+    for src, dst in jobs:
+        if args.skip_existing and dst.exists():
+            continue
+        try:
+            info = translate_video(
+                frames, src, dst, codec=args.codec, crf=args.crf, audio=not args.no_audio,
+                progress=not args.no_progress,
+            )
+        except (VideoError, FileNotFoundError) as err:
+            if len(jobs) == 1 and len(args.inputs) == 1:
+                raise  # one clip: a one-line error
+            skipped.append(f"{src} ({err})")
+            continue
+        done += 1
+        audio = ", audio copied" if info.audio else ""
+        print(f"wrote {dst}: {info.frames} frames, {info.width}×{info.height} at {float(info.fps):g} fps{audio}")
+    return done
 
 
 def _run_translate(args: argparse.Namespace) -> int:
@@ -248,8 +323,20 @@ def _run_translate(args: argparse.Namespace) -> int:
 
     from ..data.images import load_image
 
-    jobs, skipped = plan_outputs(args.inputs, args.out, recursive=not args.no_recursive, ext=args.ext)
+    video_jobs, image_inputs = _video_jobs(args)
+    skipped: list[str] = []
     translator = _translator(args, progress=not args.no_progress)
+    if video_jobs:
+        _run_videos(args, video_jobs, translator, skipped)
+    if not image_inputs:
+        if skipped:
+            print(f"skipped {len(skipped)} input(s):", file=sys.stderr)
+            for line in skipped:
+                print(f"  {line}", file=sys.stderr)
+            return 1
+        return 0
+    jobs, missing = plan_outputs(image_inputs, args.out, recursive=not args.no_recursive, ext=args.ext)
+    skipped += missing
     channels = 1 if translator.in_channels == 1 else 3
     done = 0
     bar = tqdm(jobs, desc="translate", unit="img", disable=True if args.no_progress else None)
@@ -313,7 +400,8 @@ def _run_export(args: argparse.Namespace) -> int:
 def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.description = (
         "Score translations against ground truth: PSNR/SSIM (and FID/KID with --inception) on the "
-        "built-in night/day scenes' held-out pairs (default) or on aligned folders."
+        "built-in night/day scenes' held-out pairs (default) or on aligned folders; with --drives, "
+        "PSNR/SSIM and the temporal error of translated clips (built-in drives)."
     )
     _common(p)
     src = p.add_argument_group("data (default: the built-in scenes)")
@@ -321,6 +409,8 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     src.add_argument("--size", type=int, default=256, help="scene side in pixels (default 256)")
     src.add_argument("--inputs", default=None, metavar="DIR", help="folder of inputs (aligned with --targets by name)")
     src.add_argument("--targets", default=None, metavar="DIR", help="folder of ground-truth outputs")
+    src.add_argument("--drives", type=int, default=None, metavar="N", help="score N built-in drives (clips) instead: PSNR/SSIM per frame and the temporal error")
+    src.add_argument("--frames", type=int, default=16, metavar="F", help="frames per drive (default 16)")
     p.add_argument(
         "--metrics",
         default="psnr,ssim",
@@ -334,13 +424,47 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
     _tiling(p)
+    _temporal(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _run_eval_drives(args: argparse.Namespace) -> int:
+    from ..data.scenes.drives import drive_pairs
+    from .temporal import evaluate_drives
+
+    if args.inputs is not None or args.targets is not None:
+        raise ValueError("--drives scores the built-in drives; it does not take --inputs/--targets")
+    translator = _translator(args, progress=False)
+    temporal = _temporal_from_args(args)
+    clips = drive_pairs(
+        args.drives, frames=args.frames, size=args.size, direction=args.direction,
+        value_range=translator.value_range,
+    )
+    result = evaluate_drives(_frames(translator, temporal), clips, progress=not args.no_progress)
+    summary = result.summary()
+    source = f"{args.drives} built-in drives of {args.frames} frames at {args.size}px"
+    print(f"{args.direction} on {source}:")
+    for key, value in summary.items():
+        print(f"  {key:<21} {value:.4f}" if isinstance(value, float) else f"  {key:<21} {value}")
+    if args.json:
+        payload = {"direction": args.direction, "source": source, "temporal": dataclasses.asdict(temporal), **summary}
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+def _frames(translator: Any, temporal: Any) -> Any:
+    from .temporal import FrameTranslator
+
+    return FrameTranslator(translator, temporal=temporal)
 
 
 def _run_eval(args: argparse.Namespace) -> int:
     from ..data.pairs import folder_pairs, scene_pairs
     from .evaluation import evaluate
 
+    if args.drives is not None:
+        return _run_eval_drives(args)
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
     translator = _translator(args, progress=False)
     skipped: list[str] = []
@@ -405,7 +529,7 @@ def _one_line_import_errors(run: Any) -> Any:
 COMMANDS: tuple[SubCommand, ...] = (
     SubCommand(
         "translate",
-        "translate images and folders with a trained generator",
+        "translate images, folders and videos with a trained generator",
         _configure_translate,
         _one_line_import_errors(_run_translate),
     ),

@@ -31,7 +31,7 @@ The package, by topic (everything public is importable from here):
 - :mod:`~cyclegan_ms.data.scenes.dataset`: :class:`NightDayScenes` over the scene ids, with the
   evaluation split from :data:`EVAL_OFFSET` on;
 - :mod:`~cyclegan_ms.data.scenes.drives`: short clips of one scene with the camera driving
-  forward, by night and by day: :func:`render_drive`, :func:`drive_specs`.
+  forward, by night and by day: :func:`render_drive`, :func:`drive_specs`, :func:`drive_pairs`.
 
 Tunable numbers are named module-level constants in the module that uses them.
 
@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from . import dataset
 from .dataset import NightDayScenes
-from .drives import drive_specs, render_drive
+from .drives import drive_pairs, drive_specs, render_drive
 from .layout import Building, Car, Lamp, SceneSpec, Tree, sample_scene
 from .render import render_day, render_depth, render_night, render_scene
 
@@ -58,6 +58,7 @@ __all__ = [
     "NightDayScenes",
     "SceneSpec",
     "Tree",
+    "drive_pairs",
     "drive_specs",
     "render_day",
     "render_depth",

@@ -25,14 +25,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterator
+from typing import Literal
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from ..sampler import _check_int
+from .dataset import EVAL_OFFSET
 from .layout import PARKED_KERB_OFFSET_M, Car, SceneSpec, sample_scene
 from .render import _check_range, _check_size, _darkness, _hwc, _render_day_chw, _render_night_chw
 
-__all__ = ["DRIVE_RNG_TAG", "drive_specs", "render_drive"]
+__all__ = ["DRIVE_RNG_TAG", "drive_pairs", "drive_specs", "render_drive"]
 
 DRIVE_RNG_TAG = 0xD41FE  # third word of a drive's generator seed ``[seed, index, tag]``
 SAME_DIRECTION_SPEED = (0.85, 1.15)  # other vehicles in the camera's direction: this × its speed
@@ -187,3 +192,74 @@ def render_drive(
         night[t] = _hwc(_render_night_chw(spec, h, w, d))
         day[t] = _hwc(_render_day_chw(spec, h, w))
     return night, day
+
+
+def drive_pairs(
+    num: int = 8,
+    *,
+    frames: int = 16,
+    size: int | tuple[int, int] = 64,
+    direction: Literal["a2b", "b2a"] = "a2b",
+    value_range: tuple[float, float] = (0.0, 1.0),
+    fps: float = 10.0,
+    speed: float = 8.0,
+    seed: int = 0,
+    first: int = 0,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Aligned (input, ground truth) clips: drives of the held-out scenes, night and day.
+
+    Drive ``k`` starts from evaluation scene ``EVAL_OFFSET + first + k`` (disjoint from any
+    training scene, like :func:`~cyclegan_ms.data.pairs.scene_pairs`); ``a2b`` yields
+    ``(night, day)``, ``b2a`` ``(day, night)``. Clips are rendered one at a time.
+
+    Parameters
+    ----------
+    num
+        Number of drives (``>= 1``).
+    frames, fps, speed
+        See :func:`drive_specs`.
+    size
+        Side or ``(height, width)``.
+    direction
+        Which clip is the input.
+    value_range
+        Pixel range of the tensors.
+    seed
+        World seed.
+    first
+        Offset of the first scene within the evaluation split (e.g. to tune on other drives than
+        those reported).
+
+    Yields
+    ------
+    tuple[Tensor, Tensor]
+        ``(input, target)``, each ``(frames, 3, H, W)`` float32 in ``value_range``.
+
+    Raises
+    ------
+    ValueError
+        For a bad count, size, direction or range.
+
+    Shape
+    -----
+    ``(T, 3, H, W)`` each.
+    """
+    n = _check_int(num, "num", 1)
+    start = _check_int(first, "first", 0)
+    if direction not in ("a2b", "b2a"):
+        raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
+    h, w = (size, size) if isinstance(size, int) else size
+    lo, hi = (float(v) for v in value_range)
+    if not hi > lo:
+        raise ValueError(f"value_range must be (low, high) with low < high; got {value_range!r}")
+
+    def tensor(clip: np.ndarray) -> Tensor:
+        t = torch.from_numpy(clip).permute(0, 3, 1, 2).float()
+        return t * ((hi - lo) / 255.0) + lo
+
+    for k in range(n):
+        night, day = render_drive(
+            EVAL_OFFSET + start + k, frames=frames, fps=fps, speed=speed, height=h, width=w, seed=seed
+        )
+        a, b = tensor(night), tensor(day)
+        yield (a, b) if direction == "a2b" else (b, a)
