@@ -12,7 +12,8 @@ What users translating clips can rely on:
   MPEG-4 Part 2 (``.avi``) unless ``codec`` says otherwise.
 * **Streaming**: frames are decoded, translated and encoded one at a time, so memory does not
   grow with the clip's length.
-* **Same frame rate, size and timing**: every output frame keeps its input frame's timestamp.
+* **Same frame rate, size and timing**: every output frame keeps its input frame's time, on the
+  grid of the clip's average frame rate (exact for constant-rate clips, as dash cams record).
 * **Audio is copied** packet by packet (no re-encoding) when the input has an audio stream.
 * **The same options as images** (a :class:`~cyclegan_ms.inference.TranslateOptions`: tiling,
   normalisation statistics, device...) plus :class:`~cyclegan_ms.inference.temporal.TemporalOptions`
@@ -428,7 +429,8 @@ def translate_video(
         with _temporary_beside(dst_p) as tmp:
             try:
                 with av.open(str(tmp), "w") as out:
-                    vout = _video_stream(av, out, name, rate, width, height, vin.time_base, crf)
+                    tb = 1 / rate
+                    vout = _video_stream(av, out, name, rate, width, height, tb, crf)
                     aout = _copy_stream(out, ain) if ain is not None else None
                     last_pts: int | None = None
                     streams = [vin] + ([ain] if ain is not None else [])
@@ -446,14 +448,11 @@ def translate_video(
                             new = av.VideoFrame.from_ndarray(
                                 day, format="gray" if day.ndim == 2 else "rgb24"
                             )
-                            pts = frame.pts
-                            if pts is None or vin.time_base is None:
-                                pts = (
-                                    round(count / rate / vin.time_base) if vin.time_base else count
-                                )
+                            # on the output's 1/fps grid; exact for constant-rate clips
+                            pts = round(frame.time * rate) if frame.time is not None else count
                             if last_pts is not None and pts <= last_pts:
                                 pts = last_pts + 1
-                            new.pts, new.time_base = pts, vin.time_base
+                            new.pts, new.time_base = pts, tb
                             last_pts = pts
                             out.mux(vout.encode(new))
                             count += 1
