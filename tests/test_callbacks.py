@@ -162,7 +162,7 @@ def test_callback_arguments_are_checked() -> None:
 
 
 def test_periodic_eval_keeps_the_best_checkpoint_across_a_resume(tmp_path: Path) -> None:
-    cfg: dict[str, Any] = {"eval_every": 2, "eval_metric": "psnr", "eval_scenes": 2, "eval_size": 32, "keep_last": 1,
+    cfg: dict[str, Any] = {"eval_every": 2, "eval_metric": "psnr", "eval_scenes": 2, "keep_last": 1,
            "checkpoint_every": 1, "ema_decay": 0.5}
     t = _trainer(tmp_path, steps=4, **cfg)
     t.fit()

@@ -329,7 +329,8 @@ class PeriodicEval(Callback):
     metrics
         Any of ``"psnr"``, ``"ssim"``, ``"fid"``, ``"kid"``.
     scenes, size
-        Number and side of the held-out scene pairs (when no folders are given).
+        Number and side of the held-out scene pairs (when no folders are given); default side:
+        that of the training images.
     inputs, targets
         Aligned folders to score on instead of the scenes.
     inception
@@ -342,7 +343,7 @@ class PeriodicEval(Callback):
         metrics: tuple[str, ...] = ("psnr", "ssim"),
         *,
         scenes: int = 16,
-        size: int = 64,
+        size: int | None = None,
         inputs: str | None = None,
         targets: str | None = None,
         inception: str | None = None,
@@ -354,7 +355,8 @@ class PeriodicEval(Callback):
         if (inputs is None) != (targets is None):
             raise ValueError("inputs and targets go together (aligned folders matched by file name)")
         check_int(scenes, "scenes", 1)
-        check_int(size, "size", 1)
+        if size is not None:
+            check_int(size, "size", 1)
         self.metrics = tuple(metrics)
         self.scenes, self.size, self.inputs, self.targets, self.inception = scenes, size, inputs, targets, inception
         self._pairs: list[tuple[torch.Tensor, torch.Tensor]] | None = None
@@ -366,7 +368,9 @@ class PeriodicEval(Callback):
             if self.inputs is not None and self.targets is not None:
                 pairs = folder_pairs(self.inputs, self.targets, value_range=trainer.value_range)
             else:
-                pairs = scene_pairs(self.scenes, size=self.size, value_range=trainer.value_range)
+                h, w = trainer.sample_batch()[0].shape[-2:]
+                size: int | tuple[int, int] = self.size or (int(h), int(w))
+                pairs = scene_pairs(self.scenes, size=size, value_range=trainer.value_range)
             self._pairs = list(pairs)
             if not self._pairs:
                 raise ValueError(f"no evaluation pairs found in {self.inputs} / {self.targets}")

@@ -196,7 +196,8 @@ class TrainConfig:
         Keep ``checkpoints/best.safetensors``, the checkpoint with the best ``eval_metric``, beside
         the last ``keep_last``.
     eval_scenes, eval_size
-        Number and side of the held-out built-in scene pairs to score on.
+        Number and side of the held-out built-in scene pairs to score on (default side: the
+        training images').
     eval_inputs, eval_targets
         Aligned folders (matched by file name) to score on instead of the scenes.
     """
@@ -226,12 +227,12 @@ class TrainConfig:
     eval_metric: Literal["psnr", "ssim", "fid", "kid"] = "ssim"
     eval_keep_best: bool = True
     eval_scenes: int = 16
-    eval_size: int = 64
+    eval_size: int | None = None
     eval_inputs: str | None = None
     eval_targets: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every", "keep_last", "max_bad_steps", "eval_scenes", "eval_size"):
+        for name in ("steps", "batch_size", "log_every", "keep_last", "max_bad_steps", "eval_scenes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1; got {getattr(self, name)}")
         for name in ("pool_size", "sample_every", "checkpoint_every", "eval_every"):
@@ -243,6 +244,8 @@ class TrainConfig:
             raise ConfigError(f"train.max_minutes must be > 0 or unset; got {self.max_minutes}")
         if self.budget_clock not in ("wall", "cpu"):
             raise ConfigError(f"train.budget_clock must be 'wall' or 'cpu'; got {self.budget_clock!r}")
+        if self.eval_size is not None and self.eval_size < 1:
+            raise ConfigError(f"train.eval_size must be >= 1 or unset; got {self.eval_size}")
         if self.eval_metric not in ("psnr", "ssim", "fid", "kid"):
             raise ConfigError(f"train.eval_metric must be psnr, ssim, fid or kid; got {self.eval_metric!r}")
         if (self.eval_inputs is None) != (self.eval_targets is None):

@@ -512,7 +512,9 @@ class Trainer:
             path = self.run_dir / "config.json"
             path.write_text(json.dumps(self.experiment, indent=2, default=str))
 
-    def _sample_batch(self) -> tuple[Tensor, Tensor]:
+    def sample_batch(self) -> tuple[Tensor, Tensor]:
+        """The ``(A (N, C, H, W), B (N, C, H, W))`` images of the sample grids (default: the first
+        two items of the dataset)."""
         if self._sample_images is None:
             items = [self.dataset[i] for i in range(min(2, len(self.dataset)))]  # type: ignore[arg-type]
             self._sample_images = (
@@ -527,7 +529,7 @@ class Trainer:
         for A→B→A then B→A→B."""
         from ..utils.images import save_grid
 
-        a, b = self._sample_batch()
+        a, b = self.sample_batch()
         a, b = self._prepare(a), self._prepare(b)
         m = self.model
         was_training = m.training
