@@ -103,6 +103,7 @@ def test_audio_is_copied_packet_for_packet(tmp_path: Path, G: nn.Module) -> None
     assert not probe_video(tmp_path / "mute.mp4").audio
 
 
+@pytest.mark.filterwarnings("ignore:Conv2d declares:DeprecationWarning")  # a bare conv as generator
 def test_streaming_memory_is_bounded(tmp_path: Path) -> None:
     frames, side = 240, 96
     net = nn.Conv2d(3, 3, 1)  # cheap: this test is about the plumbing
