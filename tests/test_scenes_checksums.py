@@ -93,6 +93,7 @@ def test_public_api_of_the_package() -> None:
     expected = {
         "EVAL_OFFSET", "Building", "Car", "Lamp", "NightDayScenes", "SceneSpec", "Tree",
         "render_day", "render_depth", "render_night", "render_scene", "sample_scene",
+        "drive_pairs", "drive_specs", "render_drive",
     }  # fmt: skip
     assert set(scenes.__all__) == expected
     for name in expected:
