@@ -1,9 +1,13 @@
 """Translation throughput: images/s for each generator, eager vs compiled vs ONNX Runtime.
 
 Each (generator, size, engine) runs in its own subprocess: warm-up, then the median of timed
-single-image forward passes (batch 1, fp32, no gradients). Engines:
+single-image forward passes (batch 1, no gradients). Engines:
 
-- ``eager``: the PyTorch module in eval mode under ``torch.inference_mode``;
+- ``eager``: the PyTorch module in eval mode under ``torch.inference_mode`` (fp32);
+- ``bf16``: the same under ``torch.autocast("cpu", torch.bfloat16)``, which
+  ``TranslateOptions(precision="auto")`` picks on a CPU with native bf16;
+- ``translate``: :class:`cyclegan_ms.inference.Translator` with its defaults (whole image,
+  ``precision="auto"``), padding and value checks included;
 - ``compiled``: ``torch.compile(module)`` (compile time reported separately);
 - ``onnx``: the ``cyclegan-ms export`` ONNX file in onnxruntime (CPU provider).
 
@@ -52,6 +56,17 @@ def worker(name: str, size: int, engine: str, warmup: int, repeats: int) -> dict
         def fn() -> Any:
             with torch.inference_mode():
                 return g(x)
+    elif engine == "bf16":  # what Translator(precision="auto") runs on a CPU with native bf16
+        def fn() -> Any:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                return g(x)
+    elif engine == "translate":  # the library's Translator with its defaults (padding, codec, auto)
+        from cyclegan_ms.inference import Translator
+
+        tr = Translator(g, tile=None)
+
+        def fn() -> Any:
+            return tr(x)
     elif engine == "compiled":
         t0 = time.perf_counter()
         cg = torch.compile(g)
@@ -93,7 +108,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--generators", nargs="*", default=GENERATORS)
     p.add_argument("--sizes", nargs="*", type=int, default=[256, 1024])
-    p.add_argument("--engines", nargs="*", default=["eager", "compiled", "onnx"])
+    p.add_argument("--engines", nargs="*", default=["eager", "bf16", "translate", "onnx"],
+                   choices=["eager", "bf16", "translate", "compiled", "onnx"])
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "inference.json"))

@@ -5,15 +5,21 @@ One iteration = both generators and both discriminators, forward + backward + op
 - ``plain``: an eager fp32 loop written as the reference CycleGAN code does it
   (``set_requires_grad`` toggling, ``backward_G`` then ``backward_D_A`` and ``backward_D_B``
   separately, ``zero_grad``, default Adam, contiguous NCHW tensors).
-- ``trainer``: :class:`cyclegan_ms.training.Trainer` with the fast path that wins on the machine
-  (bf16 autocast where supported, channels_last, foreach/fused Adam, ``set_to_none``, no syncs);
-  ``trainer-fp32`` is the trainer without autocast / channels_last, to separate the effects;
-  ``trainer-compile`` adds ``torch.compile`` of every network (opt-in; mostly for GPUs);
-  ``trainer-bf16`` is bf16 autocast without channels_last, ``trainer-cl`` fp32 with channels_last.
+- ``plain-bf16``: the same loop plus one line, ``torch.autocast(device, torch.bfloat16)``:
+  what any user gets for free.
+- ``trainer``: :class:`cyclegan_ms.training.Trainer` as the presets run it,
+  ``train.precision = "auto"`` (:func:`cyclegan_ms.training.pick_fast_path`: bf16 autocast, NCHW
+  on a CPU with bf16; TF32 on CUDA), fused passes (one generator pass for translation and
+  identity, one discriminator pass for real and fake), foreach/fused Adam, ``set_to_none``, one
+  host sync per step.
+- ablations: ``trainer-fp32``, ``trainer-bf16``, ``trainer-bf16-cl`` (bf16 + channels_last, the
+  fast path before ``precision="auto"``), ``trainer-cl`` (fp32 + channels_last),
+  ``trainer-unfused`` (one pass per batch), ``trainer-compile`` (``torch.compile``; opt-in).
 
 Each mode runs in its own subprocess (so peak RSS is that mode's alone), after warm-up
 iterations; the median of the timed iterations is reported. Achieved GFLOP/s comes from
-``torch.utils.flop_counter`` on one iteration, against this machine's measured fp32 matmul rate.
+``torch.utils.flop_counter`` on one iteration, against this machine's measured bf16 and fp32
+matmul rates (the limits a convolution can approach).
 
     python benchmarks/train_step.py                       # both configurations, all modes
     python benchmarks/train_step.py --config seed --modes plain trainer --repeats 5
@@ -64,6 +70,19 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "lr_d": 1e-4,
         "betas": (0.9, 0.999),
     },
+    # the demo: the night2day recipe as `make demo` trains it, 64², batch 4, pool 50, [0, 1]
+    "demo": {
+        "G": {"name": "seed_unet", "bottleneck": "conv", "upsample": "resize", "residual": "add",
+              "residual_smooth": 1.0, "image_size": 64},
+        "D": {"name": "seed_multiscale"},
+        "size": 64,
+        "batch": 4,
+        "pool": 50,
+        "weights": {"identity": 0.5},
+        "lr_g": 2e-4,
+        "lr_d": 2e-4,
+        "betas": (0.5, 0.999),
+    },
 }
 
 
@@ -76,8 +95,9 @@ def bf16_supported() -> bool:
         return False
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(n: int = 2048, repeats: int = 5, dtype: torch.dtype = torch.float32) -> float:
+    """This machine's measured matmul rate in ``dtype``: the limit a convolution can approach."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     a @ b
     times = []
     for _ in range(repeats):
@@ -156,17 +176,27 @@ def plain_loop(cfg: dict[str, Any], device: torch.device) -> tuple[Any, Any]:
 
 
 # --------------------------------------------------------------------------- the trainer
-def trainer_step(
-    cfg: dict[str, Any],
-    device: torch.device,
-    fast: bool,
-    compile: bool = False,
-    channels_last: bool | None = None,
-) -> tuple[Any, Any]:
+TRAINER_MODES: dict[str, dict[str, Any]] = {
+    # the presets' default: train.precision = "auto" (cyclegan_ms.training.pick_fast_path)
+    "trainer": {"precision": "auto"},
+    "trainer-fp32": {"precision": "fp32"},
+    "trainer-bf16": {"precision": "bf16"},
+    "trainer-bf16-cl": {"precision": "bf16", "channels_last": True},  # the fast path until 0.4
+    "trainer-cl": {"precision": "fp32", "channels_last": True},
+    "trainer-unfused": {"precision": "auto", "fuse_passes": False},  # one pass per batch
+    "trainer-compile": {"precision": "auto", "compile": True},
+}
+
+
+def trainer_step(cfg: dict[str, Any], device: torch.device, mode: str) -> tuple[Any, Any]:
     from cyclegan_ms import CycleGAN
     from cyclegan_ms.training import OptimConfig, TrainConfig, Trainer
 
-    model = CycleGAN(cfg["G"], cfg["G"], cfg["D"], cfg["D"], weights=cfg["weights"])
+    opts = TRAINER_MODES[mode]
+    model = CycleGAN(
+        cfg["G"], cfg["G"], cfg["D"], cfg["D"], weights=cfg["weights"],
+        fuse_passes=opts.get("fuse_passes", True),
+    )
 
     class _Noise(torch.utils.data.Dataset):  # never used: batches are fed directly
         def __len__(self) -> int:
@@ -175,7 +205,6 @@ def trainer_step(
         def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
             raise RuntimeError
 
-    precision = "bf16" if fast and bf16_supported() else "fp32"
     trainer = Trainer(
         model,
         _Noise(),
@@ -184,9 +213,9 @@ def trainer_step(
             steps=10**6,
             batch_size=cfg["batch"],
             pool_size=cfg["pool"],
-            precision=precision,  # type: ignore[arg-type]
-            channels_last=fast if channels_last is None else channels_last,
-            compile=compile,
+            precision=opts["precision"],
+            channels_last=opts.get("channels_last", False),
+            compile=opts.get("compile", False),
             progress=False,
             device=str(device),
         ),
@@ -213,17 +242,17 @@ def worker(config: str, mode: str, warmup: int, repeats: int, device_name: str) 
     torch.manual_seed(0)
     cfg = CONFIGS[config]
     device = torch.device(device_name)
-    if mode == "plain":
+    if mode in ("plain", "plain-bf16"):
         step, _ = plain_loop(cfg, device)
+        if mode == "plain-bf16":  # the plain loop plus one autocast line, nothing else
+            fp32_step = step
+
+            def step(real_A: torch.Tensor, real_B: torch.Tensor) -> float:
+                with torch.autocast(device.type, dtype=torch.bfloat16):
+                    return fp32_step(real_A, real_B)
     else:
-        step, _ = trainer_step(
-            cfg,
-            device,
-            fast=mode in ("trainer", "trainer-compile", "trainer-bf16"),
-            compile=mode == "trainer-compile",
-            channels_last=False if mode == "trainer-bf16" else (True if mode == "trainer-cl" else None),
-        )
-    lo = 0.0 if config == "seed" else -1.0
+        step, _ = trainer_step(cfg, device, mode)
+    lo = -1.0 if config == "paper" else 0.0
     a = (torch.rand(cfg["batch"], 3, cfg["size"], cfg["size"]) * (1 - lo) + lo).to(device)
     b = (torch.rand(cfg["batch"], 3, cfg["size"], cfg["size"]) * (1 - lo) + lo).to(device)
     for _ in range(warmup):
@@ -254,8 +283,11 @@ def worker(config: str, mode: str, warmup: int, repeats: int, device_name: str) 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--config", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
-    p.add_argument("--modes", nargs="*", default=["plain", "trainer-fp32", "trainer"])
+    p.add_argument("--config", nargs="*", default=["paper", "seed"], choices=list(CONFIGS))
+    p.add_argument(
+        "--modes", nargs="*", default=["plain", "plain-bf16", "trainer-fp32", "trainer"],
+        choices=["plain", "plain-bf16", *TRAINER_MODES],
+    )
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -274,6 +306,7 @@ def main() -> None:
         "bf16": bf16_supported(),
         "device": args.device,
         "matmul_gflops_fp32": round(matmul_gflops(), 1),
+        "matmul_gflops_bf16": round(matmul_gflops(dtype=torch.bfloat16), 1) if bf16_supported() else None,
     }
     print(json.dumps(info))
     results = []
@@ -292,8 +325,12 @@ def main() -> None:
                 if ref:
                     r["gflop_per_iter"] = ref["gflop_per_iter"]
                     r["achieved_gflops"] = ref["gflop_per_iter"] / r["seconds_per_iter"]
+            limit = info["matmul_gflops_bf16"] or info["matmul_gflops_fp32"]
+            r["fraction_of_bf16_matmul"] = r["achieved_gflops"] / limit
+            r["fraction_of_fp32_matmul"] = r["achieved_gflops"] / info["matmul_gflops_fp32"]
             print(f"{config:6} {mode:15} {r['seconds_per_iter']:.3f} s/it  "
-                  f"{r['achieved_gflops']:.1f} GFLOP/s  peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
+                  f"{r['achieved_gflops']:.1f} GFLOP/s ({100 * r['fraction_of_bf16_matmul']:.0f} % of the "
+                  f"bf16 matmul rate)  peak RSS {r['peak_rss_mib']:.0f} MiB", flush=True)
         base = next((r for r in results if r["config"] == config and r["mode"] == "plain"), None)
         fast = next((r for r in results if r["config"] == config and r["mode"] == "trainer"), None)
         if base and fast:

@@ -19,7 +19,7 @@ from torch import Tensor
 from . import losses as _losses
 from .registry import config_of, from_config
 
-__all__ = ["CycleGAN", "Direction", "GeneratorOutput", "LossWeights"]
+__all__ = ["CycleGAN", "Direction", "GeneratorOutput", "LossWeights", "per_sample"]
 
 Direction = Literal["a2b", "b2a"]
 
@@ -126,6 +126,35 @@ def frozen(*modules: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
+def per_sample(module: nn.Module) -> bool:
+    """Whether ``module`` treats every sample of a batch on its own, so that one pass over two
+    batches stacked together gives the two passes' outputs (up to float rounding).
+
+    False when it holds a batch-norm layer (statistics over the batch), a spectral-norm
+    parametrisation (one power iteration per forward call) or any layer with the attribute
+    ``batch_coupled = True`` (set it on your own layers that mix samples).
+    """
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False):
+            return False
+        if hasattr(m, "weight_orig") or any(
+            "spectral" in type(p).__name__.lower()
+            for plist in getattr(m, "parametrizations", {}).values()
+            for p in plist
+        ):
+            return False
+    return True
+
+
+def _split_scores(scores: Any, sizes: list[int]) -> tuple[Any, Any]:
+    """Split a discriminator's output (a tensor or a list of score maps) along the batch."""
+    if isinstance(scores, Tensor):
+        first, second = scores.split(sizes)
+        return first, second
+    pairs = [s.split(sizes) for s in scores]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
 def _regularization(module: nn.Module, like: Tensor) -> Tensor:
     fn = getattr(module, "regularization", None)
     if fn is None:
@@ -155,6 +184,14 @@ class CycleGAN(nn.Module):
         The penalty carries its own coefficient (``weight`` / ``gamma``).
     weights
         :class:`LossWeights` or a mapping of its fields.
+    fuse_passes
+        Run a network once over two batches stacked together where the objective feeds it two
+        independent batches: ``G_ab`` on ``real_a`` and ``real_b`` (translation and identity),
+        likewise ``G_ba``, and each discriminator on its real and fake batch. The losses are the
+        same up to float rounding, with fewer, larger passes (faster on CPUs, see
+        ``benchmarks/RESULTS.md``). Only done for networks that are :func:`per_sample` and
+        batches of the same shape; random layers (dropout) then draw their noise in another
+        order. An execution setting: not part of :meth:`config`.
 
     Examples
     --------
@@ -185,8 +222,12 @@ class CycleGAN(nn.Module):
         reconstruction: str | Mapping[str, Any] | nn.Module = "l1",
         penalty: str | Mapping[str, Any] | nn.Module | None = None,
         weights: LossWeights | Mapping[str, Any] | None = None,
+        fuse_passes: bool = True,
     ) -> None:
         super().__init__()
+        if not isinstance(fuse_passes, bool):
+            raise TypeError(f"fuse_passes must be a bool; got {fuse_passes!r}")
+        self.fuse_passes = fuse_passes
         self.G_ab: Any = _as_part("generator", G_ab)
         self.G_ba: Any = _as_part("generator", G_ba)
         self.D_a: Any = _as_part("discriminator", D_a)
@@ -293,8 +334,15 @@ class CycleGAN(nn.Module):
         w = self.weights
         rec = self.reconstruction
         with frozen(self.D_a, self.D_b):
-            fake_b = self.G_ab(real_a)
-            fake_a = self.G_ba(real_b)
+            idt_a: Tensor | None = None
+            idt_b: Tensor | None = None
+            if w.identity > 0 and self._fusable(real_a, real_b, self.G_ab, self.G_ba):
+                n = real_a.shape[0]
+                fake_b, idt_b = self.G_ab(torch.cat([real_a, real_b])).split([n, real_b.shape[0]])
+                fake_a, idt_a = self.G_ba(torch.cat([real_b, real_a])).split([real_b.shape[0], n])
+            else:
+                fake_b = self.G_ab(real_a)
+                fake_a = self.G_ba(real_b)
             rec_a = self.G_ba(fake_b)
             rec_b = self.G_ab(fake_a)
             losses: dict[str, Tensor] = {}
@@ -314,8 +362,8 @@ class CycleGAN(nn.Module):
             losses["cycle_a"] = rec(rec_a, real_a)
             losses["cycle_b"] = rec(rec_b, real_b)
             if w.identity > 0:
-                losses["idt_a"] = rec(self.G_ba(real_a), real_a)
-                losses["idt_b"] = rec(self.G_ab(real_b), real_b)
+                losses["idt_a"] = rec(self.G_ba(real_a) if idt_a is None else idt_a, real_a)
+                losses["idt_b"] = rec(self.G_ab(real_b) if idt_b is None else idt_b, real_b)
             losses["reg"] = _regularization(self.G_ab, real_a) + _regularization(self.G_ba, real_a)
         total = (
             w.adversarial * (losses["adv_a"] + losses["adv_b"])
@@ -353,8 +401,8 @@ class CycleGAN(nn.Module):
         fake_a, fake_b = fake_a.detach(), fake_b.detach()
         w = self.weights
         out = {
-            "d_a": self.adversarial.discriminator(self.D_a(real_a), self.D_a(fake_a)),
-            "d_b": self.adversarial.discriminator(self.D_b(real_b), self.D_b(fake_b)),
+            "d_a": self.adversarial.discriminator(*self._real_fake_scores(self.D_a, real_a, fake_a)),
+            "d_b": self.adversarial.discriminator(*self._real_fake_scores(self.D_b, real_b, fake_b)),
         }
         total = w.discriminator * (out["d_a"] + out["d_b"])
         if self.penalty is not None:
@@ -363,6 +411,19 @@ class CycleGAN(nn.Module):
             total = total + out["penalty_a"] + out["penalty_b"]
         out["total"] = total
         return out
+
+    def _fusable(self, x: Tensor, y: Tensor, *nets: nn.Module) -> bool:
+        return (
+            self.fuse_passes
+            and x.shape[1:] == y.shape[1:]
+            and x.dtype == y.dtype
+            and all(per_sample(net) for net in nets)
+        )
+
+    def _real_fake_scores(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Any, Any]:
+        if self._fusable(real, fake, D):
+            return _split_scores(D(torch.cat([real, fake])), [real.shape[0], fake.shape[0]])
+        return D(real), D(fake)
 
     @torch.no_grad()
     def translate(self, x: Tensor, direction: Direction = "a2b") -> Tensor:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 import torch
 
+import cyclegan_ms
 import cyclegan_ms as cms
 from cyclegan_ms import CycleGAN, LossWeights
+from cyclegan_ms.model import per_sample
 from cyclegan_ms.training.config import load_config
 
 TINY_G: dict[str, Any] = {"name": "resnet_6blocks", "ngf": 4}
@@ -148,3 +151,76 @@ def test_paper_preset_builds_the_classic_system() -> None:
     assert cfg.optim_g.betas == (0.5, 0.999)
     assert m.weights.identity == 5.0 and m.weights.discriminator == 0.5
     assert cfg.data.value_range == "symmetric"
+
+
+# --------------------------------------------------------------------------------------------
+# Fused passes: one network pass over two stacked batches where the objective has two
+# --------------------------------------------------------------------------------------------
+
+
+def _fused_and_unfused(g: dict, d: dict, identity: float = 0.5) -> tuple[CycleGAN, CycleGAN]:
+    torch.manual_seed(0)
+    fused = CycleGAN(g, g, d, d, weights={"identity": identity}).double()
+    unfused = copy.deepcopy(fused)
+    unfused.fuse_passes = False
+    return fused, unfused
+
+
+def _calls(net: torch.nn.Module) -> list[int]:
+    seen: list[int] = []
+    net.register_forward_hook(lambda m, inp, out: seen.append(inp[0].shape[0]))
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("g", "d"),
+    [
+        ({"name": "seed_unet", "base_width": 4, "image_size": 32}, {"name": "seed_multiscale", "base_width": 4}),
+        ({"name": "resnet_6blocks", "ngf": 4}, {"name": "patchgan", "ndf": 4}),
+        ({"name": "resnet_6blocks", "ngf": 4, "norm": "layer"}, {"name": "pyramid", "num_scales": 2, "discriminator": {"name": "patchgan", "ndf": 4, "n_layers": 2}}),
+    ],
+)
+def test_fused_passes_give_the_same_losses_and_gradients(g: dict, d: dict) -> None:
+    fused, unfused = _fused_and_unfused(g, d)
+    gen_calls, disc_calls = _calls(fused.G_ab), _calls(fused.D_a)
+    a = torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    b = torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    totals = []
+    for m in (fused, unfused):
+        out = m.generator_objective(a, b)
+        d_out = m.discriminator_objective(a, b, out.fake_a, out.fake_b[:1])  # a pool may return fewer
+        (out.losses["total"] + d_out["total"]).backward()
+        totals.append((out.losses, d_out))
+    for k, v in totals[1][0].items():
+        torch.testing.assert_close(totals[0][0][k], v, msg=k)
+    for k, v in totals[1][1].items():
+        torch.testing.assert_close(totals[0][1][k], v, msg=k)
+    for (name, p), q in zip(fused.named_parameters(), unfused.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, msg=name)
+    assert gen_calls == [4, 2]  # translation + identity in one pass, then the cycle
+    assert disc_calls == [2, 4]  # the fake in the generator's loss; real + fake in one pass
+
+
+def test_batch_coupled_networks_are_not_fused() -> None:
+    fused, unfused = _fused_and_unfused({"name": "resnet_6blocks", "ngf": 4, "norm": "batch"}, {"name": "patchgan", "ndf": 4, "norm": "batch"})
+    assert not per_sample(fused.G_ab) and not per_sample(fused.D_a)
+    calls = _calls(fused.G_ab)
+    a = torch.rand(2, 3, 32, 32, dtype=torch.float64)
+    fused.generator_objective(a, a.flip(0))
+    assert calls == [2, 2, 2]  # one pass per batch: batch statistics stay per batch
+
+
+def test_per_sample_sees_spectral_norm_and_marked_layers() -> None:
+    d = cyclegan_ms.from_config("discriminator", {"name": "patchgan", "ndf": 4})
+    assert per_sample(d)
+    torch.nn.utils.parametrizations.spectral_norm(d.head)
+    assert not per_sample(d)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1))
+    assert per_sample(net)
+    net[0].batch_coupled = True  # type: ignore[assignment]
+    assert not per_sample(net)
+
+
+def test_fuse_passes_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="fuse_passes must be a bool"):
+        CycleGAN("resnet_6blocks", "resnet_6blocks", "patchgan", "patchgan", fuse_passes=1)  # type: ignore[arg-type]

@@ -88,6 +88,10 @@ _FLAGS: dict[str, dict[str, Any]] = {
     },
     "batch_size": {"type": int, "help": "images or tiles per forward pass (default %(default)s)"},
     "device": {"help": "cpu, cuda, cuda:1, ... (default: cuda when available)"},
+    "precision": {
+        "choices": ("auto", "fp32", "bf16"),
+        "help": "arithmetic of the forward pass (default %(default)s: bf16 on CPUs with native bf16, else fp32)",
+    },
 }
 
 
@@ -142,7 +146,7 @@ def _common(p: argparse.ArgumentParser, *, direction: bool = True) -> None:
 
 
 def _tiling(p: argparse.ArgumentParser) -> None:
-    add_option_flags(p, ("tile", "overlap", "norm_stats", "fixed_size_mode", "batch_size", "device"))
+    add_option_flags(p, ("tile", "overlap", "norm_stats", "fixed_size_mode", "batch_size", "device", "precision"))
 
 
 def _temporal(p: argparse.ArgumentParser) -> None:

@@ -92,6 +92,19 @@ DEFAULT_TILE = 1024
 #: Default overlap of neighbouring tiles, in pixels (at most a quarter of the tile).
 DEFAULT_OVERLAP = 32
 
+def resolve_inference_precision(
+    precision: str, device: torch.device, dtype: torch.dtype
+) -> Literal["fp32", "bf16"]:
+    """``"auto"`` → ``"bf16"`` for a float32 generator on a CPU with native bf16, else ``"fp32"``."""
+    if precision == "bf16":
+        return "bf16"
+    if precision == "auto" and device.type == "cpu" and dtype == torch.float32:
+        from ..training.fast_path import cpu_has_bf16
+
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return "fp32"
+
+
 def _pil_channels(im: Image.Image, channels: int) -> Image.Image:
     try:  # robust mode conversion shared with the datasets (16-bit, palettes, alpha, CMYK...)
         from ..data.images import to_channels
@@ -212,6 +225,8 @@ class Translator:
         else:
             self.device = param.device if param is not None else torch.device("cpu")
         self.dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        #: ``"fp32"`` or ``"bf16"``: the resolved ``options.precision``.
+        self.precision = resolve_inference_precision(opts.precision, self.device, self.dtype)
         self.generator = generator
         self.options = opts
         self.card = card
@@ -283,6 +298,10 @@ class Translator:
 
     # ------------------------------------------------------------------ tensors
     def _net(self, x: Tensor) -> Tensor:
+        if self.precision == "bf16":
+            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+                y = self.generator(x.to(self.dtype))
+            return y.to(self.dtype)
         return self.generator(x.to(self.dtype))
 
     def _whole(self, x: Tensor) -> Tensor:

@@ -11,6 +11,7 @@ from .config import (
     load_preset,
     presets,
 )
+from .fast_path import FastPath, pick_fast_path
 from .schedules import Constant, Cosine, LinearDecay, Schedule
 from .trainer import Trainer, TrainResult, resolve_device
 
@@ -21,6 +22,7 @@ __all__ = [
     "Cosine",
     "DataConfig",
     "ExperimentConfig",
+    "FastPath",
     "LinearDecay",
     "OptimConfig",
     "Schedule",
@@ -31,6 +33,7 @@ __all__ = [
     "load_checkpoint",
     "load_config",
     "load_preset",
+    "pick_fast_path",
     "presets",
     "resolve_device",
     "save_checkpoint",

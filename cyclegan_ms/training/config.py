@@ -35,7 +35,7 @@ __all__ = [
     "presets",
 ]
 
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 class ConfigError(ValueError):
@@ -152,8 +152,9 @@ class TrainConfig:
         ``"cosine"``) or a table ``{name = ..., ...}``; ``total_steps`` is filled in from
         ``steps``.
     precision
-        ``"fp32"``, ``"bf16"`` (autocast; CPU and CUDA) or ``"fp16"`` (autocast + GradScaler;
-        CUDA only).
+        ``"auto"`` (the presets' default: the fastest numerically safe choice for the device, by
+        :func:`cyclegan_ms.training.pick_fast_path`, logged at start), ``"fp32"``, ``"bf16"``
+        (autocast; CPU and CUDA) or ``"fp16"`` (autocast + GradScaler; CUDA only).
     channels_last
         Use NHWC memory format for networks and inputs.
     compile

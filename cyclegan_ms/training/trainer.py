@@ -42,6 +42,7 @@ from .checkpoint import (
 )
 from .config import ConfigError, OptimConfig, TrainConfig
 from .distributed import DistInfo, init_from_env
+from .fast_path import FastPath, pick_fast_path
 from .schedules import Schedule
 
 __all__ = ["TrainResult", "Trainer", "resolve_device"]
@@ -215,7 +216,16 @@ class Trainer:
         self.experiment = dict(experiment) if experiment is not None else None
         self.device = resolve_device(self.cfg.device)
         cfg = self.cfg
-        if cfg.precision == "fp16" and self.device.type != "cuda":
+        self.fast_path: FastPath | None = None
+        self.precision: str = cfg.precision
+        if cfg.precision == "auto":
+            self.fast_path = pick_fast_path(self.device)
+            self.precision = self.fast_path.precision
+            if self.fast_path.tf32:
+                torch.backends.cuda.matmul.allow_tf32 = True
+                torch.backends.cudnn.allow_tf32 = True
+            logger.info("train.precision = 'auto': %s", self.fast_path.describe())
+        if self.precision == "fp16" and self.device.type != "cuda":
             raise ConfigError("train.precision = 'fp16' needs CUDA; use 'bf16' or 'fp32' on CPU")
         self.dist: DistInfo = init_from_env(self.device.type)
         if self.dist.enabled and self.device.type == "cuda":
@@ -241,7 +251,7 @@ class Trainer:
         self.opt_g = _make_optimizer(g_params, self.optim_cfg_g, self.device)
         self.opt_d = _make_optimizer(d_params, self.optim_cfg_d, self.device)
         self.schedule = _make_schedule(cfg.schedule, cfg.steps)
-        use_scaler = cfg.precision == "fp16"
+        use_scaler = self.precision == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.pool_a = ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 1)
@@ -306,7 +316,7 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
 
     def _autocast(self) -> Any:
-        p = self.cfg.precision
+        p = self.precision
         if p == "fp32":
             return nullcontext()
         dtype = torch.bfloat16 if p == "bf16" else torch.float16
@@ -352,11 +362,13 @@ class Trainer:
             group["lr"] = lr_d
         return lr_g, lr_d
 
-    def _backward_step(
-        self, loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, params: Sequence[Tensor]
-    ) -> None:
+    @staticmethod
+    def _backward(loss: Tensor, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
+        """Gradients of ``loss`` into the (cleared) ``.grad`` of ``opt``'s parameters; no step."""
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
+
+    def _step(self, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, params: Sequence[Tensor]) -> None:
         if self.cfg.grad_clip is not None:
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
@@ -398,25 +410,32 @@ class Trainer:
         model = self.model
         model.train()
 
+        # Both objectives and their gradients first (the generator's graph is freed before the
+        # discriminator's is built: lower peak memory); no parameter moves until both losses are
+        # known to be finite.
         with self._autocast():
             g_out = self.g_phase(real_a, real_b)
+        g_losses = {f"g_{k}": v.detach() for k, v in g_out["losses"].items()}
+        self._backward(g_out["losses"]["total"], self.opt_g, self.scaler_g)
+        fake_a_new, fake_b_new = g_out["fake_a"].detach(), g_out["fake_b"].detach()
+        del g_out
         pools = (self.pool_a.snapshot(), self.pool_b.snapshot())
-        fake_a = self.pool_a.query(g_out["fake_a"].detach())
-        fake_b = self.pool_b.query(g_out["fake_b"].detach())
+        fake_a = self.pool_a.query(fake_a_new)
+        fake_b = self.pool_b.query(fake_b_new)
         with self._autocast():
             d_out = self.d_phase(real_a, real_b, fake_a, fake_b)
-        losses = {f"g_{k}": v for k, v in g_out["losses"].items()}
-        losses.update({f"d_{k}": v for k, v in d_out.items()})
+        self._backward(d_out["total"], self.opt_d, self.scaler_d)
+        losses = {**g_losses, **{f"d_{k}": v.detach() for k, v in d_out.items()}}
         values = self._to_host(losses)
-        if values is None:  # nothing has been stepped yet: undo the pools, drop the graphs
+        if values is None:  # nothing has been stepped: drop the gradients, undo the pools
+            self.opt_g.zero_grad(set_to_none=True)
+            self.opt_d.zero_grad(set_to_none=True)
             self.pool_a.rollback(pools[0])
             self.pool_b.rollback(pools[1])
             return None
 
-        g_params = [p for g in model.generators() for p in g.parameters()]
-        self._backward_step(g_out["losses"]["total"], self.opt_g, self.scaler_g, g_params)
-        d_params = [p for d in model.discriminators() for p in d.parameters()]
-        self._backward_step(d_out["total"], self.opt_d, self.scaler_d, d_params)
+        self._step(self.opt_g, self.scaler_g, [p for g in model.generators() for p in g.parameters()])
+        self._step(self.opt_d, self.scaler_d, [p for d in model.discriminators() for p in d.parameters()])
         if self.ema is not None:
             for name, avg in self.ema.items():
                 avg.update_parameters(getattr(model, name))
