@@ -10,9 +10,13 @@ Measures, at ``--size`` (default 256):
 An item holds two images (A and B); "images/s" counts both. The first batch (worker start-up) is
 not timed. Prints a markdown table for ``benchmarks/RESULTS.md``.
 
+With ``--demo``, only the demo's check: what the built-in scenes deliver at 64², batch 4, no
+workers, against what one ``night2day`` training step at those settings consumes.
+
 Run::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/data_loader.py
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/data_loader.py --demo
 """
 
 from __future__ import annotations
@@ -87,6 +91,33 @@ def bench_loader(
     return n / (time.perf_counter() - t)
 
 
+def bench_demo(steps: int, repeat: int) -> None:
+    """The demo's supply against its demand: built-in scenes at 64², batch 4, no workers (as
+    ``make demo`` loads them) vs the images per second one ``night2day`` training step at 64²,
+    batch 4, on one thread (as ``make demo`` trains) consumes."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from train_step import CONFIGS, trainer_step
+
+    cfg = CONFIGS["demo"]
+    step, _ = trainer_step(cfg, torch.device("cpu"), "trainer")
+    a, b = torch.rand(4, 3, 64, 64), torch.rand(4, 3, 64, 64)
+    for _ in range(2):
+        step(a, b)
+    t = time.perf_counter()
+    for _ in range(steps):
+        step(a, b)
+    demand = steps * 2 * cfg["batch"] / (time.perf_counter() - t)
+    scenes = NightDayScenes(num_scenes=10_000, size=cfg["size"])
+    best, med = best_and_median(functools.partial(bench_loader, scenes, 0, cfg["batch"], 40), repeat)
+    print("| demo (64², batch 4, 1 thread) | images/s |")
+    print("|---|---|")
+    print(f"| a training step consumes | {demand:.1f} |")
+    print(f"| built-in scenes deliver, 0 workers (best / median) | {best:.0f} / {med:.0f} |")
+    print(f"| supply / demand (median) | {med / demand:.0f}x |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=256)
@@ -97,8 +128,12 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=40, help="timed batches per loader run")
     p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     p.add_argument("--repeat", type=int, default=3, help="runs per measurement (best, median)")
+    p.add_argument("--demo", action="store_true", help="only the demo's supply vs demand check")
     args = p.parse_args()
     torch.set_num_threads(1)
+    if args.demo:
+        bench_demo(steps=10, repeat=args.repeat)
+        return
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load {load:.2f}")

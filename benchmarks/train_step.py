@@ -257,15 +257,16 @@ def worker(config: str, mode: str, warmup: int, repeats: int, device_name: str) 
     b = (torch.rand(cfg["batch"], 3, cfg["size"], cfg["size"]) * (1 - lo) + lo).to(device)
     for _ in range(warmup):
         step(a, b)
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
         if device.type == "cuda":
             torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step(a, b)
         if device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     # FlopCounterMode does not see inside compiled graphs: the same model does the same work
     flops = flops_of(step, a, b) if mode != "trainer-compile" else float("nan")
     med = statistics.median(times)
@@ -273,6 +274,7 @@ def worker(config: str, mode: str, warmup: int, repeats: int, device_name: str) 
         "config": config,
         "mode": mode,
         "seconds_per_iter": med,
+        "cpu_seconds_per_iter": statistics.median(cpu_times),
         "all_seconds": [round(t, 3) for t in times],
         "gflop_per_iter": flops / 1e9,
         "achieved_gflops": flops / med / 1e9,

@@ -48,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clock", default="cpu", choices=["cpu", "wall"],
                    help="what --minutes counts: the process's CPU time (default) or wall time")
     p.add_argument("--steps", type=int, default=1_000_000, help="stop earlier after this many steps")
+    p.add_argument(
+        "--threads", type=int, default=None,
+        help="intra-op CPU threads (default: 1 with --clock cpu, where idle threads' spin-waits on "
+             "a busy machine would be charged to the budget; all cores with --clock wall)",
+    )
     p.add_argument("--image-size", type=int, default=64, help="training/eval side (default 64)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the preset's (seed: 4)")
     p.add_argument("--preset", default="night2day", help="night2day (default), seed or cyclegan_paper")
@@ -91,7 +96,10 @@ def overrides_for(args: argparse.Namespace, generator_name: str) -> list[str]:
 # ----------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    threads = args.threads if args.threads is not None else (1 if args.clock == "cpu" else torch.get_num_threads())
+    if threads < 1:
+        raise SystemExit(f"--threads must be >= 1; got {threads}")
+    torch.set_num_threads(threads)
     raw_preset = cyclegan_ms.training.load_preset(args.preset)
     gen_name = raw_preset["model"]["generator"]["name"]
     cfg = load_config(args.preset, overrides_for(args, gen_name))

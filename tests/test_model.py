@@ -202,7 +202,9 @@ def test_fused_passes_give_the_same_losses_and_gradients(g: dict, d: dict) -> No
 
 
 def test_batch_coupled_networks_are_not_fused() -> None:
-    fused, unfused = _fused_and_unfused({"name": "resnet_6blocks", "ngf": 4, "norm": "batch"}, {"name": "patchgan", "ndf": 4, "norm": "batch"})
+    fused, _ = _fused_and_unfused(
+        {"name": "resnet_6blocks", "ngf": 4, "norm": "batch"}, {"name": "patchgan", "ndf": 4, "norm": "batch"}
+    )
     assert not per_sample(fused.G_ab) and not per_sample(fused.D_a)
     calls = _calls(fused.G_ab)
     a = torch.rand(2, 3, 32, 32, dtype=torch.float64)
