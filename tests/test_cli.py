@@ -64,7 +64,7 @@ def test_train_then_resume_without_repeating_flags(tmp_path: Path, config: Path,
     [
         ("train.stepz=3", "unknown config key 'train.stepz' (did you mean 'steps'?)"),
         ("train.batch_size=four", "train.batch_size must be int; got 'four'"),
-        ("train.precision=fp8", "train.precision must be one of 'fp32', 'bf16', 'fp16'"),
+        ("train.precision=fp8", "train.precision must be one of 'auto', 'fp32', 'bf16', 'fp16'"),
         ("model.generator.name=resnet_9block", "did you mean 'resnet_9blocks'"),
         ("model.generator.ngf=-1", "ngf"),
         ("data.image_size=30", "not a multiple of 4"),
