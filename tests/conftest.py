@@ -25,3 +25,16 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 @pytest.fixture(autouse=True)
 def _seed_torch() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def fp32_translation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``TranslateOptions(precision="auto")`` resolve to fp32, as on a CPU without bf16.
+
+    For modules that check the translation *mechanics* (tiling, codecs, export parity) against
+    an fp32 reference to float tolerance; the bf16 path and its parity with fp32 are tested in
+    ``test_translate_precision.py``.
+    """
+    from cyclegan_ms.training import fast_path
+
+    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: False)

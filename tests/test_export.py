@@ -15,6 +15,9 @@ from cyclegan_ms.cli import main
 from cyclegan_ms.inference import PadToMultiple, Translator, export, load_generator
 from cyclegan_ms.inference.export import verify_export
 
+# fp32 translation: these tests compare against fp32 references (bf16: test_translate_precision)
+pytestmark = pytest.mark.usefixtures("fp32_translation")
+
 TINY_G = {"name": "resnet_6blocks", "ngf": 4}
 TINY_D = {"name": "patchgan", "ndf": 4, "n_layers": 2}
 

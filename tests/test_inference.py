@@ -20,6 +20,9 @@ from cyclegan_ms.inference import Translator, pad_to_multiple, resolve_generator
 from cyclegan_ms.inference.source import is_generator_file, load_generator, save_generator
 from cyclegan_ms.training.config import TrainConfig
 
+# fp32 translation: these tests compare against fp32 references (bf16: test_translate_precision)
+pytestmark = pytest.mark.usefixtures("fp32_translation")
+
 TINY_G = {"name": "resnet_6blocks", "ngf": 4}
 TINY_D = {"name": "patchgan", "ndf": 4, "n_layers": 2}
 

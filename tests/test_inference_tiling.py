@@ -23,6 +23,9 @@ from cyclegan_ms.inference import (
 )
 from cyclegan_ms.inference.tiling import needs_image_stats
 
+# fp32 translation: these tests compare against fp32 references (bf16: test_translate_precision)
+pytestmark = pytest.mark.usefixtures("fp32_translation")
+
 
 # ----------------------------------------------------------------------------- placement
 @given(

@@ -22,6 +22,9 @@ from cyclegan_ms.inference import (
 from cyclegan_ms.inference.temporal import _blend_stats
 from cyclegan_ms.inference.tiling import collect_norm_stats
 
+# fp32 translation: these tests compare against fp32 references (bf16: test_translate_precision)
+pytestmark = pytest.mark.usefixtures("fp32_translation")
+
 
 @pytest.fixture(scope="module")
 def G() -> nn.Module:
