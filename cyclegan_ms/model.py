@@ -413,16 +413,15 @@ class CycleGAN(nn.Module):
         return out
 
     def _fusable(self, x: Tensor, y: Tensor, *nets: nn.Module) -> bool:
-        return (
-            self.fuse_passes
-            and x.shape[1:] == y.shape[1:]
-            and x.dtype == y.dtype
-            and all(per_sample(net) for net in nets)
-        )
+        return self.fuse_passes and x.shape[1:] == y.shape[1:] and all(per_sample(net) for net in nets)
 
     def _real_fake_scores(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Any, Any]:
         if self._fusable(real, fake, D):
-            return _split_scores(D(torch.cat([real, fake])), [real.shape[0], fake.shape[0]])
+            # Under autocast a generator may return bf16 fakes beside fp32 reals: stack them in
+            # the wider type (lossless for the fakes; the first layer casts both as before).
+            dtype = torch.promote_types(real.dtype, fake.dtype)
+            both = torch.cat([real.to(dtype), fake.to(dtype)])
+            return _split_scores(D(both), [real.shape[0], fake.shape[0]])
         return D(real), D(fake)
 
     @torch.no_grad()

@@ -226,3 +226,19 @@ def test_per_sample_sees_spectral_norm_and_marked_layers() -> None:
 def test_fuse_passes_must_be_a_bool() -> None:
     with pytest.raises(TypeError, match="fuse_passes must be a bool"):
         CycleGAN("resnet_6blocks", "resnet_6blocks", "patchgan", "patchgan", fuse_passes=1)  # type: ignore[arg-type]
+
+
+def test_discriminator_pass_is_fused_for_bf16_fakes_beside_fp32_reals() -> None:
+    """Under autocast the classic generator returns bf16 fakes; the real and fake batches are
+    still scored in one pass, with the same losses as two passes."""
+    fused, unfused = _fused_and_unfused({"name": "resnet_6blocks", "ngf": 4}, {"name": "patchgan", "ndf": 4})
+    fused, unfused = fused.float(), unfused.float()
+    calls = _calls(fused.D_a)
+    a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    fake_a = torch.rand(2, 3, 32, 32).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        d1 = fused.discriminator_objective(a, b, fake_a, b.bfloat16())
+        d2 = unfused.discriminator_objective(a, b, fake_a, b.bfloat16())
+    assert calls == [4]
+    for k in d2:
+        torch.testing.assert_close(d1[k], d2[k], rtol=0.02, atol=1e-3, msg=k)
