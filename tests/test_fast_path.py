@@ -9,7 +9,14 @@ import pytest
 import torch
 from _train_script import Pairs, tiny_model
 
-from cyclegan_ms.training import FastPath, TrainConfig, Trainer, fast_path, load_preset, pick_fast_path
+from cyclegan_ms.training import (
+    FastPath,
+    TrainConfig,
+    Trainer,
+    fast_path,
+    load_preset,
+    pick_fast_path,
+)
 
 
 def test_cpu_rule_follows_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
