@@ -394,9 +394,11 @@ class Trainer:
     def train_step(self, batch: Mapping[str, Any]) -> dict[str, float] | None:
         """One generator update then one discriminator update, or none of them.
 
-        Both objectives are computed first and checked for finite values in one place, before
-        any optimiser step; a step with a non-finite loss changes nothing (optimisers, pools and
-        EMA are as before) and returns ``None``.
+        Both objectives and their gradients are computed first (each network's gradients right
+        after its objective, so the generator graph is freed before the discriminator's is built)
+        and the losses are checked for finite values in one place, before any optimiser step; a
+        step with a non-finite loss changes nothing (weights, optimisers, pools and EMA are as
+        before; the gradients are cleared) and returns ``None``.
 
         Returns
         -------
