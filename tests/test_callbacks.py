@@ -4,6 +4,7 @@ periodic evaluation with best-checkpoint keeping."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -193,3 +194,20 @@ def test_tensorboard_or_log_records_reach_every_callback(tmp_path: Path) -> None
 
     _trainer(tmp_path, callbacks=(Listen(),), steps=2).fit()
     assert [r["step"] for r in seen] == [1, 2] and "d_total" in seen[0]
+
+
+def test_cpu_budget_with_several_threads_says_how_to_spend_it(caplog: pytest.LogCaptureFixture) -> None:
+    from cyclegan_ms.training.callbacks import TimeBudget
+
+    before = torch.get_num_threads()
+    try:
+        for threads, expect in ((2, True), (1, False)):
+            torch.set_num_threads(threads)
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="cyclegan_ms.training"):
+                TimeBudget(1.0, "cpu").on_fit_start(None, 10)  # type: ignore[arg-type]
+                TimeBudget(1.0, "wall").on_fit_start(None, 10)  # type: ignore[arg-type]
+            said = [r.getMessage() for r in caplog.records if "spin-wait" in r.getMessage()]
+            assert len(said) == (1 if expect else 0)
+    finally:
+        torch.set_num_threads(before)

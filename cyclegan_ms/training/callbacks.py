@@ -277,6 +277,12 @@ class TimeBudget(Callback):
         return time.process_time() if self.clock == "cpu" else time.perf_counter()
 
     def on_fit_start(self, trainer: Trainer, target: int) -> None:
+        if self.clock == "cpu" and torch.get_num_threads() > 1:
+            logger.info(
+                "a CPU-time budget with %d threads: idle threads spin-wait and that counts against the "
+                "budget on a busy machine; torch.set_num_threads(1) gives the most steps per CPU-second",
+                torch.get_num_threads(),
+            )
         self._c0 = self._now()
 
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
