@@ -85,7 +85,7 @@ class TranslateOptions:
         Show a tqdm bar over the tiles of large images.
     precision
         ``"auto"`` (default): bf16 autocast on a CPU with native bf16 dot products (AVX-512 BF16 /
-        AMX), which translated 1.7-2.3x faster than fp32 on a Zen 4 (``benchmarks/RESULTS.md``,
+        AMX), which translated 1.2-2.2x faster than fp32 on a Zen 4 (``benchmarks/RESULTS.md``,
         "Inference"), and fp32 everywhere else; ``"fp32"``; ``"bf16"`` (autocast on any device).
         bf16 outputs differ from fp32 by about one 8-bit level on average (PSNR above 40 dB
         between the two; ``tests/test_translate_precision.py``), far below what separates the
