@@ -102,7 +102,8 @@ def bench_demo(steps: int, repeat: int) -> None:
 
     cfg = CONFIGS["demo"]
     step, _ = trainer_step(cfg, torch.device("cpu"), "trainer")
-    a, b = torch.rand(4, 3, 64, 64), torch.rand(4, 3, 64, 64)
+    shape = (cfg["batch"], 3, cfg["size"], cfg["size"])
+    a, b = torch.rand(shape), torch.rand(shape)
     for _ in range(2):
         step(a, b)
     t = time.perf_counter()

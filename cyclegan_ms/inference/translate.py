@@ -92,6 +92,7 @@ DEFAULT_TILE = 1024
 #: Default overlap of neighbouring tiles, in pixels (at most a quarter of the tile).
 DEFAULT_OVERLAP = 32
 
+
 def resolve_inference_precision(
     precision: str, device: torch.device, dtype: torch.dtype
 ) -> Literal["fp32", "bf16"]:

@@ -155,7 +155,7 @@ class KerasSameConvTranspose2d(nn.ConvTranspose2d):
         # ``crop_before`` rows/columns (``padding``) and keep ``stride - 1`` extra ones at the end
         # (``output_padding``, cropped below). The result is the same map; oneDNN's bf16
         # deconvolution is 3-7x faster with this shape than with the full output (measured on a
-        # Zen 4 CPU, ``benchmarks/RESULTS.md``, "Where the step's time goes").
+        # Zen 4 CPU, ``benchmarks/RESULTS.md``, "What the profile shows").
         self._fast_padding = (self._crop_before, stride - 1) if pad_total > 0 and stride > 1 else None
 
     def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
