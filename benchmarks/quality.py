@@ -486,6 +486,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--eval-scenes", type=int, default=64)
     p.add_argument("--no-kid", dest="kid", action="store_false")
     p.add_argument("--force", action="store_true", help="rerun jobs whose row file exists")
+    p.add_argument("--rows-dir", default=None,
+                   help="where each run's row is cached (default <work-dir>/rows_<budget>_<size>); point it at "
+                        "benchmarks/results/rows_<budget>_<size> to continue a budget across sessions")
+    p.add_argument("--cached-only", action="store_true",
+                   help="run nothing: aggregate the cached rows of the requested jobs (a partial long budget)")
     p.add_argument("--work-dir", default="/tmp/cyclegan_ms_quality")
     p.add_argument("--out", default=None, help="default benchmarks/results/quality_<budget>.json")
     p.add_argument("--variant", action="append", default=[], metavar="NAME=PRESET:K=V;K=V",
@@ -523,9 +528,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(f"unknown system {n!r}; known: {', '.join(known)}")
     tag = args.budget if args.budget in BUDGETS else f"{minutes:g}min"
     out = Path(args.out or ROOT / "benchmarks" / "results" / f"quality_{tag}.json")
-    rows_dir = Path(args.work_dir) / f"rows_{tag}_{args.size}"
+    rows_dir = Path(args.rows_dir or Path(args.work_dir) / f"rows_{tag}_{args.size}")
     rows_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(n, s) for n in names for s in args.seeds]
+    if args.cached_only:
+        jobs = [(n, s) for n, s in jobs if (rows_dir / f"{n.replace(':', '_')}_s{s}.json").is_file()]
+        if not jobs:
+            raise SystemExit(f"--cached-only: no cached rows for these jobs in {rows_dir}")
     run: Callable[[tuple[str, int]], dict[str, Any]] = lambda job: _run_job(job[0], job[1], args, rows_dir)  # noqa: E731
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
