@@ -40,6 +40,12 @@ class LossWeights:
         i.e. 5.0 here. 0 skips the identity forward passes entirely.
     feature_matching
         Weight of the pix2pixHD feature-matching term (0 disables it).
+    moments
+        Weight of the colour-moment term, each direction (0 disables it): the L1 distance
+        between the per-channel mean and standard deviation of each generator's translations and
+        those of the real batch of its target domain
+        (:func:`~cyclegan_ms.losses.colour_moment_loss`; unpaired: statistics only). A direct
+        signal for global tone and contrast.
     regularization
         Weight of the generators' own penalties (``G.regularization()``, e.g. the seed
         bottleneck's L2; the value already includes the part's own coefficient).
@@ -52,6 +58,7 @@ class LossWeights:
     cycle: float = 10.0
     identity: float = 0.5
     feature_matching: float = 0.0
+    moments: float = 0.0
     regularization: float = 1.0
     discriminator: float = 1.0
 
@@ -329,7 +336,7 @@ class CycleGAN(nn.Module):
         GeneratorOutput
             ``losses`` holds ``adv_a``, ``adv_b``, ``cycle_a``, ``cycle_b``, ``idt_a``,
             ``idt_b`` (when identity > 0), ``fm_a``, ``fm_b`` (when feature matching > 0),
-            ``reg`` and ``total`` (the weighted sum), all scalars.
+            ``mom_a``, ``mom_b`` (when moments > 0), ``reg`` and ``total`` (the weighted sum), all scalars.
         """
         w = self.weights
         rec = self.reconstruction
@@ -364,6 +371,9 @@ class CycleGAN(nn.Module):
             if w.identity > 0:
                 losses["idt_a"] = rec(self.G_ba(real_a) if idt_a is None else idt_a, real_a)
                 losses["idt_b"] = rec(self.G_ab(real_b) if idt_b is None else idt_b, real_b)
+            if w.moments > 0:
+                losses["mom_a"] = _losses.colour_moment_loss(fake_a, real_a)
+                losses["mom_b"] = _losses.colour_moment_loss(fake_b, real_b)
             losses["reg"] = _regularization(self.G_ab, real_a) + _regularization(self.G_ba, real_a)
         total = (
             w.adversarial * (losses["adv_a"] + losses["adv_b"])
@@ -374,6 +384,8 @@ class CycleGAN(nn.Module):
             total = total + w.identity * (losses["idt_a"] + losses["idt_b"])
         if w.feature_matching > 0:
             total = total + w.feature_matching * (losses["fm_a"] + losses["fm_b"])
+        if w.moments > 0:
+            total = total + w.moments * (losses["mom_a"] + losses["mom_b"])
         losses["total"] = total
         return GeneratorOutput(losses, fake_a=fake_a, fake_b=fake_b, rec_a=rec_a, rec_b=rec_b)
 

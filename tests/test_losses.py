@@ -708,3 +708,36 @@ def test_argument_messages_of_the_losses() -> None:
         ValueError, match=r"^seed must be an int in \[0, 2\*\*63\) or None; got 2\.0$"
     ):
         L.GradientPenalty(seed=2.0)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ colour moments
+def test_colour_moment_loss_is_zero_for_equal_statistics_and_ignores_layout() -> None:
+    from cyclegan_ms.losses import colour_moment_loss
+
+    x = torch.rand(3, 3, 8, 8)
+    shuffled = x.flatten(2)[:, :, torch.randperm(64)].view_as(x).flip(0)  # same values, other places
+    assert float(colour_moment_loss(shuffled, x)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_colour_moment_loss_values_and_gradient_direction() -> None:
+    from cyclegan_ms.losses import channel_moments, colour_moment_loss
+
+    real = torch.rand(5, 3, 6, 6)  # another batch size and size than the fake
+    fake = (torch.rand(2, 3, 8, 8) * 0.1).requires_grad_(True)
+    mf, sf = channel_moments(fake.detach())
+    mr, sr = channel_moments(real)
+    expected = (mf - mr).abs().mean() + (sf - sr).abs().mean()
+    loss = colour_moment_loss(fake, real)
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    assert fake.grad is not None and float(fake.grad.sum()) < 0  # too dark: descent brightens
+    assert float(mf.mean()) < float(mr.mean())
+
+
+def test_colour_moment_loss_rejects_mismatched_shapes() -> None:
+    from cyclegan_ms.losses import colour_moment_loss
+
+    with pytest.raises(ValueError, match="same channel count"):
+        colour_moment_loss(torch.rand(1, 3, 4, 4), torch.rand(1, 1, 4, 4))
+    with pytest.raises(ValueError, match="B, C, H, W"):
+        colour_moment_loss(torch.rand(3, 4, 4), torch.rand(1, 3, 4, 4))

@@ -67,6 +67,19 @@ def test_total_is_weighted_sum() -> None:
     torch.testing.assert_close(L["total"], expected)
 
 
+def test_moments_term_is_weighted_and_pulls_tone_towards_the_target_domain() -> None:
+    m = tiny(weights={"moments": 4.0})
+    a, b = torch.rand(2, 3, 32, 32) * 0.2, 0.5 + torch.rand(2, 3, 32, 32) * 0.5
+    out = m.generator_objective(a, b)
+    L = out.losses
+    torch.testing.assert_close(L["mom_b"], cms.losses.colour_moment_loss(out.fake_b, b))
+    torch.testing.assert_close(L["mom_a"], cms.losses.colour_moment_loss(out.fake_a, a))
+    without = L["total"] - 4.0 * (L["mom_a"] + L["mom_b"])
+    expected = L["adv_a"] + L["adv_b"] + 10.0 * (L["cycle_a"] + L["cycle_b"]) + 0.5 * (L["idt_a"] + L["idt_b"]) + L["reg"]
+    torch.testing.assert_close(without, expected)
+    assert "mom_a" not in tiny().generator_objective(a, b).losses  # 0 (default): no term
+
+
 def test_identity_zero_skips_identity_passes() -> None:
     m = tiny(weights={"identity": 0.0})
     calls = {"n": 0}

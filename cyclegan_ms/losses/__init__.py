@@ -7,6 +7,9 @@ Importing this package registers the parts:
   target) -> scalar`` registered there works the same);
 - ``"penalty"``: ``wgan_gp``, ``r1``.
 
+:func:`colour_moment_loss` (global tone and contrast against the target domain's statistics) is
+a plain function, used by :class:`~cyclegan_ms.CycleGAN` through ``weights.moments``.
+
     >>> import cyclegan_ms as cms
     >>> import cyclegan_ms.losses
     >>> cms.available("adversarial_loss")
@@ -15,7 +18,7 @@ Importing this package registers the parts:
 
 from __future__ import annotations
 
-from . import adversarial, penalties, reconstruction
+from . import adversarial, penalties, reconstruction, statistics
 from .adversarial import (
     AdversarialLoss,
     BCEGANLoss,
@@ -32,6 +35,7 @@ from .adversarial import (
     wgan_discriminator_loss,
     wgan_generator_loss,
 )
+from .statistics import channel_moments, colour_moment_loss
 from .penalties import GradientPenalty, R1Penalty, gradient_penalty, r1_penalty
 from .reconstruction import (
     FeatureMatchingLoss,
@@ -62,6 +66,8 @@ __all__ = [
     "WGANLoss",
     "adversarial",
     "bce_discriminator_loss",
+    "channel_moments",
+    "colour_moment_loss",
     "bce_generator_loss",
     "check_reduction",
     "feature_matching_loss",
@@ -76,6 +82,7 @@ __all__ = [
     "r1_penalty",
     "reconstruction",
     "smooth_l1_loss",
+    "statistics",
     "wgan_discriminator_loss",
     "wgan_generator_loss",
 ]
