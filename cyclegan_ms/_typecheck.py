@@ -53,7 +53,11 @@ def matches(value: Any, hint: Any) -> bool:
             len(value) == len(args) and all(matches(v, a) for v, a in zip(value, args, strict=True))
         )
     if origin is list:
-        return isinstance(value, (tuple, list)) and all(matches(v, args[0]) for v in value) if args else isinstance(value, (tuple, list))
+        return (
+            isinstance(value, (tuple, list)) and all(matches(v, args[0]) for v in value)
+            if args
+            else isinstance(value, (tuple, list))
+        )
     if hint in (dict, Mapping) or origin in (dict, Mapping):
         return isinstance(value, Mapping)
     return True

@@ -121,7 +121,9 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
 
 
 def _configure_list(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", nargs="?", default=None, help="only this kind (generator, discriminator, ...)")
+    p.add_argument(
+        "kind", nargs="?", default=None, help="only this kind (generator, discriminator, ...)"
+    )
     p.add_argument("--pattern", default="*", help="fnmatch pattern, e.g. 'resnet_*'")
 
 
@@ -131,7 +133,9 @@ def _configure_presets(p: argparse.ArgumentParser) -> None:
 
 #: The sub-commands of this module.
 COMMANDS: tuple[SubCommand, ...] = (
-    SubCommand("train", "train a CycleGAN from a TOML config or preset", _configure_train, _cmd_train),
+    SubCommand(
+        "train", "train a CycleGAN from a TOML config or preset", _configure_train, _cmd_train
+    ),
     SubCommand("list", "list registered parts", _configure_list, _cmd_list),
     SubCommand("presets", "list built-in experiment presets", _configure_presets, _cmd_presets),
 )

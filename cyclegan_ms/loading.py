@@ -70,7 +70,9 @@ def load(
     if p.is_dir():
         found = find_latest(p)
         if found is None:
-            raise FileNotFoundError(f"no checkpoint in {p} (looked for checkpoints/step_*.safetensors)")
+            raise FileNotFoundError(
+                f"no checkpoint in {p} (looked for checkpoints/step_*.safetensors)"
+            )
         p = found
     state = load_checkpoint(p)
     model_config = state.get("model_config")

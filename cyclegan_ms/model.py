@@ -277,7 +277,9 @@ class CycleGAN(nn.Module):
             )
         for key in ("generator", "discriminator"):
             if key not in config:
-                raise ValueError(f"model config needs a {key!r} table (e.g. {{name = 'seed_unet'}})")
+                raise ValueError(
+                    f"model config needs a {key!r} table (e.g. {{name = 'seed_unet'}})"
+                )
         g = config["generator"]
         d = config["discriminator"]
         return cls(
@@ -413,8 +415,12 @@ class CycleGAN(nn.Module):
         fake_a, fake_b = fake_a.detach(), fake_b.detach()
         w = self.weights
         out = {
-            "d_a": self.adversarial.discriminator(*self._real_fake_scores(self.D_a, real_a, fake_a)),
-            "d_b": self.adversarial.discriminator(*self._real_fake_scores(self.D_b, real_b, fake_b)),
+            "d_a": self.adversarial.discriminator(
+                *self._real_fake_scores(self.D_a, real_a, fake_a)
+            ),
+            "d_b": self.adversarial.discriminator(
+                *self._real_fake_scores(self.D_b, real_b, fake_b)
+            ),
         }
         total = w.discriminator * (out["d_a"] + out["d_b"])
         if self.penalty is not None:
@@ -425,7 +431,9 @@ class CycleGAN(nn.Module):
         return out
 
     def _fusable(self, x: Tensor, y: Tensor, *nets: nn.Module) -> bool:
-        return self.fuse_passes and x.shape[1:] == y.shape[1:] and all(per_sample(net) for net in nets)
+        return (
+            self.fuse_passes and x.shape[1:] == y.shape[1:] and all(per_sample(net) for net in nets)
+        )
 
     def _real_fake_scores(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Any, Any]:
         if self._fusable(real, fake, D):

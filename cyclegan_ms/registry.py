@@ -181,7 +181,9 @@ def _type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
         return {}
 
 
-def _check_kwargs(kind: str, name: str, factory: Callable[..., Any], kwargs: Mapping[str, Any]) -> None:
+def _check_kwargs(
+    kind: str, name: str, factory: Callable[..., Any], kwargs: Mapping[str, Any]
+) -> None:
     sig = _signature(factory)
     params = sig.parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

@@ -53,7 +53,14 @@ def _train(run_dir: Path, batch_size: int, indices: list[int]) -> dict[str, torc
         Pairs(n=4),
         run_dir=run_dir,
         sampler=Fixed(indices),
-        train=TrainConfig(steps=STEPS, batch_size=batch_size, pool_size=0, progress=False, checkpoint_every=0, device="cpu"),
+        train=TrainConfig(
+            steps=STEPS,
+            batch_size=batch_size,
+            pool_size=0,
+            progress=False,
+            checkpoint_every=0,
+            device="cpu",
+        ),
     )
     trainer.fit()
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}

@@ -22,7 +22,10 @@ class Pairs(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         g = torch.Generator().manual_seed(int(i))
-        return {"A": torch.rand(3, self.size, self.size, generator=g), "B": torch.rand(3, self.size, self.size, generator=g)}
+        return {
+            "A": torch.rand(3, self.size, self.size, generator=g),
+            "B": torch.rand(3, self.size, self.size, generator=g),
+        }
 
 
 def tiny_model() -> CycleGAN:
@@ -39,7 +42,14 @@ def main() -> None:
         tiny_model(),
         Pairs(),
         run_dir=run_dir,
-        train=TrainConfig(steps=steps, batch_size=2, checkpoint_every=every, log_every=1, progress=False, keep_last=2),
+        train=TrainConfig(
+            steps=steps,
+            batch_size=2,
+            checkpoint_every=every,
+            log_every=1,
+            progress=False,
+            keep_last=2,
+        ),
     )
     if "--resume" in sys.argv:
         trainer.resume(run_dir)

@@ -32,9 +32,17 @@ from _train_script import Pairs, tiny_model
 
 def _trainer(run_dir: Path, callbacks: tuple[Callback, ...] = (), **train: Any) -> Trainer:
     torch.manual_seed(0)
-    cfg: dict[str, Any] = {"steps": 4, "batch_size": 2, "log_every": 1, "progress": False, "checkpoint_every": 0}
+    cfg: dict[str, Any] = {
+        "steps": 4,
+        "batch_size": 2,
+        "log_every": 1,
+        "progress": False,
+        "checkpoint_every": 0,
+    }
     cfg.update(train)
-    return Trainer(tiny_model(), Pairs(), run_dir=run_dir, train=TrainConfig(**cfg), callbacks=callbacks)
+    return Trainer(
+        tiny_model(), Pairs(), run_dir=run_dir, train=TrainConfig(**cfg), callbacks=callbacks
+    )
 
 
 def _batch(t: Trainer) -> dict[str, torch.Tensor]:
@@ -62,7 +70,9 @@ def test_nonfinite_discriminator_loss_changes_nothing(tmp_path: Path) -> None:
     for k, v in t.ema["G_ab"].state_dict().items():  # type: ignore[index]
         assert torch.equal(v, ema_before[k]), k
     assert not t.opt_g.state, "the generator optimiser took a step"
-    assert len(t.pool_a) == 0 and torch.equal(t.pool_a.state_dict()["generator_state"], pool_before["generator_state"])
+    assert len(t.pool_a) == 0 and torch.equal(
+        t.pool_a.state_dict()["generator_state"], pool_before["generator_state"]
+    )
     t.model.discriminator_objective = real  # type: ignore[method-assign]
     assert t.train_step(_batch(t)) is not None and len(t.pool_a) == 2 and t.opt_g.state
 
@@ -75,7 +85,9 @@ def test_one_host_sync_per_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     for name in ("item", "tolist", "cpu", "__float__", "__bool__", "numpy"):
         real = getattr(torch.Tensor, name)
 
-        def counted(self: torch.Tensor, *a: Any, _real: Any = real, _name: str = name, **k: Any) -> Any:
+        def counted(
+            self: torch.Tensor, *a: Any, _real: Any = real, _name: str = name, **k: Any
+        ) -> Any:
             caller = sys._getframe(1).f_code.co_filename
             if "cyclegan_ms" in caller and "tests" not in caller:  # the library's own reads
                 calls.append(_name)
@@ -114,7 +126,14 @@ def test_user_callbacks_run_in_order_and_can_stop(tmp_path: Path) -> None:
     rec = Recorder()
     result = _trainer(tmp_path, callbacks=(rec,), steps=10).fit()
     assert result.step == 3 and not result.interrupted
-    assert rec.events == ["start 10", "step 1", "step 2", "step 3", "teardown", "end 3 step_00000003.safetensors"]
+    assert rec.events == [
+        "start 10",
+        "step 1",
+        "step 2",
+        "step 3",
+        "teardown",
+        "end 3 step_00000003.safetensors",
+    ]
 
 
 def test_a_user_callback_replaces_the_default_of_its_class(tmp_path: Path) -> None:
@@ -129,7 +148,9 @@ def test_a_user_callback_replaces_the_default_of_its_class(tmp_path: Path) -> No
     steps = [json.loads(x)["step"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert steps == [2, 4]
     quiet = _trainer(tmp_path / "q", callbacks=(Quiet(),))
-    assert [type(c) for c in quiet.callbacks if isinstance(c, MetricsLog)] == [Quiet]  # a subclass replaces
+    assert [type(c) for c in quiet.callbacks if isinstance(c, MetricsLog)] == [
+        Quiet
+    ]  # a subclass replaces
     quiet.fit()
     assert not (tmp_path / "q" / "metrics.jsonl").exists()
     with pytest.raises(TypeError, match="Callback instances"):
@@ -137,7 +158,10 @@ def test_a_user_callback_replaces_the_default_of_its_class(tmp_path: Path) -> No
 
 
 def test_default_callbacks_follow_the_config() -> None:
-    names = [type(c).__name__ for c in default_callbacks(TrainConfig(progress=True, max_minutes=1.0, checkpoint_every=0))]
+    names = [
+        type(c).__name__
+        for c in default_callbacks(TrainConfig(progress=True, max_minutes=1.0, checkpoint_every=0))
+    ]
     assert names == ["MetricsLog", "StopOnSignal", "TimeBudget", "LossPlot", "ProgressBar"]
     cfg = TrainConfig(progress=False, eval_every=5, eval_metric="psnr", sample_every=3)
     cbs = default_callbacks(cfg)
@@ -145,7 +169,9 @@ def test_default_callbacks_follow_the_config() -> None:
     assert best.monitor == "psnr" and best.every == 5
     assert not any(isinstance(c, (ProgressBar, TimeBudget)) for c in cbs)
     plain = default_callbacks(TrainConfig(eval_every=5, eval_keep_best=False))
-    assert any(type(c) is PeriodicEval for c in plain) and not any(isinstance(c, BestCheckpoint) for c in plain)
+    assert any(type(c) is PeriodicEval for c in plain) and not any(
+        isinstance(c, BestCheckpoint) for c in plain
+    )
     assert any(isinstance(c, (StopOnSignal)) for c in plain) and isinstance(plain[-2], LossPlot)
 
 
@@ -163,8 +189,14 @@ def test_callback_arguments_are_checked() -> None:
 
 
 def test_periodic_eval_keeps_the_best_checkpoint_across_a_resume(tmp_path: Path) -> None:
-    cfg: dict[str, Any] = {"eval_every": 2, "eval_metric": "psnr", "eval_scenes": 2, "keep_last": 1,
-           "checkpoint_every": 1, "ema_decay": 0.5}
+    cfg: dict[str, Any] = {
+        "eval_every": 2,
+        "eval_metric": "psnr",
+        "eval_scenes": 2,
+        "keep_last": 1,
+        "checkpoint_every": 1,
+        "ema_decay": 0.5,
+    }
     t = _trainer(tmp_path, steps=4, **cfg)
     t.fit()
     records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -196,7 +228,9 @@ def test_tensorboard_or_log_records_reach_every_callback(tmp_path: Path) -> None
     assert [r["step"] for r in seen] == [1, 2] and "d_total" in seen[0]
 
 
-def test_cpu_budget_with_several_threads_says_how_to_spend_it(caplog: pytest.LogCaptureFixture) -> None:
+def test_cpu_budget_with_several_threads_says_how_to_spend_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     from cyclegan_ms.training.callbacks import TimeBudget
 
     before = torch.get_num_threads()

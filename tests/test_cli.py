@@ -46,7 +46,9 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def test_train_then_resume_without_repeating_flags(tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_then_resume_without_repeating_flags(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "run"
     assert main(["train", str(config), "--run-dir", str(run)]) == 0
     assert "done: step 2" in capsys.readouterr().out
@@ -72,7 +74,9 @@ def test_train_then_resume_without_repeating_flags(tmp_path: Path, config: Path,
         ("optim.generator.betas=[0.5]", "optim.generator.betas must be a list of 2 numbers"),
     ],
 )
-def test_bad_config_is_one_line(config: Path, tmp_path: Path, override: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_is_one_line(
+    config: Path, tmp_path: Path, override: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["train", str(config), "--run-dir", str(tmp_path / "x"), "--set", override])
     err = capsys.readouterr().err
     assert code == 2
@@ -89,7 +93,10 @@ def test_missing_config_and_bad_toml(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["train", str(bad)]) == 2
     assert "invalid TOML" in capsys.readouterr().err
     assert main(["train", "no_such_preset"]) == 2
-    assert "unknown preset 'no_such_preset'; available: cyclegan_paper, night2day, seed" in capsys.readouterr().err
+    assert (
+        "unknown preset 'no_such_preset'; available: cyclegan_paper, night2day, seed"
+        in capsys.readouterr().err
+    )
     assert main(["train"]) == 2
     assert "give a CONFIG" in capsys.readouterr().err
     missing = tmp_path / "runs" / "never_trained"
@@ -101,7 +108,16 @@ def test_missing_config_and_bad_toml(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_list_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("seed_unet", "resnet_9blocks", "seed_multiscale", "pyramid", "lsgan", "l1", "wgan_gp", "linear_decay"):
+    for name in (
+        "seed_unet",
+        "resnet_9blocks",
+        "seed_multiscale",
+        "pyramid",
+        "lsgan",
+        "l1",
+        "wgan_gp",
+        "linear_decay",
+    ):
         assert name in out
     assert main(["list", "discriminator", "--pattern", "p*"]) == 0
     out = capsys.readouterr().out
@@ -112,5 +128,7 @@ def test_list_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_console_script_help() -> None:
     exe = Path(sys.executable).parent / "cyclegan-ms"
-    out = subprocess.run([str(exe), "train", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(exe), "train", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "--set KEY=VALUE" in out and "--resume RUN_DIR" in out

@@ -268,11 +268,15 @@ def test_resumable_sampler_wraps_any_sampler_and_resumes_mid_epoch() -> None:
     from cyclegan_ms.data.sampler import ResumableSampler
 
     def make() -> ResumableSampler:
-        return ResumableSampler(DistributedSampler(range(10), num_replicas=1, rank=0, shuffle=True, seed=3))
+        return ResumableSampler(
+            DistributedSampler(range(10), num_replicas=1, rank=0, shuffle=True, seed=3)
+        )
 
     full = make()
     epochs = [list(full), list(full)]
-    assert epochs[0] != epochs[1] and sorted(epochs[0]) == list(range(10))  # set_epoch reaches the inner sampler
+    assert epochs[0] != epochs[1] and sorted(epochs[0]) == list(
+        range(10)
+    )  # set_epoch reaches the inner sampler
     s = make()
     it = iter(s)
     head = [next(it) for _ in range(4)]

@@ -135,7 +135,9 @@ def test_seed_multiscale_head_kernel_keeps_keras_same_size_and_padding(k: int) -
     head = D.heads[0]
     x = torch.rand(1, head.in_channels, 8, 6)
     ref = torch.nn.functional.conv2d(
-        torch.nn.functional.pad(x, ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)), head.weight, head.bias
+        torch.nn.functional.pad(x, ((k - 1) // 2, k // 2, (k - 1) // 2, k // 2)),
+        head.weight,
+        head.bias,
     )
     torch.testing.assert_close(head(x), ref)
 

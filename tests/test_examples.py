@@ -18,9 +18,23 @@ def test_night_to_day_writes_run_folder(tmp_path: Path) -> None:
 
     run = tmp_path / "run"
     report = night_to_day.main(
-        ["--steps", "3", "--image-size", "32", "--eval-scenes", "4", "--run-dir", str(run),
-         "--no-progress", "--set", "model.generator.base_width=4", "--set", "model.discriminator.base_width=4",
-         "--set", "train.sample_every=2"]
+        [
+            "--steps",
+            "3",
+            "--image-size",
+            "32",
+            "--eval-scenes",
+            "4",
+            "--run-dir",
+            str(run),
+            "--no-progress",
+            "--set",
+            "model.generator.base_width=4",
+            "--set",
+            "model.discriminator.base_width=4",
+            "--set",
+            "train.sample_every=2",
+        ]
     )
     assert report["steps"] == 3
     for name in ("eval.json", "results.png", "loss_curve.png", "metrics.jsonl", "config.json"):
@@ -29,13 +43,20 @@ def test_night_to_day_writes_run_folder(tmp_path: Path) -> None:
     assert list((run / "samples").glob("step_*.png"))
     saved = json.loads((run / "eval.json").read_text())
     rows = saved["results"]
-    assert set(rows) == {"cyclegan (night2day)", "identity (night unchanged)", "auto-gamma",
-                         "histogram equalisation", "oracle global curve (uses the truth)"}
+    assert set(rows) == {
+        "cyclegan (night2day)",
+        "identity (night unchanged)",
+        "auto-gamma",
+        "histogram equalisation",
+        "oracle global curve (uses the truth)",
+    }
     for r in rows.values():
         assert 0.0 < r["psnr"] < 60.0 and math.isfinite(r["psnr"])
         assert -1.0 <= r["ssim"] <= 1.0 and -1.0 <= r["structure_ssim"] <= 1.0
     # the recipe starts as the identity: three steps cannot move it far from the night image
-    assert abs(rows["cyclegan (night2day)"]["psnr"] - rows["identity (night unchanged)"]["psnr"]) < 2.0
+    assert (
+        abs(rows["cyclegan (night2day)"]["psnr"] - rows["identity (night unchanged)"]["psnr"]) < 2.0
+    )
     # the oracle curve is fitted with the truth: no global correction scores higher
     assert rows["oracle global curve (uses the truth)"]["psnr"] > rows["auto-gamma"]["psnr"]
     # the night image is much darker than the day it is scored against: brightening must help
@@ -48,9 +69,23 @@ def test_night_to_day_seed_preset_is_one_flag_away(tmp_path: Path) -> None:
     import night_to_day
 
     report = night_to_day.main(
-        ["--preset", "seed", "--steps", "1", "--image-size", "32", "--eval-scenes", "2", "--run-dir",
-         str(tmp_path / "seed"), "--no-progress", "--set", "model.generator.base_width=4",
-         "--set", "model.discriminator.base_width=4"]
+        [
+            "--preset",
+            "seed",
+            "--steps",
+            "1",
+            "--image-size",
+            "32",
+            "--eval-scenes",
+            "2",
+            "--run-dir",
+            str(tmp_path / "seed"),
+            "--no-progress",
+            "--set",
+            "model.generator.base_width=4",
+            "--set",
+            "model.discriminator.base_width=4",
+        ]
     )
     assert report["preset"] == "seed" and "cyclegan (seed)" in report["results"]
     cfg = json.loads((tmp_path / "seed" / "config.json").read_text())

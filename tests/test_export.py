@@ -38,7 +38,9 @@ SIZES = [(1, 30, 45), (2, 17, 64), (1, 64, 64)]  # odd sizes: padded inside the 
 
 
 def test_onnx_runs_in_onnxruntime_with_dynamic_sizes(model: CycleGAN, tmp_path: Path) -> None:
-    ort = pytest.importorskip("onnxruntime", reason="the 'export' extra (onnxruntime) is not installed")
+    ort = pytest.importorskip(
+        "onnxruntime", reason="the 'export' extra (onnxruntime) is not installed"
+    )
     onnx = pytest.importorskip("onnx", reason="the 'export' extra (onnx) is not installed")
     path = export(model, tmp_path / "g_ba.onnx", direction="b2a")
     meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
@@ -48,7 +50,11 @@ def test_onnx_runs_in_onnxruntime_with_dynamic_sizes(model: CycleGAN, tmp_path: 
     assert meta["cyclegan_ms.size_multiple"] == "4"
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (inp,) = session.get_inputs()
-    assert inp.name == "image" and not isinstance(inp.shape[2], int) and not isinstance(inp.shape[3], int)
+    assert (
+        inp.name == "image"
+        and not isinstance(inp.shape[2], int)
+        and not isinstance(inp.shape[3], int)
+    )
     for b, h, w in SIZES:
         x = torch.rand(b, 3, h, w)
         (y,) = session.run(None, {"image": x.numpy()})
@@ -103,11 +109,16 @@ def test_pad_to_multiple_module() -> None:
         PadToMultiple(G, 0)
 
 
-def test_cli_export_and_verify(model: CycleGAN, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_export_and_verify(
+    model: CycleGAN, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     gen = tmp_path / "gen.safetensors"
     export(model, gen, direction="a2b")
     out = tmp_path / "exported" / "g.pt"
-    assert main(["export", "--checkpoint", str(gen), "--format", "torchscript", "--out", str(out)]) == 0
+    assert (
+        main(["export", "--checkpoint", str(gen), "--format", "torchscript", "--out", str(out)])
+        == 0
+    )
     text = capsys.readouterr().out
     assert f"wrote {out}" in text and "max |exported - pytorch| = 0" in text
     assert out.is_file() and not list(out.parent.glob(".*.tmp"))

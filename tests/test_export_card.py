@@ -67,10 +67,14 @@ def test_load_puts_the_training_facts_on_the_generators_cards(checkpoint: Path) 
         assert card.config is not None and card.config["name"] == "resnet_6blocks"
 
 
-def test_exporting_a_loaded_model_or_its_generator_keeps_the_step(checkpoint: Path, tmp_path: Path) -> None:
+def test_exporting_a_loaded_model_or_its_generator_keeps_the_step(
+    checkpoint: Path, tmp_path: Path
+) -> None:
     model = load(checkpoint)
     assert _file_meta(export(model, tmp_path / "m.safetensors"))["step"] == STEP
-    assert _file_meta(export(model.G_ba, tmp_path / "g.safetensors", direction="b2a"))["step"] == STEP
+    assert (
+        _file_meta(export(model.G_ba, tmp_path / "g.safetensors", direction="b2a"))["step"] == STEP
+    )
 
 
 def test_re_export_of_a_generator_file_keeps_its_card(checkpoint: Path, tmp_path: Path) -> None:

@@ -48,13 +48,18 @@ def test_trainer_resolves_and_logs_auto(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, native: bool
 ) -> None:
     monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: native)
-    cfg = TrainConfig(steps=2, batch_size=2, precision="auto", progress=False, device="cpu", checkpoint_every=0)
+    cfg = TrainConfig(
+        steps=2, batch_size=2, precision="auto", progress=False, device="cpu", checkpoint_every=0
+    )
     with caplog.at_level(logging.INFO, logger="cyclegan_ms.training"):
         trainer = Trainer(tiny_model(), Pairs(), run_dir=tmp_path, train=cfg)
     expected = "bf16" if native else "fp32"
     assert trainer.precision == expected
     assert trainer.fast_path is not None and trainer.fast_path.precision == expected
-    assert any("train.precision = 'auto'" in r.getMessage() and expected in r.getMessage() for r in caplog.records)
+    assert any(
+        "train.precision = 'auto'" in r.getMessage() and expected in r.getMessage()
+        for r in caplog.records
+    )
     result = trainer.fit()
     assert result.step == 2 and result.skipped_steps == 0
 

@@ -122,7 +122,13 @@ def test_global_context_layers_are_found_through_the_marker() -> None:
     assert needs_image_stats(net)
     assert not needs_image_stats(nn.Sequential(nn.Conv2d(3, 3, 1)))
     seed = cms.build(
-        "generator", "seed_unet", base_width=4, depth=2, bottleneck="conv", global_affine=True, residual="add"
+        "generator",
+        "seed_unet",
+        base_width=4,
+        depth=2,
+        bottleneck="conv",
+        global_affine=True,
+        residual="add",
     )
     found = _global_modules(seed)
     assert seed.bottleneck.context in found and seed.global_affine in found

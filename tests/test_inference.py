@@ -123,7 +123,9 @@ def test_uint8_tensor_is_pixels_and_matches_the_array_path(model: CycleGAN) -> N
     for tile in (None, 16):
         out = translate(model, t, tile=tile, overlap=4)
         assert out.dtype == torch.uint8 and out.shape == (3, 18, 26)
-        np.testing.assert_array_equal(out.permute(1, 2, 0).numpy(), translate(model, arr, tile=tile, overlap=4))
+        np.testing.assert_array_equal(
+            out.permute(1, 2, 0).numpy(), translate(model, arr, tile=tile, overlap=4)
+        )
 
 
 def test_list_is_batched_and_keeps_order(model: CycleGAN) -> None:
@@ -206,7 +208,9 @@ def test_checkpoint_file_run_dir_and_model_agree(model: CycleGAN, run_dir: Path)
 
 
 def test_generator_file_round_trip(model: CycleGAN, tmp_path: Path) -> None:
-    path = save_generator(model.G_ba, tmp_path / "g.safetensors", value_range=(0.0, 1.0), direction="b2a")
+    path = save_generator(
+        model.G_ba, tmp_path / "g.safetensors", value_range=(0.0, 1.0), direction="b2a"
+    )
     assert is_generator_file(path)
     G = load_generator(path)
     assert card_of(G).value_range == (0.0, 1.0) and card_of(G).direction == "b2a"

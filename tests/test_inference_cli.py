@@ -49,7 +49,17 @@ def test_translate_folder_keeps_names_and_skips_bad_files(
     src = tmp_path / "night"
     pixels = make_inputs(src)
     out = tmp_path / "day"
-    code = main(["translate", "--checkpoint", str(generator_file), str(src), "--out", str(out), "--no-progress"])
+    code = main(
+        [
+            "translate",
+            "--checkpoint",
+            str(generator_file),
+            str(src),
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1  # some inputs were skipped
     assert "translated 3 image(s)" in captured.out
@@ -70,7 +80,13 @@ def test_translate_files_direction_tile_and_ext(
     src = tmp_path / "in"
     pixels = make_inputs(src)
     out = tmp_path / "out"
-    argv = ["translate", "--checkpoint", str(generator_file), str(src / "a.png"), str(src / "sub" / "b.JPG")]
+    argv = [
+        "translate",
+        "--checkpoint",
+        str(generator_file),
+        str(src / "a.png"),
+        str(src / "sub" / "b.JPG"),
+    ]
     argv += ["--out", str(out), "--tile", "16", "--overlap", "4", "--ext", "png", "--no-progress"]
     assert main(argv) == 0
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
@@ -82,13 +98,21 @@ def test_translate_files_direction_tile_and_ext(
     assert "holds the a2b generator" in capsys.readouterr().err
 
 
-def test_skip_existing_and_missing_inputs(generator_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_skip_existing_and_missing_inputs(
+    generator_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in"
     make_inputs(src)
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.png").write_bytes(b"keep me")
-    argv = ["translate", "--checkpoint", str(generator_file), str(src / "a.png"), str(tmp_path / "nope.png")]
+    argv = [
+        "translate",
+        "--checkpoint",
+        str(generator_file),
+        str(src / "a.png"),
+        str(tmp_path / "nope.png"),
+    ]
     assert main([*argv, "--out", str(out), "--skip-existing", "--no-progress"]) == 1
     assert (out / "a.png").read_bytes() == b"keep me"
     assert "nope.png (not found)" in capsys.readouterr().err
@@ -99,16 +123,24 @@ def test_plan_outputs_refuses_collisions_and_overwriting_inputs(tmp_path: Path) 
         (tmp_path / d).mkdir()
         Image.new("RGB", (8, 8)).save(tmp_path / d / "same.png")
     with pytest.raises(ValueError, match="would both be written to"):
-        plan_outputs([str(tmp_path / "x" / "same.png"), str(tmp_path / "y" / "same.png")], tmp_path / "o")
+        plan_outputs(
+            [str(tmp_path / "x" / "same.png"), str(tmp_path / "y" / "same.png")], tmp_path / "o"
+        )
     with pytest.raises(ValueError, match="would overwrite its input"):
         plan_outputs([str(tmp_path / "x")], tmp_path / "x")
     with pytest.raises(ValueError, match="--ext must be one of"):
         plan_outputs([str(tmp_path / "x")], tmp_path / "o", ext="gif")
     (tmp_path / "a_file.png").write_bytes(b"")
-    with pytest.raises(ValueError, match="is a file; --out names the folder"):  # once, before any image
+    with pytest.raises(
+        ValueError, match="is a file; --out names the folder"
+    ):  # once, before any image
         plan_outputs([str(tmp_path / "x"), str(tmp_path / "y")], tmp_path / "a_file.png")
-    jobs, missing = plan_outputs([str(tmp_path / "x"), str(tmp_path / "z")], tmp_path / "o", ext="jpg")
-    assert [d.name for _, d in jobs] == ["same.jpg"] and missing == [f"{tmp_path / 'z'} (not found)"]
+    jobs, missing = plan_outputs(
+        [str(tmp_path / "x"), str(tmp_path / "z")], tmp_path / "o", ext="jpg"
+    )
+    assert [d.name for _, d in jobs] == ["same.jpg"] and missing == [
+        f"{tmp_path / 'z'} (not found)"
+    ]
 
 
 @pytest.mark.parametrize(

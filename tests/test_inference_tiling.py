@@ -51,7 +51,9 @@ def test_tile_spans_cover_the_axis_with_the_requested_overlap(
         assert len(spans) == 1
 
 
-@given(length=st.integers(min_value=1, max_value=2000), overlap=st.integers(min_value=0, max_value=32))
+@given(
+    length=st.integers(min_value=1, max_value=2000), overlap=st.integers(min_value=0, max_value=32)
+)
 def test_blend_windows_sum_to_one_everywhere(length: int, overlap: int) -> None:
     spans = tile_spans(length, 64, overlap, multiple=4)
     total = torch.zeros(length, dtype=torch.float64)
@@ -135,7 +137,13 @@ def test_tiled_forward_batches_tiles_across_images() -> None:
 
 def test_tiled_forward_rejects_wrong_out_shape() -> None:
     with pytest.raises(ValueError, match="out must have shape"):
-        tiled_forward(lambda t: t, torch.zeros(1, 3, 40, 40), tile=16, overlap=4, out=torch.zeros(1, 3, 40, 41))
+        tiled_forward(
+            lambda t: t,
+            torch.zeros(1, 3, 40, 40),
+            tile=16,
+            overlap=4,
+            out=torch.zeros(1, 3, 40, 41),
+        )
 
 
 # ----------------------------------------------------------------------------- seams
@@ -245,20 +253,27 @@ def test_whole_image_statistics_make_tiling_exact_for_local_nets() -> None:
     per_tile = tiled_forward(net, x, tile=16, overlap=4)
     assert float((per_tile - untiled).abs().max()) > 0.05  # without them, tiles disagree
     # the patches are gone after the context
-    torch.testing.assert_close(net(x[:, :, :16, :16]).detach(), LocalNet.forward(net, x[:, :, :16, :16]).detach())
+    torch.testing.assert_close(
+        net(x[:, :, :16, :16]).detach(), LocalNet.forward(net, x[:, :, :16, :16]).detach()
+    )
     assert "forward" not in net.inorm.__dict__
 
 
 def test_use_norm_stats_rejects_mismatched_batches() -> None:
     net = LocalNet().eval()
     stats = collect_norm_stats(net, torch.rand(2, 3, 8, 8))
-    with use_norm_stats(net, stats), pytest.raises(ValueError, match="not a multiple of the 2 images"):
+    with (
+        use_norm_stats(net, stats),
+        pytest.raises(ValueError, match="not a multiple of the 2 images"),
+    ):
         net(torch.rand(3, 3, 8, 8))
 
 
 def test_needs_image_stats() -> None:
     assert needs_image_stats(build("generator", "resnet_6blocks", ngf=4))
-    assert needs_image_stats(build("generator", "seed_unet", base_width=4, depth=2, bottleneck="conv"))
+    assert needs_image_stats(
+        build("generator", "seed_unet", base_width=4, depth=2, bottleneck="conv")
+    )
     assert not needs_image_stats(build("generator", "resnet_6blocks", ngf=4, norm="batch").eval())
 
 

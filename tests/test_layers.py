@@ -57,7 +57,9 @@ def test_activation_factory() -> None:
         make_activation("swish")
 
 
-@pytest.mark.parametrize("scheme", ["normal", "xavier", "glorot", "xavier_normal", "kaiming", "orthogonal"])
+@pytest.mark.parametrize(
+    "scheme", ["normal", "xavier", "glorot", "xavier_normal", "kaiming", "orthogonal"]
+)
 def test_init_schemes_zero_biases(scheme: str) -> None:
     m = nn.Sequential(nn.Conv2d(3, 8, 3), nn.GroupNorm(2, 8), nn.Linear(4, 4))
     for p in m.parameters():
@@ -77,7 +79,13 @@ def test_inception_block_is_residual_sum() -> None:
     block = InceptionBlock(3, 8, act="relu", norm=True)
     x = torch.randn(2, 3, 16, 16)
     torch.testing.assert_close(block(x), block.main(x) + block.branch(x))
-    assert sum(isinstance(m, nn.GroupNorm) and m.num_groups == 1 and m.eps == 1e-3 for m in block.modules()) == 4
+    assert (
+        sum(
+            isinstance(m, nn.GroupNorm) and m.num_groups == 1 and m.eps == 1e-3
+            for m in block.modules()
+        )
+        == 4
+    )
     step = EncoderStep(3, 8, act=("leaky", {"negative_slope": 0.3}), norm=False)
     skip, down = step(torch.randn(1, 3, 15, 16))
     assert skip.shape == (1, 8, 15, 16) and down.shape == (1, 8, 8, 8)

@@ -715,7 +715,9 @@ def test_colour_moment_loss_is_zero_for_equal_statistics_and_ignores_layout() ->
     from cyclegan_ms.losses import colour_moment_loss
 
     x = torch.rand(3, 3, 8, 8)
-    shuffled = x.flatten(2)[:, :, torch.randperm(64)].view_as(x).flip(0)  # same values, other places
+    shuffled = (
+        x.flatten(2)[:, :, torch.randperm(64)].view_as(x).flip(0)
+    )  # same values, other places
     assert float(colour_moment_loss(shuffled, x)) == pytest.approx(0.0, abs=1e-6)
 
 

@@ -49,7 +49,9 @@ def test_psnr_matches_its_definition_per_image() -> None:
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
     assert got[0] > got[1] > got[2]
     # another data range gives the same value for the same images
-    np.testing.assert_allclose(psnr(y * 2 - 1, x * 2 - 1, data_range=(-1, 1)).numpy(), expected, rtol=1e-4)
+    np.testing.assert_allclose(
+        psnr(y * 2 - 1, x * 2 - 1, data_range=(-1, 1)).numpy(), expected, rtol=1e-4
+    )
     assert torch.isinf(psnr(x, x)).all()
 
 
@@ -70,7 +72,9 @@ def reference_ssim(a: torch.Tensor, b: torch.Tensor) -> float:
     var_b = blur(b * b) - mu_b**2
     cov = blur(a * b) - mu_a * mu_b
     c1, c2 = 0.01**2, 0.03**2
-    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / (
+        (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    )
     return float(s.mean())
 
 
@@ -146,7 +150,9 @@ def test_missing_inception_weights_say_where_to_put_them(
     monkeypatch.delenv(INCEPTION_ENV, raising=False)
     with pytest.raises(FileNotFoundError, match=f"--inception PATH.*{INCEPTION_ENV}"):
         find_inception_weights()
-    with pytest.raises(FileNotFoundError, match=r"no Inception weights at .*nope\.pt.*nothing is downloaded"):
+    with pytest.raises(
+        FileNotFoundError, match=r"no Inception weights at .*nope\.pt.*nothing is downloaded"
+    ):
         evaluate(model, scene_pairs(2, size=32), inception=tmp_path / "nope.pt")
     monkeypatch.setenv(INCEPTION_ENV, str(tmp_path / "missing.pt"))
     with pytest.raises(FileNotFoundError, match=f"{INCEPTION_ENV}=.*missing.pt is not a file"):
@@ -193,7 +199,9 @@ def test_kernel_distance_separates_distributions() -> None:
     near, _ = kernel_distance(a, b, subset_size=20, subsets=10)
     far, _ = kernel_distance(a, c, subset_size=20, subsets=10)
     assert far > near and far > 0.1
-    assert kernel_distance(a, c, subset_size=20, subsets=10) == kernel_distance(a, c, subset_size=20, subsets=10)
+    assert kernel_distance(a, c, subset_size=20, subsets=10) == kernel_distance(
+        a, c, subset_size=20, subsets=10
+    )
 
 
 def test_fid_kid_with_offline_inception(inception: InceptionFeatures) -> None:
@@ -214,7 +222,10 @@ def test_fid_kid_with_offline_inception(inception: InceptionFeatures) -> None:
 
 
 def test_cli_eval_with_fid_and_json(
-    inception: InceptionFeatures, tmp_path: Path, capsys: pytest.CaptureFixture[str], model: CycleGAN
+    inception: InceptionFeatures,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    model: CycleGAN,
 ) -> None:
     from cyclegan_ms.inference import export
 
@@ -232,7 +243,10 @@ def test_cli_eval_with_fid_and_json(
 
 
 def test_cli_eval_without_the_metrics_extra_is_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: CycleGAN, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    model: CycleGAN,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from cyclegan_ms.inference import export, image_metrics
 

@@ -30,7 +30,18 @@ def test_generator_objective_reaches_only_generators() -> None:
     m = tiny(weights={"feature_matching": 1.0})
     a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     out = m.generator_objective(a, b)
-    expected = {"adv_a", "adv_b", "cycle_a", "cycle_b", "idt_a", "idt_b", "fm_a", "fm_b", "reg", "total"}
+    expected = {
+        "adv_a",
+        "adv_b",
+        "cycle_a",
+        "cycle_b",
+        "idt_a",
+        "idt_b",
+        "fm_a",
+        "fm_b",
+        "reg",
+        "total",
+    }
     assert set(out.losses) == expected
     assert all(v.ndim == 0 and torch.isfinite(v) for v in out.losses.values())
     out.losses["total"].backward()
@@ -75,7 +86,13 @@ def test_moments_term_is_weighted_and_pulls_tone_towards_the_target_domain() -> 
     torch.testing.assert_close(L["mom_b"], cms.losses.colour_moment_loss(out.fake_b, b))
     torch.testing.assert_close(L["mom_a"], cms.losses.colour_moment_loss(out.fake_a, a))
     without = L["total"] - 4.0 * (L["mom_a"] + L["mom_b"])
-    expected = L["adv_a"] + L["adv_b"] + 10.0 * (L["cycle_a"] + L["cycle_b"]) + 0.5 * (L["idt_a"] + L["idt_b"]) + L["reg"]
+    expected = (
+        L["adv_a"]
+        + L["adv_b"]
+        + 10.0 * (L["cycle_a"] + L["cycle_b"])
+        + 0.5 * (L["idt_a"] + L["idt_b"])
+        + L["reg"]
+    )
     torch.testing.assert_close(without, expected)
     assert "mom_a" not in tiny().generator_objective(a, b).losses  # 0 (default): no term
 
@@ -188,9 +205,19 @@ def _calls(net: torch.nn.Module) -> list[int]:
 @pytest.mark.parametrize(
     ("g", "d"),
     [
-        ({"name": "seed_unet", "base_width": 4, "image_size": 32}, {"name": "seed_multiscale", "base_width": 4}),
+        (
+            {"name": "seed_unet", "base_width": 4, "image_size": 32},
+            {"name": "seed_multiscale", "base_width": 4},
+        ),
         ({"name": "resnet_6blocks", "ngf": 4}, {"name": "patchgan", "ndf": 4}),
-        ({"name": "resnet_6blocks", "ngf": 4, "norm": "layer"}, {"name": "pyramid", "num_scales": 2, "discriminator": {"name": "patchgan", "ndf": 4, "n_layers": 2}}),
+        (
+            {"name": "resnet_6blocks", "ngf": 4, "norm": "layer"},
+            {
+                "name": "pyramid",
+                "num_scales": 2,
+                "discriminator": {"name": "patchgan", "ndf": 4, "n_layers": 2},
+            },
+        ),
     ],
 )
 def test_fused_passes_give_the_same_losses_and_gradients(g: dict, d: dict) -> None:
@@ -201,7 +228,9 @@ def test_fused_passes_give_the_same_losses_and_gradients(g: dict, d: dict) -> No
     totals = []
     for m in (fused, unfused):
         out = m.generator_objective(a, b)
-        d_out = m.discriminator_objective(a, b, out.fake_a, out.fake_b[:1])  # a pool may return fewer
+        d_out = m.discriminator_objective(
+            a, b, out.fake_a, out.fake_b[:1]
+        )  # a pool may return fewer
         (out.losses["total"] + d_out["total"]).backward()
         totals.append((out.losses, d_out))
     for k, v in totals[1][0].items():
@@ -216,7 +245,8 @@ def test_fused_passes_give_the_same_losses_and_gradients(g: dict, d: dict) -> No
 
 def test_batch_coupled_networks_are_not_fused() -> None:
     fused, _ = _fused_and_unfused(
-        {"name": "resnet_6blocks", "ngf": 4, "norm": "batch"}, {"name": "patchgan", "ndf": 4, "norm": "batch"}
+        {"name": "resnet_6blocks", "ngf": 4, "norm": "batch"},
+        {"name": "patchgan", "ndf": 4, "norm": "batch"},
     )
     assert not per_sample(fused.G_ab) and not per_sample(fused.D_a)
     calls = _calls(fused.G_ab)
@@ -244,7 +274,9 @@ def test_fuse_passes_must_be_a_bool() -> None:
 def test_discriminator_pass_is_fused_for_bf16_fakes_beside_fp32_reals() -> None:
     """Under autocast the classic generator returns bf16 fakes; the real and fake batches are
     still scored in one pass, with the same losses as two passes."""
-    fused, unfused = _fused_and_unfused({"name": "resnet_6blocks", "ngf": 4}, {"name": "patchgan", "ndf": 4})
+    fused, unfused = _fused_and_unfused(
+        {"name": "resnet_6blocks", "ngf": 4}, {"name": "patchgan", "ndf": 4}
+    )
     fused, unfused = fused.float(), unfused.float()
     calls = _calls(fused.D_a)
     a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)

@@ -68,7 +68,9 @@ def test_residual_output_starts_as_identity_and_stays_in_range(mode: str) -> Non
         torch.testing.assert_close(out(xi, torch.zeros_like(xi)), expected)
         y = out(xi, torch.full_like(xi, 50.0))
         assert bool(((y >= lo) & (y <= hi)).all())
-    y = ResidualOutput("sigmoid", mode)(torch.rand(1, 3, 4, 4), torch.zeros(1, 3, 4, 4, dtype=torch.bfloat16))  # type: ignore[arg-type]
+    y = ResidualOutput("sigmoid", mode)(
+        torch.rand(1, 3, 4, 4), torch.zeros(1, 3, 4, 4, dtype=torch.bfloat16)
+    )  # type: ignore[arg-type]
     assert y.dtype == torch.float32
     with pytest.raises(ValueError, match="residual mode"):
         ResidualOutput("sigmoid", "mul")  # type: ignore[arg-type]
@@ -80,7 +82,9 @@ def test_logit_residual_amplifies_dark_noise_and_add_does_not() -> None:
     dark = (0.03 + 0.01 * torch.randn(1, 3, 32, 32)).clamp(0, 1)
     lift = torch.full_like(dark, 3.0)  # logit lift from about 0.03 to about 0.4
     logit = ResidualOutput("sigmoid", "logit")(dark, lift)
-    add = ResidualOutput("sigmoid", "add")(dark, torch.full_like(dark, float(logit.mean() - dark.mean())))
+    add = ResidualOutput("sigmoid", "add")(
+        dark, torch.full_like(dark, float(logit.mean() - dark.mean()))
+    )
     assert float(logit.std()) > 5 * float(dark.std())
     torch.testing.assert_close(add.std(), dark.std(), atol=1e-3, rtol=0)
 
@@ -92,8 +96,12 @@ def test_residual_smooth_removes_pixel_noise_but_keeps_shapes() -> None:
     noisy = shape + 0.05 * torch.randn_like(shape)
     out = ResidualOutput("none", "add", smooth=1.0)
     base = out(noisy, torch.zeros_like(noisy))
-    assert float((base - shape)[..., 2:6, 2:6].std()) < 0.4 * float((noisy - shape)[..., 2:6, 2:6].std())
-    assert float(base[..., 16, 16].mean()) > 0.45 and float(base[..., 2, 2].mean()) < 0.05  # the square stays
+    assert float((base - shape)[..., 2:6, 2:6].std()) < 0.4 * float(
+        (noisy - shape)[..., 2:6, 2:6].std()
+    )
+    assert (
+        float(base[..., 16, 16].mean()) > 0.45 and float(base[..., 2, 2].mean()) < 0.05
+    )  # the square stays
     with pytest.raises(ValueError, match="smooth"):
         ResidualOutput("sigmoid", smooth=-1.0)
     with pytest.raises(ValueError, match="residual_smooth needs a residual"):
@@ -102,7 +110,9 @@ def test_residual_smooth_removes_pixel_noise_but_keeps_shapes() -> None:
 
 def test_seed_unet_residual_is_identity_at_init_and_learns() -> None:
     torch.manual_seed(0)
-    G = cms.build("generator", "seed_unet", base_width=4, bottleneck="conv", upsample="resize", residual="add")
+    G = cms.build(
+        "generator", "seed_unet", base_width=4, bottleneck="conv", upsample="resize", residual="add"
+    )
     x = torch.rand(2, 3, 64, 64) * 0.9 + 0.05
     torch.testing.assert_close(G(x), x, atol=1e-6, rtol=0)
     loss = (G(x) - 0.8).abs().mean()
@@ -132,7 +142,9 @@ def test_night2day_preset_builds_the_documented_deviations() -> None:
     model = cms.CycleGAN.from_config(cfg["model"])
     x = torch.rand(1, 3, 64, 96)
     # before training the generator returns its base: the input (blurred by residual_smooth)
-    torch.testing.assert_close(model.translate(x), model.G_ab.output.base(x).clamp(0, 1), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        model.translate(x), model.G_ab.output.base(x).clamp(0, 1), atol=1e-6, rtol=0
+    )
 
 
 # ------------------------------------------------------------------------------ baselines
@@ -179,8 +191,9 @@ def test_simulate_night_is_dark_noisy_deterministic_and_in_range() -> None:
     assert float(night.mean()) < 0.5 * float(day.mean())
     torch.testing.assert_close(night, simulate_night(day, seed=3))
     assert not torch.equal(night, simulate_night(day, seed=4))
-    quiet = simulate_night(day, lamps=0, full_well=1e9, read_noise=0.0, exposure=1.0,
-                           ambient_tint=(1.0, 1.0, 1.0))
+    quiet = simulate_night(
+        day, lamps=0, full_well=1e9, read_noise=0.0, exposure=1.0, ambient_tint=(1.0, 1.0, 1.0)
+    )
     torch.testing.assert_close(quiet, day, atol=2e-3, rtol=0)  # no light lost, no noise: the day
     u = torch.linspace(0, 1, 101)
     torch.testing.assert_close(linear_to_srgb(srgb_to_linear(u)), u, atol=1e-5, rtol=0)
@@ -193,7 +206,9 @@ def test_simulate_night_is_dark_noisy_deterministic_and_in_range() -> None:
 
 def test_global_affine_starts_as_identity_and_reaches_its_weights() -> None:
     torch.manual_seed(0)
-    G = SeedUNet(base_width=4, bottleneck="conv", upsample="resize", residual="add", global_affine=True)
+    G = SeedUNet(
+        base_width=4, bottleneck="conv", upsample="resize", residual="add", global_affine=True
+    )
     x = torch.rand(2, 3, 32, 64)
     torch.testing.assert_close(G(x), x, atol=1e-6, rtol=0)
     G(x).mean().backward()
@@ -211,8 +226,14 @@ def test_global_affine_starts_as_identity_and_reaches_its_weights() -> None:
         ("seed", None),
         ("night2day", None),
         ("cyclegan_paper", None),
-        ("seed", '{name = "pyramid", discriminator = {name = "seed_multiscale", base_width = 4}, num_scales = 2}'),
-        ("seed", '{name = "multiview", discriminator = {name = "seed_multiscale", base_width = 4}}'),
+        (
+            "seed",
+            '{name = "pyramid", discriminator = {name = "seed_multiscale", base_width = 4}, num_scales = 2}',
+        ),
+        (
+            "seed",
+            '{name = "multiview", discriminator = {name = "seed_multiscale", base_width = 4}}',
+        ),
     ],
 )
 def test_every_preset_and_wrapper_trains_finite_in_bf16(
@@ -221,11 +242,26 @@ def test_every_preset_and_wrapper_trains_finite_in_bf16(
     from cyclegan_ms.training.config import load_config
     from cyclegan_ms.training.experiment import build_trainer
 
-    small = (["model.generator.base_width=4", "model.discriminator.base_width=4",
-              "model.generator.image_size=32"] if preset != "cyclegan_paper"
-             else ["model.generator.ngf=4", "model.discriminator.ndf=4", "data.load_size=36"])
-    overrides = ["data.image_size=32", "data.num_scenes=8", "train.batch_size=2", 'train.precision="bf16"',
-                 "train.steps=3", "train.log_every=1", "train.progress=false", "train.checkpoint_every=0", *small]
+    small = (
+        [
+            "model.generator.base_width=4",
+            "model.discriminator.base_width=4",
+            "model.generator.image_size=32",
+        ]
+        if preset != "cyclegan_paper"
+        else ["model.generator.ngf=4", "model.discriminator.ndf=4", "data.load_size=36"]
+    )
+    overrides = [
+        "data.image_size=32",
+        "data.num_scenes=8",
+        "train.batch_size=2",
+        'train.precision="bf16"',
+        "train.steps=3",
+        "train.log_every=1",
+        "train.progress=false",
+        "train.checkpoint_every=0",
+        *small,
+    ]
     if discriminator is not None:
         overrides = [o for o in overrides if not o.startswith("model.discriminator")]
         overrides.append(f"model.discriminator={discriminator}")

@@ -83,7 +83,10 @@ def test_unknown_argument_lists_accepted(scratch_kind: str) -> None:
     def f(*, width: int = 1, depth: int = 2) -> int:
         return width * depth
 
-    with pytest.raises(TypeError, match=r"unexpected argument 'widht'.*did you mean 'width'.*accepted arguments: width, depth"):
+    with pytest.raises(
+        TypeError,
+        match=r"unexpected argument 'widht'.*did you mean 'width'.*accepted arguments: width, depth",
+    ):
         cms.build(scratch_kind, "f", widht=3)
 
 

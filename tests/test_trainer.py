@@ -37,7 +37,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _trainer(run_dir: Path, **train: Any) -> Trainer:
     torch.manual_seed(0)
-    cfg: dict[str, Any] = {"steps": 4, "batch_size": 2, "log_every": 1, "progress": False, "checkpoint_every": 0}
+    cfg: dict[str, Any] = {
+        "steps": 4,
+        "batch_size": 2,
+        "log_every": 1,
+        "progress": False,
+        "checkpoint_every": 0,
+    }
     cfg.update(train)
     return Trainer(tiny_model(), Pairs(), run_dir=run_dir, train=TrainConfig(**cfg))
 
@@ -90,7 +96,22 @@ def test_checkpoint_holds_everything(tmp_path: Path) -> None:
     t = _trainer(tmp_path, steps=2, pool_size=2, ema_decay=0.5)
     t.fit()
     state = load_checkpoint(find_latest(tmp_path))  # type: ignore[arg-type]
-    for key in ("model", "optim_g", "optim_d", "scaler_g", "pool_a", "pool_b", "ema", "rng", "step", "epoch", "sampler", "callbacks", "train_config", "model_config"):
+    for key in (
+        "model",
+        "optim_g",
+        "optim_d",
+        "scaler_g",
+        "pool_a",
+        "pool_b",
+        "ema",
+        "rng",
+        "step",
+        "epoch",
+        "sampler",
+        "callbacks",
+        "train_config",
+        "model_config",
+    ):
         assert key in state, key
     assert set(state["rng"]) >= {"python", "numpy", "torch"}
     assert state["optim_g"]["state"], "optimizer moments are stored"
@@ -137,7 +158,9 @@ def test_nonfinite_steps_are_skipped_then_stop(tmp_path: Path) -> None:
         tiny_model(),
         Poisoned(),
         run_dir=tmp_path,
-        train=TrainConfig(steps=50, batch_size=2, progress=False, log_every=1, max_bad_steps=3, checkpoint_every=0),
+        train=TrainConfig(
+            steps=50, batch_size=2, progress=False, log_every=1, max_bad_steps=3, checkpoint_every=0
+        ),
     )
     result = t.fit()
     assert result.stopped_on_nan and result.step == 2 and result.skipped_steps == 3
@@ -156,11 +179,15 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _wait_for_checkpoint(run_dir: Path, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+def _wait_for_checkpoint(
+    run_dir: Path, proc: subprocess.Popen[bytes], timeout: float = 120.0
+) -> None:
     deadline = time.monotonic() + timeout
     while find_latest(run_dir) is None:
         if proc.poll() is not None:
-            raise AssertionError(f"training exited early: {proc.stdout.read() if proc.stdout else ''!r}")
+            raise AssertionError(
+                f"training exited early: {proc.stdout.read() if proc.stdout else ''!r}"
+            )
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("no checkpoint appeared")
@@ -244,11 +271,20 @@ def test_bf16_channels_last_runs_and_tracks_fp32(tmp_path: Path) -> None:
 
 
 def test_ddp_two_processes_equal_one_process_doubled_batch(tmp_path: Path) -> None:
-    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which(
+        "torchrun"
+    )
     assert torchrun, "torchrun ships with torch"
     out = tmp_path / "ddp.safetensors"
     proc = subprocess.run(
-        [torchrun, "--standalone", "--nproc_per_node=2", str(Path(__file__).parent / "_ddp_script.py"), str(out), str(tmp_path / "ddp_run")],
+        [
+            torchrun,
+            "--standalone",
+            "--nproc_per_node=2",
+            str(Path(__file__).parent / "_ddp_script.py"),
+            str(out),
+            str(tmp_path / "ddp_run"),
+        ],
         env=_env(),
         capture_output=True,
         text=True,
@@ -276,7 +312,9 @@ def test_time_budget_stops_with_checkpoint(tmp_path: Path) -> None:
     assert load_checkpoint(find_latest(tmp_path))["step"] == result.step  # type: ignore[arg-type]
 
 
-def test_cpu_time_budget_counts_process_time_not_sleep(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cpu_time_budget_counts_process_time_not_sleep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """budget_clock="cpu": a step that waits (another job has the cores) costs no budget."""
     cpu = {"t": 0.0}
     monkeypatch.setattr(time, "process_time", lambda: cpu["t"])  # CPU time stands still
@@ -296,13 +334,17 @@ def test_cpu_time_budget_counts_process_time_not_sleep(tmp_path: Path, monkeypat
     assert t2.fit().step < 3  # the wall clock runs out after the second step at the latest
     t3 = _trainer(tmp_path / "busy", steps=3, max_minutes=budget, budget_clock="cpu")
     real3 = t3.train_step
-    monkeypatch.setattr(t3, "train_step", lambda b: (cpu.__setitem__("t", cpu["t"] + 1.0), real3(b))[1])
+    monkeypatch.setattr(
+        t3, "train_step", lambda b: (cpu.__setitem__("t", cpu["t"] + 1.0), real3(b))[1]
+    )
     assert t3.fit().step == 1  # a second of CPU per step: the budget is spent after one
     with pytest.raises(ConfigError, match="budget_clock"):
         TrainConfig(budget_clock="gpu")  # type: ignore[arg-type]
 
 
-def test_time_budget_progress_shows_seconds_per_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_time_budget_progress_shows_seconds_per_step(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     t = _trainer(tmp_path, steps=3, max_minutes=5.0, budget_clock="cpu", progress=True)
     t.fit()
     err = capsys.readouterr().err
@@ -312,7 +354,13 @@ def test_time_budget_progress_shows_seconds_per_step(tmp_path: Path, capsys: pyt
 
 def test_trainer_tells_the_model_its_data_range(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    t = Trainer(tiny_model(), Pairs(), run_dir=tmp_path, value_range=(-1.0, 1.0), train=TrainConfig(progress=False))
+    t = Trainer(
+        tiny_model(),
+        Pairs(),
+        run_dir=tmp_path,
+        value_range=(-1.0, 1.0),
+        train=TrainConfig(progress=False),
+    )
     assert t.model.value_range == (-1.0, 1.0)
     with pytest.raises(ValueError, match="low < high"):
         Trainer(tiny_model(), Pairs(), run_dir=tmp_path, value_range=(1.0, 0.0))

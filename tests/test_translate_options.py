@@ -99,11 +99,32 @@ def test_cli_flags_are_the_options_fields_with_their_defaults() -> None:
     args = parser.parse_args(["--device", "cpu"])
     opts = options_from_args(args)
     assert opts == TranslateOptions(device="cpu")
-    args = parser.parse_args(["--tile", "none", "--overlap", "8", "--norm-stats", "tile", "--no-ema",
-                              "--direction", "b2a", "--batch-size", "2", "--device", "cpu"])
+    args = parser.parse_args(
+        [
+            "--tile",
+            "none",
+            "--overlap",
+            "8",
+            "--norm-stats",
+            "tile",
+            "--no-ema",
+            "--direction",
+            "b2a",
+            "--batch-size",
+            "2",
+            "--device",
+            "cpu",
+        ]
+    )
     assert options_from_args(args, progress=True) == TranslateOptions(
-        tile=None, overlap=8, norm_stats="tile", ema=False, direction="b2a", batch_size=2,
-        device="cpu", progress=True,
+        tile=None,
+        overlap=8,
+        norm_stats="tile",
+        ema=False,
+        direction="b2a",
+        batch_size=2,
+        device="cpu",
+        progress=True,
     )
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         options_from_args(parser.parse_args(["--batch-size", "0", "--device", "cpu"]))
@@ -119,7 +140,9 @@ def test_cli_is_built_from_the_listed_command_modules() -> None:
         listed += [c.name for c in commands]
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert list(sub.choices) == listed == ["train", "list", "presets", "translate", "export", "eval"]
+    assert (
+        list(sub.choices) == listed == ["train", "list", "presets", "translate", "export", "eval"]
+    )
     import cyclegan_ms.cli
 
     assert not hasattr(cyclegan_ms.cli, "EXTRA_COMMANDS")

@@ -41,7 +41,9 @@ def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None
     cpu = torch.device("cpu")
     monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: True)
     assert resolve_inference_precision("auto", cpu, torch.float32) == "bf16"
-    assert resolve_inference_precision("auto", cpu, torch.float64) == "fp32"  # keeps a double model exact
+    assert (
+        resolve_inference_precision("auto", cpu, torch.float64) == "fp32"
+    )  # keeps a double model exact
     assert resolve_inference_precision("fp32", cpu, torch.float32) == "fp32"
     monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: False)
     assert resolve_inference_precision("auto", cpu, torch.float32) == "fp32"
@@ -73,4 +75,3 @@ def test_cli_has_a_precision_flag() -> None:
     assert options_from_args(p.parse_args([])).precision == "auto"
     with pytest.raises(SystemExit):
         p.parse_args(["--precision", "fp16"])
-

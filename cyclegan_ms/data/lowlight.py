@@ -76,7 +76,9 @@ def simulate_night(
         For an image that is not 3-channel or an argument out of range.
     """
     if image.ndim not in (3, 4) or image.shape[-3] != 3:
-        raise ValueError(f"simulate_night needs (3, H, W) or (B, 3, H, W) RGB; got {tuple(image.shape)}")
+        raise ValueError(
+            f"simulate_night needs (3, H, W) or (B, 3, H, W) RGB; got {tuple(image.shape)}"
+        )
     if not 0.0 < exposure <= 1.0:
         raise ValueError(f"exposure must be in (0, 1]; got {exposure}")
     if lamps < 0 or full_well <= 0 or read_noise < 0 or lamp_radius <= 0:

@@ -61,7 +61,12 @@ def scene_pairs(
     from .scenes import NightDayScenes
 
     ds = NightDayScenes(
-        split="eval", num_scenes=num, size=size, value_range=value_range, channels=channels, seed=seed
+        split="eval",
+        num_scenes=num,
+        size=size,
+        value_range=value_range,
+        channels=channels,
+        seed=seed,
     )
     for i in range(num):
         item = ds[i]
@@ -129,6 +134,10 @@ def folder_pairs(
             continue
         if y.shape != x.shape:
             y = F.interpolate(
-                y[None], size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False, antialias=True
+                y[None],
+                size=tuple(x.shape[-2:]),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
             )[0]
         yield x, y

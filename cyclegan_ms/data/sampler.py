@@ -406,7 +406,9 @@ class ResumableSampler(Sampler[Any]):
 
     def __init__(self, sampler: Any) -> None:
         if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
-            raise TypeError(f"sampler must be iterable and have a len(); got {type(sampler).__name__}")
+            raise TypeError(
+                f"sampler must be iterable and have a len(); got {type(sampler).__name__}"
+            )
         self.sampler = sampler
         self.epoch = 0
         self.position = 0
@@ -446,7 +448,9 @@ class ResumableSampler(Sampler[Any]):
         size = len(self.sampler)
         if consumed is None:
             epoch, position = (
-                (self._iter_epoch, self._iter_start + self._yielded) if self._active else (self.epoch, self.position)
+                (self._iter_epoch, self._iter_start + self._yielded)
+                if self._active
+                else (self.epoch, self.position)
             )
         else:
             consumed = check_int(consumed, "consumed")

@@ -280,7 +280,9 @@ class SeedUNet(Generator):
                 f"unknown upsample {upsample!r}; accepted: 'transposed' (the seed's) or 'resize'"
             )
         if residual not in ("none", "add", "logit"):
-            raise ValueError(f"unknown residual {residual!r}; accepted: 'none' (the seed's), 'add', 'logit'")
+            raise ValueError(
+                f"unknown residual {residual!r}; accepted: 'none' (the seed's), 'add', 'logit'"
+            )
         if residual != "none" and in_channels != out_channels:
             raise ValueError(
                 f"residual={residual!r} needs in_channels == out_channels; got {in_channels} and {out_channels}"
@@ -290,7 +292,9 @@ class SeedUNet(Generator):
         if residual_smooth and residual == "none":
             raise ValueError("residual_smooth needs a residual output (residual='add' or 'logit')")
         if global_affine and residual == "none":
-            raise ValueError("global_affine=True needs a residual output (residual='add' or 'logit')")
+            raise ValueError(
+                "global_affine=True needs a residual output (residual='add' or 'logit')"
+            )
         self.l2 = float(l2)
         self.residual = residual
         self.bottleneck_kind = bottleneck

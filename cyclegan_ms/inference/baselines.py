@@ -129,7 +129,9 @@ def oracle_curve(
     ``x``, ``truth``: ``(B, C, H, W)`` or ``(C, H, W)``, same shape; output the same.
     """
     if x.shape != truth.shape:
-        raise ValueError(f"x and truth must have one shape; got {tuple(x.shape)} and {tuple(truth.shape)}")
+        raise ValueError(
+            f"x and truth must have one shape; got {tuple(x.shape)} and {tuple(truth.shape)}"
+        )
     u = _unit(x, value_range)
     t = _unit(truth, value_range)
     levels = (u * (bins - 1)).round().long()

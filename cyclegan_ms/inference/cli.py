@@ -114,8 +114,19 @@ def add_option_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) ->
     for name in names:
         if name == "ema":
             g = parser.add_mutually_exclusive_group()
-            g.add_argument("--ema", dest="ema", action="store_true", default=defaults["ema"], help="use EMA weights (error if absent)")
-            g.add_argument("--no-ema", dest="ema", action="store_false", help="use the raw weights even if EMA ones exist")
+            g.add_argument(
+                "--ema",
+                dest="ema",
+                action="store_true",
+                default=defaults["ema"],
+                help="use EMA weights (error if absent)",
+            )
+            g.add_argument(
+                "--no-ema",
+                dest="ema",
+                action="store_false",
+                help="use the raw weights even if EMA ones exist",
+            )
             continue
         parser.add_argument(f"--{name.replace('_', '-')}", default=defaults[name], **_FLAGS[name])
 
@@ -146,7 +157,9 @@ def _common(p: argparse.ArgumentParser, *, direction: bool = True) -> None:
 
 
 def _tiling(p: argparse.ArgumentParser) -> None:
-    add_option_flags(p, ("tile", "overlap", "norm_stats", "fixed_size_mode", "batch_size", "device", "precision"))
+    add_option_flags(
+        p, ("tile", "overlap", "norm_stats", "fixed_size_mode", "batch_size", "device", "precision")
+    )
 
 
 def _temporal(p: argparse.ArgumentParser) -> None:
@@ -154,10 +167,32 @@ def _temporal(p: argparse.ArgumentParser) -> None:
 
     d = TemporalOptions()
     g = p.add_argument_group("video: temporal stability (see cyclegan_ms.inference.temporal)")
-    g.add_argument("--stats-decay", type=float, default=d.stats_decay, metavar="D", help="moving average of normalisation statistics over frames, weight of the past in [0, 1) (default %(default)s: off)")
-    g.add_argument("--filter-strength", type=float, default=d.filter_strength, metavar="S", help="temporal filter: largest weight of the previous output where the input barely changed, in [0, 1) (default %(default)s; 0: off)")
-    g.add_argument("--filter-threshold", type=float, default=d.filter_threshold, metavar="T", help="input change (0..1) from which the new output passes unfiltered (default %(default)s)")
-    g.add_argument("--no-temporal", action="store_true", help="translate every frame on its own (no average, no filter)")
+    g.add_argument(
+        "--stats-decay",
+        type=float,
+        default=d.stats_decay,
+        metavar="D",
+        help="moving average of normalisation statistics over frames, weight of the past in [0, 1) (default %(default)s: off)",
+    )
+    g.add_argument(
+        "--filter-strength",
+        type=float,
+        default=d.filter_strength,
+        metavar="S",
+        help="temporal filter: largest weight of the previous output where the input barely changed, in [0, 1) (default %(default)s; 0: off)",
+    )
+    g.add_argument(
+        "--filter-threshold",
+        type=float,
+        default=d.filter_threshold,
+        metavar="T",
+        help="input change (0..1) from which the new output passes unfiltered (default %(default)s)",
+    )
+    g.add_argument(
+        "--no-temporal",
+        action="store_true",
+        help="translate every frame on its own (no average, no filter)",
+    )
 
 
 def _temporal_from_args(args: argparse.Namespace) -> Any:
@@ -188,7 +223,11 @@ def _translator(args: argparse.Namespace, progress: bool) -> Any:
 
 # --------------------------------------------------------------------------- translate
 def plan_outputs(
-    inputs: list[str], out: str | os.PathLike[str], *, recursive: bool = True, ext: str | None = None
+    inputs: list[str],
+    out: str | os.PathLike[str],
+    *,
+    recursive: bool = True,
+    ext: str | None = None,
 ) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Map input files and folders to output files, keeping names.
 
@@ -219,7 +258,9 @@ def plan_outputs(
 
     root = Path(out)
     if root.exists() and not root.is_dir():
-        raise ValueError(f"--out {root} is a file; --out names the folder the translations are written into")
+        raise ValueError(
+            f"--out {root} is a file; --out names the folder the translations are written into"
+        )
     jobs: list[tuple[Path, Path]] = []
     missing: list[str] = []
     for item in inputs:
@@ -240,7 +281,9 @@ def plan_outputs(
     for src, dst in jobs:
         key = dst.resolve()
         if key == src.resolve():
-            raise ValueError(f"writing {dst} would overwrite its input; choose another --out folder")
+            raise ValueError(
+                f"writing {dst} would overwrite its input; choose another --out folder"
+            )
         if key in seen:
             raise ValueError(
                 f"{seen[key]} and {src} would both be written to {dst}; translate them into "
@@ -267,15 +310,33 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
         "names (and sub-folders) under --out; unreadable inputs are skipped and listed; exit "
         "status 1 if any was skipped."
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders, or video files")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (or, for one video, the output video file)")
+    p.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image files or folders, or video files"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder (or, for one video, the output video file)",
+    )
     _common(p)
     _tiling(p)
     _temporal(p)
-    p.add_argument("--codec", default=None, help="video encoder (default by the output's suffix: libx264, libvpx-vp9 for .webm, mpeg4 for .avi)")
-    p.add_argument("--crf", type=int, default=None, help="constant rate factor of libx264/libvpx-vp9 (default 18)")
+    p.add_argument(
+        "--codec",
+        default=None,
+        help="video encoder (default by the output's suffix: libx264, libvpx-vp9 for .webm, mpeg4 for .avi)",
+    )
+    p.add_argument(
+        "--crf",
+        type=int,
+        default=None,
+        help="constant rate factor of libx264/libvpx-vp9 (default 18)",
+    )
     p.add_argument("--no-audio", action="store_true", help="do not copy the audio stream of videos")
-    p.add_argument("--ext", default=None, help="write this format instead of each input's (e.g. png)")
+    p.add_argument(
+        "--ext", default=None, help="write this format instead of each input's (e.g. png)"
+    )
     p.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist")
     p.add_argument("--no-recursive", action="store_true", help="do not search sub-folders")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -297,7 +358,9 @@ def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list
     return [(v, Path(args.out) / v.name) for v in videos], others
 
 
-def _run_videos(args: argparse.Namespace, jobs: list[tuple[Path, Path]], translator: Any, skipped: list[str]) -> int:
+def _run_videos(
+    args: argparse.Namespace, jobs: list[tuple[Path, Path]], translator: Any, skipped: list[str]
+) -> int:
     from .temporal import FrameTranslator
     from .video import VideoError, translate_video
 
@@ -308,7 +371,12 @@ def _run_videos(args: argparse.Namespace, jobs: list[tuple[Path, Path]], transla
             continue
         try:
             info = translate_video(
-                frames, src, dst, codec=args.codec, crf=args.crf, audio=not args.no_audio,
+                frames,
+                src,
+                dst,
+                codec=args.codec,
+                crf=args.crf,
+                audio=not args.no_audio,
                 progress=not args.no_progress,
             )
         except (VideoError, FileNotFoundError) as err:
@@ -318,7 +386,9 @@ def _run_videos(args: argparse.Namespace, jobs: list[tuple[Path, Path]], transla
             continue
         done += 1
         audio = ", audio copied" if info.audio else ""
-        print(f"wrote {dst}: {info.frames} frames, {info.width}×{info.height} at {float(info.fps):g} fps{audio}")
+        print(
+            f"wrote {dst}: {info.frames} frames, {info.width}×{info.height} at {float(info.fps):g} fps{audio}"
+        )
     return done
 
 
@@ -339,7 +409,9 @@ def _run_translate(args: argparse.Namespace) -> int:
                 print(f"  {line}", file=sys.stderr)
             return 1
         return 0
-    jobs, missing = plan_outputs(image_inputs, args.out, recursive=not args.no_recursive, ext=args.ext)
+    jobs, missing = plan_outputs(
+        image_inputs, args.out, recursive=not args.no_recursive, ext=args.ext
+    )
     skipped += missing
     channels = 1 if translator.in_channels == 1 else 3
     done = 0
@@ -383,13 +455,22 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", required=True, metavar="FILE", help="output file")
     p.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's)")
-    p.add_argument("--no-verify", action="store_true", help="do not compare the exported network with PyTorch")
+    p.add_argument(
+        "--no-verify", action="store_true", help="do not compare the exported network with PyTorch"
+    )
 
 
 def _run_export(args: argparse.Namespace) -> int:
     from .export import export, verify_export
 
-    path = export(args.checkpoint, args.out, format=args.format, direction=args.direction, ema=args.ema, opset=args.opset)
+    path = export(
+        args.checkpoint,
+        args.out,
+        format=args.format,
+        direction=args.direction,
+        ema=args.ema,
+        opset=args.opset,
+    )
     print(f"wrote {path}")
     if not args.no_verify:
         diff = verify_export(path, args.checkpoint, direction=args.direction, ema=args.ema)
@@ -409,12 +490,33 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     )
     _common(p)
     src = p.add_argument_group("data (default: the built-in scenes)")
-    src.add_argument("--scenes", type=int, default=100, metavar="N", help="number of held-out scene pairs (default 100)")
+    src.add_argument(
+        "--scenes",
+        type=int,
+        default=100,
+        metavar="N",
+        help="number of held-out scene pairs (default 100)",
+    )
     src.add_argument("--size", type=int, default=256, help="scene side in pixels (default 256)")
-    src.add_argument("--inputs", default=None, metavar="DIR", help="folder of inputs (aligned with --targets by name)")
-    src.add_argument("--targets", default=None, metavar="DIR", help="folder of ground-truth outputs")
-    src.add_argument("--drives", type=int, default=None, metavar="N", help="score N built-in drives (clips) instead: PSNR/SSIM per frame and the temporal error")
-    src.add_argument("--frames", type=int, default=16, metavar="F", help="frames per drive (default 16)")
+    src.add_argument(
+        "--inputs",
+        default=None,
+        metavar="DIR",
+        help="folder of inputs (aligned with --targets by name)",
+    )
+    src.add_argument(
+        "--targets", default=None, metavar="DIR", help="folder of ground-truth outputs"
+    )
+    src.add_argument(
+        "--drives",
+        type=int,
+        default=None,
+        metavar="N",
+        help="score N built-in drives (clips) instead: PSNR/SSIM per frame and the temporal error",
+    )
+    src.add_argument(
+        "--frames", type=int, default=16, metavar="F", help="frames per drive (default 16)"
+    )
     p.add_argument(
         "--metrics",
         default="psnr,ssim",
@@ -441,7 +543,10 @@ def _run_eval_drives(args: argparse.Namespace) -> int:
     translator = _translator(args, progress=False)
     temporal = _temporal_from_args(args)
     clips = drive_pairs(
-        args.drives, frames=args.frames, size=args.size, direction=args.direction,
+        args.drives,
+        frames=args.frames,
+        size=args.size,
+        direction=args.direction,
         value_range=translator.value_range,
     )
     result = evaluate_drives(_frames(translator, temporal), clips, progress=not args.no_progress)
@@ -451,7 +556,12 @@ def _run_eval_drives(args: argparse.Namespace) -> int:
     for key, value in summary.items():
         print(f"  {key:<21} {value:.4f}" if isinstance(value, float) else f"  {key:<21} {value}")
     if args.json:
-        payload = {"direction": args.direction, "source": source, "temporal": dataclasses.asdict(temporal), **summary}
+        payload = {
+            "direction": args.direction,
+            "source": source,
+            "temporal": dataclasses.asdict(temporal),
+            **summary,
+        }
         with atomic_path(args.json) as tmp:
             tmp.write_text(json.dumps(payload, indent=2) + "\n")
     return 0
@@ -473,7 +583,9 @@ def _run_eval(args: argparse.Namespace) -> int:
     translator = _translator(args, progress=False)
     skipped: list[str] = []
     if (args.inputs is None) != (args.targets is None):
-        raise ValueError("--inputs and --targets go together (aligned folders matched by file name)")
+        raise ValueError(
+            "--inputs and --targets go together (aligned folders matched by file name)"
+        )
     if args.inputs is not None:
         pairs = folder_pairs(
             args.inputs,
@@ -484,7 +596,12 @@ def _run_eval(args: argparse.Namespace) -> int:
         )
         source = f"{args.inputs} vs {args.targets}"
     else:
-        pairs = scene_pairs(args.scenes, size=args.size, direction=args.direction, value_range=translator.value_range)
+        pairs = scene_pairs(
+            args.scenes,
+            size=args.size,
+            direction=args.direction,
+            value_range=translator.value_range,
+        )
         source = f"{args.scenes} built-in scene pairs at {args.size}px"
     inception = args.inception
     if inception is None and (set(metrics) & {"fid", "kid"}):

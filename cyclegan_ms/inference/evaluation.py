@@ -182,7 +182,11 @@ def evaluate(
     rng = t.value_range
     net: InceptionFeatures | None = None
     if wanted & {"fid", "kid"}:
-        net = inception if isinstance(inception, InceptionFeatures) else InceptionFeatures(inception, device=t.device)
+        net = (
+            inception
+            if isinstance(inception, InceptionFeatures)
+            else InceptionFeatures(inception, device=t.device)
+        )
     per: list[dict[str, float]] = []
     base_psnr: list[float] = []
     base_ssim: list[float] = []
@@ -227,7 +231,10 @@ def evaluate(
         if len(per) < 2:
             raise ValueError(f"FID/KID need at least 2 images; got {len(per)}")
         scores = _fid_kid_from_features(
-            torch.cat(feats_fake), torch.cat(feats_real), kid_subset_size=kid_subset_size, kid_subsets=kid_subsets
+            torch.cat(feats_fake),
+            torch.cat(feats_real),
+            kid_subset_size=kid_subset_size,
+            kid_subsets=kid_subsets,
         )
         if "fid" in wanted:
             result.fid = scores["fid"]

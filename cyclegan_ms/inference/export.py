@@ -52,7 +52,12 @@ __all__ = [
 
 ExportFormat: TypeAlias = Literal["onnx", "torchscript", "safetensors"]
 EXPORT_FORMATS: tuple[str, ...] = ("onnx", "torchscript", "safetensors")
-_SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript", ".safetensors": "safetensors"}
+_SUFFIXES = {
+    ".onnx": "onnx",
+    ".pt": "torchscript",
+    ".ts": "torchscript",
+    ".safetensors": "safetensors",
+}
 
 
 class PadToMultiple(nn.Module):
@@ -122,7 +127,9 @@ def export_metadata(
         ``value_range`` and ``generator`` (JSON), ``direction``, ``size_multiple``,
         ``fixed_size`` (``"none"`` when any size works), ``in_channels``, ``out_channels``.
     """
-    return _metadata(dataclasses.replace(card_of(generator), value_range=value_range, direction=direction))
+    return _metadata(
+        dataclasses.replace(card_of(generator), value_range=value_range, direction=direction)
+    )
 
 
 def _metadata(card: GeneratorCard) -> dict[str, str]:
@@ -153,7 +160,12 @@ def _example(generator: nn.Module, card: GeneratorCard, size: int | None) -> Ten
 
 
 def _export_onnx(
-    net: nn.Module, example: Tensor, path: Path, meta: dict[str, str], dynamic: bool, opset: int | None
+    net: nn.Module,
+    example: Tensor,
+    path: Path,
+    meta: dict[str, str],
+    dynamic: bool,
+    opset: int | None,
 ) -> None:
     try:
         import onnx  # noqa: F401
@@ -185,7 +197,9 @@ def _export_onnx(
         program.save(str(tmp), external_data=False)
 
 
-def _export_torchscript(net: PadToMultiple, example: Tensor, path: Path, meta: dict[str, str]) -> None:
+def _export_torchscript(
+    net: PadToMultiple, example: Tensor, path: Path, meta: dict[str, str]
+) -> None:
     with warnings.catch_warnings():
         # torch.jit.* is deprecated in torch 2.13; size checks in forward() raise TracerWarnings
         warnings.simplefilter("ignore")
@@ -281,7 +295,9 @@ def export(
 def _format_of(path: Path) -> str:
     fmt = _SUFFIXES.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"cannot tell the format of {path} from its suffix; accepted: {', '.join(_SUFFIXES)}")
+        raise ValueError(
+            f"cannot tell the format of {path} from its suffix; accepted: {', '.join(_SUFFIXES)}"
+        )
     return fmt
 
 

@@ -219,7 +219,9 @@ def frechet_distance(fake: Tensor, real: Tensor) -> float:
             f"expected (N, D) feature matrices of one D; got {tuple(fake.shape)} and {tuple(real.shape)}"
         )
     if min(fake.shape[0], real.shape[0]) < 2:
-        raise ValueError(f"need at least 2 samples per set; got {fake.shape[0]} and {real.shape[0]}")
+        raise ValueError(
+            f"need at least 2 samples per set; got {fake.shape[0]} and {real.shape[0]}"
+        )
     f, r = fake.double(), real.double()
     mu_f, mu_r = f.mean(0), r.mean(0)
     a_f = (f - mu_f) / math.sqrt(f.shape[0] - 1)
@@ -276,7 +278,9 @@ def kernel_distance(
     subset = min(subset_size, int(fake.shape[0]), int(real.shape[0]))
     with warnings.catch_warnings():  # "KID keeps all features in memory": they are given here
         warnings.simplefilter("ignore", UserWarning)
-        kid = KernelInceptionDistance(feature=_Features(int(fake.shape[1])), subsets=subsets, subset_size=subset)
+        kid = KernelInceptionDistance(
+            feature=_Features(int(fake.shape[1])), subsets=subsets, subset_size=subset
+        )
     kid.update(real.double(), real=True)
     kid.update(fake.double(), real=False)
     with torch.random.fork_rng():

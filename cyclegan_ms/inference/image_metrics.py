@@ -20,9 +20,7 @@ def _torchmetrics() -> Any:
     try:
         import torchmetrics
     except ImportError as err:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "metrics need torchmetrics: pip install 'cyclegan-ms[metrics]'"
-        ) from err
+        raise ImportError("metrics need torchmetrics: pip install 'cyclegan-ms[metrics]'") from err
     return torchmetrics
 
 
@@ -120,7 +118,13 @@ def ssim(
         )
     tm = _torchmetrics()
     value = tm.functional.image.structural_similarity_index_measure(
-        p, t, gaussian_kernel=True, sigma=sigma, kernel_size=kernel_size, reduction="none", data_range=1.0
+        p,
+        t,
+        gaussian_kernel=True,
+        sigma=sigma,
+        kernel_size=kernel_size,
+        reduction="none",
+        data_range=1.0,
     )
     return value.float()
 

@@ -120,8 +120,10 @@ class TranslateOptions:
     def __post_init__(self) -> None:
         check_direction(self.direction)
         tile = self.tile
-        if tile is not None and tile != "auto" and (
-            isinstance(tile, bool) or not isinstance(tile, int) or tile < 1
+        if (
+            tile is not None
+            and tile != "auto"
+            and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 1)
         ):
             raise ValueError(f"tile must be 'auto', None or a positive integer; got {tile!r}")
         if self.overlap is not None:
@@ -135,7 +137,11 @@ class TranslateOptions:
                 f"fixed_size_mode must be 'resize' or 'tile'; got {self.fixed_size_mode!r}"
             )
         margin = self.margin
-        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0.0 <= margin <= 0.5:
+        if (
+            isinstance(margin, bool)
+            or not isinstance(margin, (int, float))
+            or not 0.0 <= margin <= 0.5
+        ):
             raise ValueError(f"margin must be in [0, 0.5]; got {margin}")
         object.__setattr__(self, "margin", float(margin))
         if self.value_range is not None:

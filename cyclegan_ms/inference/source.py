@@ -110,7 +110,9 @@ def is_generator_file(path: str | os.PathLike[str]) -> bool:
     return p.is_file() and GENERATOR_META_KEY in _metadata(p)
 
 
-def load_generator(path: str | os.PathLike[str], *, device: str | torch.device = "cpu") -> nn.Module:
+def load_generator(
+    path: str | os.PathLike[str], *, device: str | torch.device = "cpu"
+) -> nn.Module:
     """Rebuild a generator from a file written by :func:`save_generator`.
 
     Parameters

@@ -283,6 +283,7 @@ def _is_sample_norm(m: nn.Module) -> bool:
 def _global_modules(network: nn.Module) -> list[nn.Module]:
     """Modules whose output summarises the whole input: global pooling, and every layer marked
     :class:`~cyclegan_ms.layers.GlobalContext` (e.g. the seed U-Net's context path)."""
+
     def is_global(m: nn.Module) -> bool:
         if isinstance(m, GlobalContext):
             return m.needs_whole_image
@@ -337,7 +338,9 @@ class NormStats:
         self.batch = batch
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self.values.values()) + sum(len(v) for v in self.outputs.values())
+        return sum(len(v) for v in self.values.values()) + sum(
+            len(v) for v in self.outputs.values()
+        )
 
 
 @torch.no_grad()
@@ -391,7 +394,9 @@ def _normalise(m: nn.Module, x: Tensor, mean: Tensor, var: Tensor) -> Tensor:
     xg = x.reshape(n, groups, -1)
     if not isinstance(m, _SAMPLE_NORMS):  # pragma: no cover - only sample norms are recorded
         raise TypeError(f"not an instance or group norm: {type(m).__name__}")
-    y = (xg - mean.to(x.dtype)[:, :, None]) * torch.rsqrt(var.to(x.dtype) + float(m.eps))[:, :, None]
+    y = (xg - mean.to(x.dtype)[:, :, None]) * torch.rsqrt(var.to(x.dtype) + float(m.eps))[
+        :, :, None
+    ]
     y = y.reshape(n, c, *rest)
     weight, bias = m.weight, m.bias
     shape = (1, c) + (1,) * len(rest)

@@ -225,7 +225,9 @@ class Translator:
             self.device = torch.device(opts.device)
         else:
             self.device = param.device if param is not None else torch.device("cpu")
-        self.dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        self.dtype = (
+            param.dtype if param is not None and param.is_floating_point() else torch.float32
+        )
         #: ``"fp32"`` or ``"bf16"``: the resolved ``options.precision``.
         self.precision = resolve_inference_precision(opts.precision, self.device, self.dtype)
         self.generator = generator
@@ -254,7 +256,9 @@ class Translator:
         tile_side = tile if isinstance(tile, int) else (self.fixed_size or DEFAULT_TILE)
         overlap = opts.overlap if opts.overlap is not None else min(DEFAULT_OVERLAP, tile_side // 4)
         if tile is not None and 2 * overlap > tile_side:
-            raise ValueError(f"overlap must be at most half the tile ({tile_side // 2}); got {overlap}")
+            raise ValueError(
+                f"overlap must be at most half the tile ({tile_side // 2}); got {overlap}"
+            )
         if opts.stats_size < m:
             raise ValueError(f"stats_size must be an integer >= {m}; got {opts.stats_size!r}")
         self.tile: TileSpec = tile
@@ -338,7 +342,9 @@ class Translator:
             small = torch.cat(parts, dim=2)
         if self.fixed_size is not None:
             s = self.fixed_size
-            return F.interpolate(small, size=(s, s), mode="bilinear", align_corners=False, antialias=True)
+            return F.interpolate(
+                small, size=(s, s), mode="bilinear", align_corners=False, antialias=True
+            )
         return pad_to_multiple(small, self.size_multiple)[0]
 
     @torch.no_grad()
@@ -355,7 +361,11 @@ class Translator:
             stats = None
             if self.norm_stats == "global" and needs_image_stats(self.generator):
                 stats = collect_norm_stats(self.generator, self._stats_input(p.x, p.encode))
-            ctx = use_norm_stats(self.generator, stats) if stats is not None else contextlib.nullcontext()
+            ctx = (
+                use_norm_stats(self.generator, stats)
+                if stats is not None
+                else contextlib.nullcontext()
+            )
             with ctx:
                 tiled_forward(
                     self._net,
@@ -373,7 +383,9 @@ class Translator:
                 )
 
     # ------------------------------------------------------------------ kinds
-    def _codec(self, integer: bool, out_dtype: torch.dtype) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
+    def _codec(
+        self, integer: bool, out_dtype: torch.dtype
+    ) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
         lo, hi = self.value_range
         c_in = self.in_channels
         if integer:  # uint8 pixels <-> range
@@ -423,7 +435,11 @@ class Translator:
 
         def finish() -> Any:
             if as_pil:
-                return Image.fromarray(out_arr[:, :, 0], mode="L") if c_out == 1 else Image.fromarray(out_arr, mode="RGB")
+                return (
+                    Image.fromarray(out_arr[:, :, 0], mode="L")
+                    if c_out == 1
+                    else Image.fromarray(out_arr, mode="RGB")
+                )
             if squeeze and c_out == 1:
                 return out_arr[:, :, 0]
             return out_arr
@@ -433,7 +449,9 @@ class Translator:
 
     def _prepare_tensor(self, t: Tensor) -> _Prepared:
         if t.ndim not in (3, 4):
-            raise ValueError(f"expected a (C, H, W) or (B, C, H, W) tensor; got shape {tuple(t.shape)}")
+            raise ValueError(
+                f"expected a (C, H, W) or (B, C, H, W) tensor; got shape {tuple(t.shape)}"
+            )
         single = t.ndim == 3
         x = t[None] if single else t
         integer = t.dtype == torch.uint8
@@ -456,7 +474,9 @@ class Translator:
         def finish() -> Any:
             return out[0] if single else out
 
-        return _Prepared(x, enc, dec, out, finish, ("tensor", t.dtype, t.device, single, tuple(x.shape[1:])))
+        return _Prepared(
+            x, enc, dec, out, finish, ("tensor", t.dtype, t.device, single, tuple(x.shape[1:]))
+        )
 
     def _prepare(self, image: Any) -> _Prepared:
         if isinstance(image, Image.Image):

@@ -156,7 +156,9 @@ class KerasSameConvTranspose2d(nn.ConvTranspose2d):
         # (``output_padding``, cropped below). The result is the same map; oneDNN's bf16
         # deconvolution is 3-7x faster with this shape than with the full output (measured on a
         # Zen 4 CPU, ``benchmarks/RESULTS.md``, "What the profile shows").
-        self._fast_padding = (self._crop_before, stride - 1) if pad_total > 0 and stride > 1 else None
+        self._fast_padding = (
+            (self._crop_before, stride - 1) if pad_total > 0 and stride > 1 else None
+        )
 
     def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
         h, w = x.shape[-2] * self.stride[0], x.shape[-1] * self.stride[1]
@@ -199,7 +201,13 @@ class ResizeConv2d(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, scale: int, *, conv_first: bool = False
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        scale: int,
+        *,
+        conv_first: bool = False,
     ) -> None:
         super().__init__()
         if kernel_size < 1 or kernel_size % 2 == 0:
@@ -286,12 +294,21 @@ class ResidualOutput(nn.Module):
     """
 
     def __init__(
-        self, output: OutputActivation, mode: ResidualMode = "add", *, eps: float = 1e-3, smooth: float = 0.0
+        self,
+        output: OutputActivation,
+        mode: ResidualMode = "add",
+        *,
+        eps: float = 1e-3,
+        smooth: float = 0.0,
     ) -> None:
         super().__init__()
         if not 0.0 < eps < 0.5:
             raise ValueError(f"eps must be in (0, 0.5); got {eps}")
-        if isinstance(smooth, bool) or not isinstance(smooth, (int, float)) or not 0.0 <= smooth <= 8.0:
+        if (
+            isinstance(smooth, bool)
+            or not isinstance(smooth, (int, float))
+            or not 0.0 <= smooth <= 8.0
+        ):
             raise ValueError(f"smooth must be a number of pixels in [0, 8]; got {smooth!r}")
         self.smooth = float(smooth)
         if mode not in ("add", "logit"):
@@ -300,7 +317,9 @@ class ResidualOutput(nn.Module):
         self.kind = output
         self.mode = mode
         self.eps = float(eps)
-        self.range: tuple[float, float] | None = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(output)
+        self.range: tuple[float, float] | None = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}.get(
+            output
+        )
 
     def inverse(self, x: Tensor) -> Tensor:
         """The activation's inverse of ``x`` (clamped ``eps`` inside the range)."""

@@ -58,7 +58,10 @@ def init_weights(module: nn.Module, scheme: InitScheme = "normal", gain: float =
                 nn.init.orthogonal_(w, gain=gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and m.weight is not None:
+        elif (
+            isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d))
+            and m.weight is not None
+        ):
             if scheme == "normal":
                 nn.init.normal_(m.weight, 1.0, gain)
             else:

@@ -35,7 +35,6 @@ from .adversarial import (
     wgan_discriminator_loss,
     wgan_generator_loss,
 )
-from .statistics import channel_moments, colour_moment_loss
 from .penalties import GradientPenalty, R1Penalty, gradient_penalty, r1_penalty
 from .reconstruction import (
     FeatureMatchingLoss,
@@ -49,6 +48,7 @@ from .reconstruction import (
     l2_loss,
     smooth_l1_loss,
 )
+from .statistics import channel_moments, colour_moment_loss
 
 __all__ = [
     "AdversarialLoss",
@@ -66,10 +66,10 @@ __all__ = [
     "WGANLoss",
     "adversarial",
     "bce_discriminator_loss",
-    "channel_moments",
-    "colour_moment_loss",
     "bce_generator_loss",
+    "channel_moments",
     "check_reduction",
+    "colour_moment_loss",
     "feature_matching_loss",
     "gradient_penalty",
     "hinge_discriminator_loss",

@@ -112,7 +112,9 @@ class MetricsLog(Callback):
 
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
         if trainer.step % self.every == 0 or trainer.step == self._target:
-            trainer.log({"step": trainer.step, "time": round(time.perf_counter() - self._t0, 3), **losses})
+            trainer.log(
+                {"step": trainer.step, "time": round(time.perf_counter() - self._t0, 3), **losses}
+            )
 
     def on_step_skipped(self, trainer: Trainer) -> None:
         trainer.log({"step": trainer.step, "event": "skipped_nonfinite"})
@@ -155,7 +157,11 @@ class TensorBoardLog(Callback):
             return
         step = int(record.get("step", trainer.step))
         for k, v in record.items():
-            if k not in ("step", "time") and isinstance(v, (int, float)) and not isinstance(v, bool):
+            if (
+                k not in ("step", "time")
+                and isinstance(v, (int, float))
+                and not isinstance(v, bool)
+            ):
                 self._writer.add_scalar(k, v, step)
 
     def on_teardown(self, trainer: Trainer) -> None:
@@ -185,11 +191,16 @@ class ProgressBar(Callback):
             # the postfix (tqdm's own rate of a seconds bar would read "s/s")
             clock = "CPU time" if cfg.budget_clock == "cpu" else "time"
             self._bar = tqdm(
-                total=round(60.0 * cfg.max_minutes), unit="s", dynamic_ncols=True, desc=f"train ({clock} budget)",
+                total=round(60.0 * cfg.max_minutes),
+                unit="s",
+                dynamic_ncols=True,
+                desc=f"train ({clock} budget)",
                 bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]",
             )
         else:
-            self._bar = tqdm(total=target, initial=trainer.step, unit="it", dynamic_ncols=True, desc="train")
+            self._bar = tqdm(
+                total=target, initial=trainer.step, unit="it", dynamic_ncols=True, desc="train"
+            )
 
     def on_log(self, trainer: Trainer, record: Mapping[str, Any]) -> None:
         if "g_total" in record:
@@ -203,7 +214,10 @@ class ProgressBar(Callback):
         if bar.unit == "s":
             used = int(trainer.budget_clock() - self._c0)
             bar.update(min(int(bar.total or 0), used) - int(bar.n))
-            postfix = {"step": str(trainer.step), "s/step": f"{(time.perf_counter() - self._t0) / max(1, trainer.step):.2f}"}
+            postfix = {
+                "step": str(trainer.step),
+                "s/step": f"{(time.perf_counter() - self._t0) / max(1, trainer.step):.2f}",
+            }
         else:
             bar.update(1)
         if self._last:
@@ -357,14 +371,24 @@ class PeriodicEval(Callback):
         self.every = check_int(every, "every", 1)
         bad = [m for m in metrics if m not in _HIGHER_IS_BETTER]
         if bad or not metrics:
-            raise ValueError(f"unknown eval metric(s) {bad or metrics!r}; accepted: psnr, ssim, fid, kid")
+            raise ValueError(
+                f"unknown eval metric(s) {bad or metrics!r}; accepted: psnr, ssim, fid, kid"
+            )
         if (inputs is None) != (targets is None):
-            raise ValueError("inputs and targets go together (aligned folders matched by file name)")
+            raise ValueError(
+                "inputs and targets go together (aligned folders matched by file name)"
+            )
         check_int(scenes, "scenes", 1)
         if size is not None:
             check_int(size, "size", 1)
         self.metrics = tuple(metrics)
-        self.scenes, self.size, self.inputs, self.targets, self.inception = scenes, size, inputs, targets, inception
+        self.scenes, self.size, self.inputs, self.targets, self.inception = (
+            scenes,
+            size,
+            inputs,
+            targets,
+            inception,
+        )
         self._pairs: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
     def _load_pairs(self, trainer: Trainer) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -395,13 +419,21 @@ class PeriodicEval(Callback):
             inception = os.environ.get("CYCLEGAN_MS_INCEPTION") or None
         try:
             result = evaluate(
-                generator, self._load_pairs(trainer), metrics=list(self.metrics), inception=inception,
-                value_range=trainer.value_range, device=str(trainer.device),
+                generator,
+                self._load_pairs(trainer),
+                metrics=list(self.metrics),
+                inception=inception,
+                value_range=trainer.value_range,
+                device=str(trainer.device),
             )
         finally:
             generator.train(was_training)
         summary = result.summary()
-        return {f"eval_{m}": float(summary[m]) for m in self.metrics if isinstance(summary.get(m), (int, float))}
+        return {
+            f"eval_{m}": float(summary[m])
+            for m in self.metrics
+            if isinstance(summary.get(m), (int, float))
+        }
 
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
         if trainer.step % self.every or not trainer.dist.is_main:
@@ -472,8 +504,12 @@ def default_callbacks(cfg: Any) -> list[Callback]:
     if cfg.sample_every:
         cbs.append(SampleGrids(cfg.sample_every))
     if cfg.eval_every:
-        kwargs: dict[str, Any] = {"scenes": cfg.eval_scenes, "size": cfg.eval_size,
-                                  "inputs": cfg.eval_inputs, "targets": cfg.eval_targets}
+        kwargs: dict[str, Any] = {
+            "scenes": cfg.eval_scenes,
+            "size": cfg.eval_size,
+            "inputs": cfg.eval_inputs,
+            "targets": cfg.eval_targets,
+        }
         if cfg.eval_keep_best:
             cbs.append(BestCheckpoint(cfg.eval_every, cfg.eval_metric, **kwargs))
         else:

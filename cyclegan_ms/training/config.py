@@ -128,7 +128,11 @@ class DataConfig:
             raise ConfigError(f"data.num_workers must be >= 0; got {self.num_workers}")
         if self.num_scenes < 1:
             raise ConfigError(f"data.num_scenes must be >= 1; got {self.num_scenes}")
-        if self.source == "folder" and self.root is None and (self.path_a is None or self.path_b is None):
+        if (
+            self.source == "folder"
+            and self.root is None
+            and (self.path_a is None or self.path_b is None)
+        ):
             raise ConfigError(
                 "data.source = 'folder' needs data.root (with trainA/trainB) or both "
                 "data.path_a and data.path_b"
@@ -233,7 +237,14 @@ class TrainConfig:
     eval_targets: str | None = None
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every", "keep_last", "max_bad_steps", "eval_scenes"):
+        for name in (
+            "steps",
+            "batch_size",
+            "log_every",
+            "keep_last",
+            "max_bad_steps",
+            "eval_scenes",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1; got {getattr(self, name)}")
         for name in ("pool_size", "sample_every", "checkpoint_every", "eval_every"):
@@ -244,13 +255,19 @@ class TrainConfig:
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ConfigError(f"train.max_minutes must be > 0 or unset; got {self.max_minutes}")
         if self.budget_clock not in ("wall", "cpu"):
-            raise ConfigError(f"train.budget_clock must be 'wall' or 'cpu'; got {self.budget_clock!r}")
+            raise ConfigError(
+                f"train.budget_clock must be 'wall' or 'cpu'; got {self.budget_clock!r}"
+            )
         if self.eval_size is not None and self.eval_size < 1:
             raise ConfigError(f"train.eval_size must be >= 1 or unset; got {self.eval_size}")
         if self.eval_metric not in ("psnr", "ssim", "fid", "kid"):
-            raise ConfigError(f"train.eval_metric must be psnr, ssim, fid or kid; got {self.eval_metric!r}")
+            raise ConfigError(
+                f"train.eval_metric must be psnr, ssim, fid or kid; got {self.eval_metric!r}"
+            )
         if (self.eval_inputs is None) != (self.eval_targets is None):
-            raise ConfigError("train.eval_inputs and train.eval_targets go together (aligned folders)")
+            raise ConfigError(
+                "train.eval_inputs and train.eval_targets go together (aligned folders)"
+            )
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
 
@@ -298,7 +315,9 @@ class ExperimentConfig:
         _reject_unknown("", data, allowed)
         optim = data.get("optim", {})
         if not isinstance(optim, Mapping):
-            raise ConfigError("optim must be a table with [optim.generator] / [optim.discriminator]")
+            raise ConfigError(
+                "optim must be a table with [optim.generator] / [optim.discriminator]"
+            )
         _reject_unknown("optim", optim, {"generator", "discriminator"})
         model = data.get("model", _default_model())
         if not isinstance(model, Mapping):
@@ -308,7 +327,9 @@ class ExperimentConfig:
             data=from_mapping(DataConfig, data.get("data", {}), "data"),
             train=from_mapping(TrainConfig, data.get("train", {}), "train"),
             optim_g=from_mapping(OptimConfig, optim.get("generator", {}), "optim.generator"),
-            optim_d=from_mapping(OptimConfig, optim.get("discriminator", {}), "optim.discriminator"),
+            optim_d=from_mapping(
+                OptimConfig, optim.get("discriminator", {}), "optim.discriminator"
+            ),
         )
 
 
@@ -381,7 +402,9 @@ def load_preset(name: str) -> dict[str, Any]:
         return tomllib.load(fh)
 
 
-def load_config(source: str | Path | Mapping[str, Any], overrides: list[str] | None = None) -> ExperimentConfig:
+def load_config(
+    source: str | Path | Mapping[str, Any], overrides: list[str] | None = None
+) -> ExperimentConfig:
     """Load an experiment from a TOML path, a preset name or a mapping, then apply overrides.
 
     Parameters

@@ -161,7 +161,9 @@ def _stored_config(run_dir: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"--resume {run_dir}: no checkpoint and no config.json there")
     experiment = load_checkpoint(latest).get("experiment")
     if not experiment:
-        raise ConfigError(f"--resume {run_dir}: the checkpoint does not store its experiment config")
+        raise ConfigError(
+            f"--resume {run_dir}: the checkpoint does not store its experiment config"
+        )
     return dict(experiment)
 
 
@@ -204,7 +206,9 @@ def run_experiment(
         if resume_path is not None:
             run_dir = resume_path if resume_path.is_dir() else resume_path.parent.parent
         else:
-            name = Path(str(config)).stem if isinstance(config, (str, os.PathLike)) else "experiment"
+            name = (
+                Path(str(config)).stem if isinstance(config, (str, os.PathLike)) else "experiment"
+            )
             run_dir = Path("runs") / name
     trainer = build_trainer(cfg, run_dir)
     if resume_path is not None:

@@ -63,7 +63,9 @@ class FastPath:
 def cpu_has_bf16() -> bool:
     """Whether this CPU has native bf16 dot products that oneDNN uses (AVX-512 BF16 or AMX)."""
     try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(
+            torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
     except (AttributeError, RuntimeError):  # pragma: no cover - builds without oneDNN
         return False
 

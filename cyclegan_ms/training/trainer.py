@@ -60,9 +60,13 @@ def resolve_device(spec: str) -> torch.device:
     try:
         device = torch.device(spec)
     except (RuntimeError, ValueError):
-        raise ConfigError(f"train.device: unknown device {spec!r}; use 'auto', 'cpu' or 'cuda[:N]'") from None
+        raise ConfigError(
+            f"train.device: unknown device {spec!r}; use 'auto', 'cpu' or 'cuda[:N]'"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+        raise ConfigError(
+            "train.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'"
+        )
     return device
 
 
@@ -106,11 +110,15 @@ class _DiscriminatorPhase(nn.Module):
         self._model: CycleGAN
         object.__setattr__(self, "_model", model)
 
-    def forward(self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor) -> dict[str, Tensor]:
+    def forward(
+        self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor
+    ) -> dict[str, Tensor]:
         return self._model.discriminator_objective(real_a, real_b, fake_a, fake_b)
 
 
-def _make_optimizer(params: list[nn.Parameter], cfg: OptimConfig, device: torch.device) -> torch.optim.Optimizer:
+def _make_optimizer(
+    params: list[nn.Parameter], cfg: OptimConfig, device: torch.device
+) -> torch.optim.Optimizer:
     kwargs: dict[str, Any] = {"lr": cfg.lr, "betas": cfg.betas, "eps": cfg.eps}
     if device.type == "cuda":
         kwargs["fused"] = True
@@ -291,15 +299,23 @@ class Trainer:
             if hasattr(self.dataset, "len_a") and hasattr(self.dataset, "len_b"):
                 return UnpairedSampler(
                     self.dataset,
-                    seed=self.cfg.seed, num_replicas=self.dist.world_size, rank=self.dist.rank,
+                    seed=self.cfg.seed,
+                    num_replicas=self.dist.world_size,
+                    rank=self.dist.rank,
                 )
             from torch.utils.data import DistributedSampler
 
             sampler = DistributedSampler(
-                self.dataset, num_replicas=self.dist.world_size, rank=self.dist.rank,
-                shuffle=True, seed=self.cfg.seed, drop_last=True,
+                self.dataset,
+                num_replicas=self.dist.world_size,
+                rank=self.dist.rank,
+                shuffle=True,
+                seed=self.cfg.seed,
+                drop_last=True,
             )
-        if callable(getattr(sampler, "state_dict", None)) and callable(getattr(sampler, "load_state_dict", None)):
+        if callable(getattr(sampler, "state_dict", None)) and callable(
+            getattr(sampler, "load_state_dict", None)
+        ):
             return sampler
         return ResumableSampler(sampler)
 
@@ -343,8 +359,14 @@ class Trainer:
                 self._consumed += bs
                 got += 1
                 yield batch
-            if got == 0 and self.sampler.state_dict()["epoch"] == epoch + 1 and len(self.sampler) < bs:
-                raise ValueError(f"the sampler yields {len(self.sampler)} indices, fewer than a batch of {bs}")
+            if (
+                got == 0
+                and self.sampler.state_dict()["epoch"] == epoch + 1
+                and len(self.sampler) < bs
+            ):
+                raise ValueError(
+                    f"the sampler yields {len(self.sampler)} indices, fewer than a batch of {bs}"
+                )
 
     def _prepare(self, x: Tensor) -> Tensor:
         x = x.to(self.device, non_blocking=True)
@@ -368,7 +390,9 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
 
-    def _step(self, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, params: Sequence[Tensor]) -> None:
+    def _step(
+        self, opt: torch.optim.Optimizer, scaler: torch.amp.GradScaler, params: Sequence[Tensor]
+    ) -> None:
         if self.cfg.grad_clip is not None:
             scaler.unscale_(opt)
             torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip)
@@ -436,8 +460,12 @@ class Trainer:
             self.pool_b.rollback(pools[1])
             return None
 
-        self._step(self.opt_g, self.scaler_g, [p for g in model.generators() for p in g.parameters()])
-        self._step(self.opt_d, self.scaler_d, [p for d in model.discriminators() for p in d.parameters()])
+        self._step(
+            self.opt_g, self.scaler_g, [p for g in model.generators() for p in g.parameters()]
+        )
+        self._step(
+            self.opt_d, self.scaler_d, [p for d in model.discriminators() for p in d.parameters()]
+        )
         if self.ema is not None:
             for name, avg in self.ema.items():
                 avg.update_parameters(getattr(model, name))
@@ -455,7 +483,9 @@ class Trainer:
         """Whether to stop now; under DDP every rank stops at the same step."""
         if not self.dist.enabled:
             return self.stop_reason is not None
-        flag = torch.tensor([2.0 if self._interrupted else 1.0 if self.stop_reason else 0.0], device=self.device)
+        flag = torch.tensor(
+            [2.0 if self._interrupted else 1.0 if self.stop_reason else 0.0], device=self.device
+        )
         torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
         if flag.item() > 0 and self.stop_reason is None:
             self.request_stop("another rank stopped", interrupted=flag.item() > 1)
@@ -590,7 +620,11 @@ class Trainer:
         }
         if torch.cuda.is_available():
             rng["cuda"] = torch.cuda.get_rng_state_all()
-        sampler = self.sampler.state_dict(consumed=self._consumed) if self._consumed else self.sampler.state_dict()
+        sampler = (
+            self.sampler.state_dict(consumed=self._consumed)
+            if self._consumed
+            else self.sampler.state_dict()
+        )
         return {
             "format": _STATE_FORMAT,
             "step": self.step,
@@ -617,13 +651,18 @@ class Trainer:
 
     def _load_sampler_state(self, state: Mapping[str, Any]) -> None:
         if state["format"] in _OLD_FORMATS:  # epoch + batches done in it
-            saved = {"epoch": int(state["epoch"]), "position": int(state["batch_in_epoch"]) * self.cfg.batch_size}
+            saved = {
+                "epoch": int(state["epoch"]),
+                "position": int(state["batch_in_epoch"]) * self.cfg.batch_size,
+            }
         else:
             saved = dict(state["sampler"])
         if state.get("world_size", 1) != self.dist.world_size:
             logger.warning(
                 "checkpoint was written with %s processes, resuming with %s; the data order after "
-                "resume will differ", state.get("world_size"), self.dist.world_size,
+                "resume will differ",
+                state.get("world_size"),
+                self.dist.world_size,
             )
             self.sampler.set_epoch(int(saved["epoch"]))
             return
@@ -664,7 +703,11 @@ class Trainer:
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path | None:
         """Write a checkpoint atomically (rank 0 only) and prune old ones; returns its path."""
-        target = Path(path) if path is not None else self.run_dir / "checkpoints" / checkpoint_name(self.step)
+        target = (
+            Path(path)
+            if path is not None
+            else self.run_dir / "checkpoints" / checkpoint_name(self.step)
+        )
         state = self.state_dict()  # every rank builds it (cheap) to keep code paths equal
         if not self.dist.is_main:
             return None
@@ -685,7 +728,9 @@ class Trainer:
         src = Path(source)
         path = src if src.is_file() else find_latest(src)
         if path is None:
-            raise FileNotFoundError(f"no checkpoint found in {src} (looked for checkpoints/step_*.safetensors)")
+            raise FileNotFoundError(
+                f"no checkpoint found in {src} (looked for checkpoints/step_*.safetensors)"
+            )
         self.load_state_dict(load_checkpoint(path))
         return self.step
 

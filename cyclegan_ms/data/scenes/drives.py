@@ -259,7 +259,13 @@ def drive_pairs(
 
     for k in range(n):
         night, day = render_drive(
-            EVAL_OFFSET + start + k, frames=frames, fps=fps, speed=speed, height=h, width=w, seed=seed
+            EVAL_OFFSET + start + k,
+            frames=frames,
+            fps=fps,
+            speed=speed,
+            height=h,
+            width=w,
+            seed=seed,
         )
         a, b = tensor(night), tensor(day)
         yield (a, b) if direction == "a2b" else (b, a)
