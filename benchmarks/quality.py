@@ -84,14 +84,18 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
              "optim.generator.betas=[0.9, 0.999]", "optim.discriminator.betas=[0.9, 0.999]"],
         ),
         "night2day-convbottleneck": (n2d, ['model.generator.bottleneck="dense"', *seed_g]),
-        # the seed's claims, around the night2day generator
-        "d:one-head": (n2d, ["model.discriminator.taps=[5]"]),
-        "d:4x4-heads": (n2d, ["model.discriminator.head_kernel=4"]),
+        # the seed's claims, around the night2day generator (night2day itself has the 70×70
+        # PatchGAN since session 5; the rows of earlier sessions named "night2day" are "d:seed")
+        "d:seed": (n2d, ["model.discriminator=" + _SEED_D]),
+        "d:one-head": (n2d, ['model.discriminator={name = "seed_multiscale", taps = [5]}']),
+        "d:4x4-heads": (n2d, ['model.discriminator={name = "seed_multiscale", head_kernel = 4}']),
         "d:patchgan": (n2d, ['model.discriminator={name = "patchgan", n_layers = 3}']),
         "d:pyramid": (
             n2d, ['model.discriminator={name = "pyramid", discriminator = ' + _SEED_D + ", num_scales = 2}"]
         ),
         "d:multiview": (n2d, ['model.discriminator={name = "multiview", discriminator = ' + _SEED_D + "}"]),
+        # unpaired colour-moment term (weights.moments), measured in session 5
+        "night2day+moments": (n2d, ["model.weights.moments=5.0"]),
         **VARIANTS,
     }
 

@@ -137,7 +137,7 @@ def test_night2day_preset_builds_the_documented_deviations() -> None:
     g = cfg["model"]["generator"]
     assert g["name"] == "seed_unet" and g["residual"] == "add" and g["residual_smooth"] == 1.0
     assert g["upsample"] == "resize" and g["bottleneck"] == "conv"
-    assert cfg["model"]["discriminator"]["name"] == "seed_multiscale"
+    assert cfg["model"]["discriminator"] == {"name": "patchgan", "n_layers": 3}
     assert cfg["train"]["pool_size"] == 50
     model = cms.CycleGAN.from_config(cfg["model"])
     x = torch.rand(1, 3, 64, 96)
