@@ -31,7 +31,7 @@ def test_night_to_day_writes_run_folder(tmp_path: Path) -> None:
             "--set",
             "model.generator.base_width=4",
             "--set",
-            "model.discriminator.base_width=4",
+            "model.discriminator.ndf=4",
             "--set",
             "train.sample_every=2",
         ]

@@ -242,15 +242,11 @@ def test_every_preset_and_wrapper_trains_finite_in_bf16(
     from cyclegan_ms.training.config import load_config
     from cyclegan_ms.training.experiment import build_trainer
 
-    small = (
-        [
-            "model.generator.base_width=4",
-            "model.discriminator.base_width=4",
-            "model.generator.image_size=32",
-        ]
-        if preset != "cyclegan_paper"
-        else ["model.generator.ngf=4", "model.discriminator.ndf=4", "data.load_size=36"]
-    )
+    small = {
+        "seed": ["model.generator.base_width=4", "model.discriminator.base_width=4", "model.generator.image_size=32"],
+        "night2day": ["model.generator.base_width=4", "model.discriminator.ndf=4"],
+        "cyclegan_paper": ["model.generator.ngf=4", "model.discriminator.ndf=4", "data.load_size=36"],
+    }[preset]
     overrides = [
         "data.image_size=32",
         "data.num_scenes=8",
