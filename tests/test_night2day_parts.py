@@ -243,9 +243,17 @@ def test_every_preset_and_wrapper_trains_finite_in_bf16(
     from cyclegan_ms.training.experiment import build_trainer
 
     small = {
-        "seed": ["model.generator.base_width=4", "model.discriminator.base_width=4", "model.generator.image_size=32"],
+        "seed": [
+            "model.generator.base_width=4",
+            "model.discriminator.base_width=4",
+            "model.generator.image_size=32",
+        ],
         "night2day": ["model.generator.base_width=4", "model.discriminator.ndf=4"],
-        "cyclegan_paper": ["model.generator.ngf=4", "model.discriminator.ndf=4", "data.load_size=36"],
+        "cyclegan_paper": [
+            "model.generator.ngf=4",
+            "model.discriminator.ndf=4",
+            "data.load_size=36",
+        ],
     }[preset]
     overrides = [
         "data.image_size=32",
