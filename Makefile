@@ -6,7 +6,7 @@ CONSTRAINTS ?= .ci/constraints.txt
 # GPU users: install your CUDA torch into .venv first (see README), then run
 # `make demo TORCH_SPEC=`: with TORCH_SPEC empty neither the CPU wheel nor the pin is applied.
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,docs,export,metrics,plots,video
+EXTRAS ?= dev,docs,export,metrics,plots,video,bench
 PIP := $(BIN)/python -m pip
 PIP_FLAGS := -q --disable-pip-version-check
 

@@ -72,12 +72,8 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         "night2day-smooth": (n2d, ["model.generator.residual_smooth=0.0"]),
         "night2day-logit": (n2d, ['model.generator.residual="logit"', "model.generator.residual_smooth=0.0"]),
         "night2day-resize": (n2d, ['model.generator.upsample="transposed"']),
-        "night2day-pool": (n2d, ["train.pool_size=0"]),
-        "night2day-optim": (
-            n2d,
-            ["train.pool_size=0", "optim.generator.lr=5e-5", "optim.discriminator.lr=1e-4",
-             "optim.generator.betas=[0.9, 0.999]", "optim.discriminator.betas=[0.9, 0.999]"],
-        ),
+        "night2day-batch": (n2d, ["train.batch_size=4"]),
+        "night2day+pool": (n2d, ["train.pool_size=50"]),
         "night2day-lr": (
             n2d,
             ["optim.generator.lr=5e-5", "optim.discriminator.lr=1e-4",
