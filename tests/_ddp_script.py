@@ -18,9 +18,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _train_script import Pairs
 
 from cyclegan_ms import CycleGAN
-from cyclegan_ms.training import TrainConfig, Trainer
+from cyclegan_ms.training import OptimConfig, TrainConfig, Trainer
 
 STEPS = 2
+# Adam with an eps far above every gradient moves each weight by about lr * gradient: linear in
+# the gradient, so the rounding of two reduction orders stays rounding. With the default eps the
+# first Adam step is lr * sign(gradient), and a near-zero gradient whose sign the rounding flips
+# moves a weight by 2 * lr in one run and not the other (seen on an AMX CPU, not on Zen 4).
+OPTIM = OptimConfig(lr=0.05, betas=(0.5, 0.999), eps=1.0)
 
 
 class Fixed(torch.utils.data.Sampler[int]):
@@ -39,15 +44,7 @@ class Fixed(torch.utils.data.Sampler[int]):
 
 def _train(run_dir: Path, batch_size: int, indices: list[int]) -> dict[str, torch.Tensor]:
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    # Layer norm, not instance norm: a conv bias followed by instance norm gets an exactly-zero
-    # gradient, and Adam turns the rounding noise of that zero into full-size steps that no two
-    # reduction orders agree on. Every parameter here gets a real gradient.
-    g = {"name": "resnet_6blocks", "ngf": 4, "norm": "layer"}
-    d = {"name": "patchgan", "ndf": 4, "n_layers": 2, "norm": "layer"}
-    # One pass per batch: fused passes (tested on their own in test_model.py) regroup the
-    # samples differently in the two runs, and Adam turns that rounding into visible steps.
-    model = CycleGAN(g, g, d, d, fuse_passes=False)
+    model = initial_model()
     trainer = Trainer(
         model,
         Pairs(n=4),
@@ -61,9 +58,24 @@ def _train(run_dir: Path, batch_size: int, indices: list[int]) -> dict[str, torc
             checkpoint_every=0,
             device="cpu",
         ),
+        optim_g=OPTIM,
+        optim_d=OPTIM,
     )
     trainer.fit()
     return {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+
+
+def initial_model() -> CycleGAN:
+    """The model both runs start from (seed 0)."""
+    torch.manual_seed(0)
+    # Layer norm, not instance norm: a conv bias followed by instance norm gets an exactly-zero
+    # gradient, and Adam turns the rounding noise of that zero into full-size steps that no two
+    # reduction orders agree on. Every parameter here gets a real gradient.
+    g = {"name": "resnet_6blocks", "ngf": 4, "norm": "layer"}
+    d = {"name": "patchgan", "ndf": 4, "n_layers": 2, "norm": "layer"}
+    # One pass per batch: fused passes (tested on their own in test_model.py) regroup the
+    # samples differently in the two runs, and Adam turns that rounding into visible steps.
+    return CycleGAN(g, g, d, d, fuse_passes=False)
 
 
 def single_process_state(run_dir: Path) -> dict[str, torch.Tensor]:
