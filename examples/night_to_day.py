@@ -1,9 +1,9 @@
 """Night → day, end to end: the library's night2day recipe, trained and measured.
 
 Trains the ``night2day`` preset (the seed design: multi-scale U-Net generators, LSGAN, cycle 10,
-identity 0.5, no image pool, pixels in [0, 1]; with the measured deviations of
+identity 0.5, batch 4, no image pool, pixels in [0, 1]; with the measured deviations of
 ``benchmarks/quality.py``: a residual output that starts as the identity, resize-convolution
-upsampling, a size-free bottleneck, Adam at 2e-4, batch 8, an EMA of the generators, and the
+upsampling, a size-free bottleneck, Adam at 2e-4, an EMA of the generators, and the
 classic 70×70 PatchGAN instead of the seed's three-scale discriminator) on the built-in
 procedural night/day road scenes for a budget of CPU time
 (default 10 CPU-minutes: the process's CPU time, so a busy machine gets the same training, only

@@ -138,7 +138,7 @@ def test_night2day_preset_builds_the_documented_deviations() -> None:
     assert g["name"] == "seed_unet" and g["residual"] == "add" and g["residual_smooth"] == 1.0
     assert g["upsample"] == "resize" and g["bottleneck"] == "conv"
     assert cfg["model"]["discriminator"] == {"name": "patchgan", "n_layers": 3}
-    assert cfg["train"]["pool_size"] == 0 and cfg["train"]["batch_size"] == 8
+    assert cfg["train"]["pool_size"] == 0 and cfg["train"]["batch_size"] == 4
     model = cms.CycleGAN.from_config(cfg["model"])
     x = torch.rand(1, 3, 64, 96)
     # before training the generator returns its base: the input (blurred by residual_smooth)
