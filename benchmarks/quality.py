@@ -72,7 +72,7 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         "night2day-smooth": (n2d, ["model.generator.residual_smooth=0.0"]),
         "night2day-logit": (n2d, ['model.generator.residual="logit"', "model.generator.residual_smooth=0.0"]),
         "night2day-resize": (n2d, ['model.generator.upsample="transposed"']),
-        "night2day-batch": (n2d, ["train.batch_size=4"]),
+        "night2day+batch8": (n2d, ["train.batch_size=8"]),
         "night2day+pool": (n2d, ["train.pool_size=50"]),
         "night2day-lr": (
             n2d,
