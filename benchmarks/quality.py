@@ -67,7 +67,8 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         "night2day": (n2d, []),
         "seed": ("seed", seed_g),
         "classic": ("cyclegan_paper", [f"data.load_size={size * 286 // 256}"]),
-        # ablations of night2day: each removes one deviation from the seed
+        # ablations of night2day: each removes one deviation from the seed ("-") or adds back an
+        # option it measured and left out ("+")
         "night2day-residual": (n2d, ['model.generator.residual="none"', "model.generator.residual_smooth=0.0"]),
         "night2day-smooth": (n2d, ["model.generator.residual_smooth=0.0"]),
         "night2day-logit": (n2d, ['model.generator.residual="logit"', "model.generator.residual_smooth=0.0"]),
