@@ -93,6 +93,8 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         "d:multiview": (n2d, ['model.discriminator={name = "multiview", discriminator = ' + _SEED_D + "}"]),
         # unpaired colour-moment term (weights.moments), measured in session 5
         "night2day+moments": (n2d, ["model.weights.moments=5.0"]),
+        # exposure-blind generators (generator.exposure_norm), session 7
+        "night2day+exposure": (n2d, ["model.generator.exposure_norm=0.15"]),
         **VARIANTS,
     }
 

@@ -16,6 +16,7 @@ from torch import Tensor
 
 from ..layers import (
     EncoderStep,
+    ExposureNorm,
     GlobalContext,
     InceptionBlock,
     OutputActivation,
@@ -173,7 +174,10 @@ class SeedUNet(Generator):
       before training and keeps the input's structure from step one;
     * ``residual_smooth``: the correction is added to a Gaussian blur of the input (the
       untrained generator returns that blur), so sensor noise is not passed on;
-    * ``global_affine``: a per-image gain and offset of each channel (measured neutral).
+    * ``global_affine``: a per-image gain and offset of each channel (measured neutral);
+    * ``exposure_norm``: each input is scaled to a fixed mean brightness first
+      (:class:`~cyclegan_ms.layers.ExposureNorm`), so the output does not depend on how dark the
+      night was or how long the camera exposed.
 
     Parameters
     ----------
@@ -214,6 +218,12 @@ class SeedUNet(Generator):
         spatially averaged features (a zero-initialised linear map, so still the identity at
         step 0). It gives the global part of night → day (exposure, white balance) one direct,
         size-free path instead of the decoder's.
+    exposure_norm
+        0 (the seed's): off. A number in (0, 1): scale each input image to this mean brightness
+        (in units of the data range's width) before anything else, residual base included; the
+        generator is then invariant to a gain on its input. Without it the day picture's
+        brightness follows the night's exposure (correlation 1.00 on the held-out scenes),
+        which says nothing about the scene by day (see ``benchmarks/RESULTS.md``).
 
     Raises
     ------
@@ -251,6 +261,7 @@ class SeedUNet(Generator):
         residual: Literal["none"] | ResidualMode = "none",
         global_affine: bool = False,
         residual_smooth: float = 0.0,
+        exposure_norm: float = 0.0,
     ) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels)
@@ -295,6 +306,16 @@ class SeedUNet(Generator):
             raise ValueError(
                 "global_affine=True needs a residual output (residual='add' or 'logit')"
             )
+        if isinstance(exposure_norm, bool) or not isinstance(exposure_norm, (int, float)) or not (
+            0.0 <= exposure_norm < 1.0
+        ):
+            raise ValueError(
+                f"exposure_norm must be 0 (off) or a target mean brightness in (0, 1); got {exposure_norm!r}"
+            )
+        self.exposure: ExposureNorm | None = None
+        if exposure_norm > 0:
+            value_range = (-1.0, 1.0) if output == "tanh" else (0.0, 1.0)
+            self.exposure = ExposureNorm(float(exposure_norm), value_range)
         self.l2 = float(l2)
         self.residual = residual
         self.bottleneck_kind = bottleneck
@@ -390,6 +411,8 @@ class SeedUNet(Generator):
             ``(B, out_channels, H, W)``, in the output activation's range.
         """
         self.check_input(x)
+        if self.exposure is not None:
+            x = self.exposure(x)
         skips: list[Tensor] = []
         h = x
         for step in self.encoder:

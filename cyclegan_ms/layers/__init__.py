@@ -2,6 +2,7 @@
 
 from .blocks import (
     EncoderStep,
+    ExposureNorm,
     InceptionBlock,
     KerasSameConvTranspose2d,
     ResidualMode,
@@ -32,6 +33,7 @@ from .init import InitScheme, init_weights
 __all__ = [
     "ActSpec",
     "EncoderStep",
+    "ExposureNorm",
     "GlobalContext",
     "InceptionBlock",
     "InitScheme",

@@ -14,6 +14,7 @@ from .factories import ActSpec, OutputActivation, make_activation, make_output_a
 
 __all__ = [
     "EncoderStep",
+    "ExposureNorm",
     "InceptionBlock",
     "KerasSameConvTranspose2d",
     "ResidualMode",
@@ -345,6 +346,58 @@ class ResidualOutput(nn.Module):
             return self.activation(self.inverse(base) + delta.float())
         y = base + delta.float()
         return y if self.range is None else y.clamp(*self.range)
+
+
+class ExposureNorm(nn.Module):
+    """Scale each image so that its mean brightness is ``target``: the generator becomes blind to
+    the camera's exposure.
+
+    A night photo's overall level says how dark the night was and how long the camera exposed,
+    not how bright the scene is by day (on the built-in scenes the two are uncorrelated). A
+    generator whose output starts from its input (:class:`ResidualOutput`) carries that level
+    into the day picture, and the cycle loss rewards keeping it, since the way back must
+    restore the night's level. Dividing by the image's own mean removes it: with a power-law
+    tone curve a change of exposure is a gain on the pixel values, so ``x`` and ``k · x`` give
+    the same output.
+
+    Parameters
+    ----------
+    target
+        Mean brightness after scaling, in units of the data range's width (0.15: a typical
+        night image of the built-in scenes in [0, 1]); must be in (0, 1).
+    value_range
+        The data range: ``(0, 1)`` or ``(-1, 1)``; the mean is taken after mapping to [0, 1]
+        and the result is mapped back.
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C, H, W)`` float32 (not clamped: bright lamps may exceed the range)
+
+    Examples
+    --------
+    >>> norm = ExposureNorm(0.2)
+    >>> x = torch.rand(2, 3, 8, 8) * 0.3
+    >>> torch.allclose(norm(x), norm(2.5 * x), atol=1e-6)
+    True
+    """
+
+    def __init__(self, target: float, value_range: tuple[float, float] = (0.0, 1.0)) -> None:
+        super().__init__()
+        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0.0 < target < 1.0:
+            raise ValueError(f"exposure target must be a number in (0, 1); got {target!r}")
+        if tuple(value_range) not in ((0.0, 1.0), (-1.0, 1.0)):
+            raise ValueError(f"value_range must be (0, 1) or (-1, 1); got {value_range!r}")
+        self.target = float(target)
+        self.lo, self.hi = (float(v) for v in value_range)
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = self.hi - self.lo
+        u = (x.float() - self.lo) / w
+        u = u * (self.target / u.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3))
+        return u * w + self.lo
+
+    def extra_repr(self) -> str:
+        return f"target={self.target}"
 
 
 def gaussian_blur(
