@@ -13,7 +13,7 @@ from cyclegan_ms.data.lowlight import linear_to_srgb, simulate_night, srgb_to_li
 from cyclegan_ms.generators import SeedUNet
 from cyclegan_ms.inference.baselines import auto_gamma, histogram_equalize, oracle_curve
 from cyclegan_ms.inference.metrics import psnr, ssim, structure_ssim
-from cyclegan_ms.layers import ResidualOutput, ResizeConv2d, make_upsample
+from cyclegan_ms.layers import ExposureNorm, ResidualOutput, ResizeConv2d, make_upsample
 from cyclegan_ms.training import load_preset
 
 
@@ -274,3 +274,52 @@ def test_every_preset_and_wrapper_trains_finite_in_bf16(
     assert result.step == 3 and result.skipped_steps == 0 and not result.stopped_on_nan
     assert all(math.isfinite(v) for v in result.last_losses.values())
     assert all(bool(torch.isfinite(p).all()) for p in trainer.model.parameters())
+
+
+# ------------------------------------------------------------------------------ exposure
+@pytest.mark.parametrize("value_range", [(0.0, 1.0), (-1.0, 1.0)])
+def test_exposure_norm_sets_the_mean_and_forgets_the_gain(value_range: tuple[float, float]) -> None:
+    torch.manual_seed(0)
+    lo, hi = value_range
+    norm = ExposureNorm(0.2, value_range)
+    u = torch.rand(3, 3, 16, 16) * 0.3  # dark images in [0, 1]
+    to_range = lambda t: t * (hi - lo) + lo  # noqa: E731
+    y = norm(to_range(u))
+    unit = (y - lo) / (hi - lo)
+    torch.testing.assert_close(unit.mean(dim=(1, 2, 3)), torch.full((3,), 0.2), atol=1e-6, rtol=0)
+    # a brighter exposure of the same images gives the same result
+    torch.testing.assert_close(norm(to_range(u * 2.7)), y, atol=1e-5, rtol=0)
+    # and a different scene does not
+    assert float((norm(to_range(u.flip(-1) ** 2)) - y).abs().max()) > 0.05
+
+
+def test_exposure_norm_rejects_bad_arguments() -> None:
+    for bad in (0.0, 1.0, -0.1, True, "0.2"):
+        with pytest.raises(ValueError, match=r"exposure target must be a number in \(0, 1\)"):
+            ExposureNorm(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="value_range"):
+        ExposureNorm(0.2, (0.0, 255.0))
+    with pytest.raises(ValueError, match="exposure_norm must be 0"):
+        SeedUNet(exposure_norm=1.5)
+
+
+def test_seed_unet_exposure_norm_makes_the_output_blind_to_exposure() -> None:
+    torch.manual_seed(0)
+    kw = dict(base_width=4, bottleneck="conv", upsample="resize", residual="add")
+    G = SeedUNet(**kw, residual_smooth=1.0, exposure_norm=0.15).eval()
+    plain = SeedUNet(**kw, residual_smooth=1.0).eval()
+    plain.load_state_dict(G.state_dict())
+    with torch.no_grad():  # a head that is no longer zero: the network itself is in the path
+        for net in (G, plain):
+            torch.manual_seed(1)
+            net.head.weight.normal_(0, 0.01)
+    x = torch.rand(2, 3, 64, 64) * 0.25
+    with torch.no_grad():
+        out, brighter = G(x), G(1.6 * x)
+        torch.testing.assert_close(brighter, out, atol=1e-5, rtol=0)
+        # without the option, the same weights carry the exposure into the output
+        assert float((plain(1.6 * x) - plain(x)).abs().mean()) > 0.03
+        # at init (zero head) the output is the exposure-normalised, blurred input
+        G0 = SeedUNet(**kw, exposure_norm=0.15)
+        assert float(G0(x).mean(dim=(1, 2, 3)).sub(0.15).abs().max()) < 1e-3
+    assert G.exposure is not None and plain.exposure is None

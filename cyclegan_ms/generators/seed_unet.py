@@ -306,8 +306,10 @@ class SeedUNet(Generator):
             raise ValueError(
                 "global_affine=True needs a residual output (residual='add' or 'logit')"
             )
-        if isinstance(exposure_norm, bool) or not isinstance(exposure_norm, (int, float)) or not (
-            0.0 <= exposure_norm < 1.0
+        if (
+            isinstance(exposure_norm, bool)
+            or not isinstance(exposure_norm, (int, float))
+            or not (0.0 <= exposure_norm < 1.0)
         ):
             raise ValueError(
                 f"exposure_norm must be 0 (off) or a target mean brightness in (0, 1); got {exposure_norm!r}"

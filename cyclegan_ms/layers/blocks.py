@@ -383,7 +383,11 @@ class ExposureNorm(nn.Module):
 
     def __init__(self, target: float, value_range: tuple[float, float] = (0.0, 1.0)) -> None:
         super().__init__()
-        if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0.0 < target < 1.0:
+        if (
+            isinstance(target, bool)
+            or not isinstance(target, (int, float))
+            or not 0.0 < target < 1.0
+        ):
             raise ValueError(f"exposure target must be a number in (0, 1); got {target!r}")
         if tuple(value_range) not in ((0.0, 1.0), (-1.0, 1.0)):
             raise ValueError(f"value_range must be (0, 1) or (-1, 1); got {value_range!r}")
