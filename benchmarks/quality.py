@@ -93,8 +93,9 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         "d:multiview": (n2d, ['model.discriminator={name = "multiview", discriminator = ' + _SEED_D + "}"]),
         # unpaired colour-moment term (weights.moments), measured in session 5
         "night2day+moments": (n2d, ["model.weights.moments=5.0"]),
-        # exposure-blind generators (generator.exposure_norm), session 7
-        "night2day+exposure": (n2d, ["model.generator.exposure_norm=0.15"]),
+        # exposure-blind generators (generator.exposure_norm) are in the recipe since session 7;
+        # this is the recipe of sessions 5-6 (the rows of session 6 named "night2day")
+        "night2day-exposure": (n2d, ["model.generator.exposure_norm=0.0"]),
         **VARIANTS,
     }
 

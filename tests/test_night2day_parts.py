@@ -136,15 +136,17 @@ def test_night2day_preset_builds_the_documented_deviations() -> None:
     cfg = load_preset("night2day")
     g = cfg["model"]["generator"]
     assert g["name"] == "seed_unet" and g["residual"] == "add" and g["residual_smooth"] == 1.0
-    assert g["upsample"] == "resize" and g["bottleneck"] == "conv"
+    assert g["upsample"] == "resize" and g["bottleneck"] == "conv" and g["exposure_norm"] == 0.15
     assert cfg["model"]["discriminator"] == {"name": "patchgan", "n_layers": 3}
     assert cfg["train"]["pool_size"] == 0 and cfg["train"]["batch_size"] == 4
     model = cms.CycleGAN.from_config(cfg["model"])
     x = torch.rand(1, 3, 64, 96)
-    # before training the generator returns its base: the input (blurred by residual_smooth)
-    torch.testing.assert_close(
-        model.translate(x), model.G_ab.output.base(x).clamp(0, 1), atol=1e-6, rtol=0
-    )
+    # before training the generator returns its base: the input at a mean brightness of 0.15,
+    # blurred by residual_smooth
+    assert model.G_ab.exposure is not None
+    base = model.G_ab.output.base(model.G_ab.exposure(x)).clamp(0, 1)
+    torch.testing.assert_close(model.translate(x), base, atol=1e-6, rtol=0)
+    torch.testing.assert_close(model.translate(0.5 * x), base, atol=1e-5, rtol=0)
 
 
 # ------------------------------------------------------------------------------ baselines
