@@ -282,6 +282,17 @@ def test_needs_image_stats() -> None:
     [
         ("resnet_6blocks", {"ngf": 8}),
         ("seed_unet", {"base_width": 4, "depth": 3, "bottleneck": "conv", "latent_dim": 8}),
+        (
+            "seed_unet",
+            {
+                "base_width": 4,
+                "depth": 3,
+                "bottleneck": "conv",
+                "latent_dim": 8,
+                "residual": "add",
+                "exposure_norm": 0.15,
+            },
+        ),
     ],
 )
 def test_library_generators_tiled_agree_with_untiled(name: str, kwargs: dict) -> None:

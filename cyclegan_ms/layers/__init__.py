@@ -2,6 +2,7 @@
 
 from .blocks import (
     EncoderStep,
+    ExposureGain,
     ExposureNorm,
     InceptionBlock,
     KerasSameConvTranspose2d,
@@ -33,6 +34,7 @@ from .init import InitScheme, init_weights
 __all__ = [
     "ActSpec",
     "EncoderStep",
+    "ExposureGain",
     "ExposureNorm",
     "GlobalContext",
     "InceptionBlock",

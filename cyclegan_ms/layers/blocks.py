@@ -10,10 +10,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .context import GlobalContext
 from .factories import ActSpec, OutputActivation, make_activation, make_output_activation
 
 __all__ = [
     "EncoderStep",
+    "ExposureGain",
     "ExposureNorm",
     "InceptionBlock",
     "KerasSameConvTranspose2d",
@@ -348,6 +350,25 @@ class ResidualOutput(nn.Module):
         return y if self.range is None else y.clamp(*self.range)
 
 
+class ExposureGain(GlobalContext, nn.Module):
+    """The gain :class:`ExposureNorm` applies: ``target / mean(u)`` per image.
+
+    A :class:`~cyclegan_ms.layers.GlobalContext`, so tiled inference computes it once on the
+    whole image and gives it to every tile (tiles of a large photo then share one exposure).
+
+    Shape
+    -----
+    ``(B, C, H, W)`` in [0, 1] ``-> (B, 1, 1, 1)`` float32
+    """
+
+    def __init__(self, target: float) -> None:
+        super().__init__()
+        self.target = float(target)
+
+    def forward(self, u: Tensor) -> Tensor:
+        return self.target / u.float().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
+
+
 class ExposureNorm(nn.Module):
     """Scale each image so that its mean brightness is ``target``: the generator becomes blind to
     the camera's exposure.
@@ -358,7 +379,8 @@ class ExposureNorm(nn.Module):
     into the day picture, and the cycle loss rewards keeping it, since the way back must
     restore the night's level. Dividing by the image's own mean removes it: with a power-law
     tone curve a change of exposure is a gain on the pixel values, so ``x`` and ``k · x`` give
-    the same output.
+    the same output. The gain is an :class:`ExposureGain`, a whole-image context: tiled
+    inference computes it on the whole image, so the tiles of a large photo agree.
 
     Parameters
     ----------
@@ -393,12 +415,12 @@ class ExposureNorm(nn.Module):
             raise ValueError(f"value_range must be (0, 1) or (-1, 1); got {value_range!r}")
         self.target = float(target)
         self.lo, self.hi = (float(v) for v in value_range)
+        self.gain = ExposureGain(self.target)
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.hi - self.lo
         u = (x.float() - self.lo) / w
-        u = u * (self.target / u.mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3))
-        return u * w + self.lo
+        return u * self.gain(u) * w + self.lo
 
     def extra_repr(self) -> str:
         return f"target={self.target}"
