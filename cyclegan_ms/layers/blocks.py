@@ -368,6 +368,9 @@ class ExposureGain(GlobalContext, nn.Module):
     def forward(self, u: Tensor) -> Tensor:
         return self.target / u.float().mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
 
+    def extra_repr(self) -> str:
+        return f"target={self.target}"
+
 
 class ExposureNorm(nn.Module):
     """Scale each image so that its mean brightness is ``target``: the generator becomes blind to
@@ -413,17 +416,13 @@ class ExposureNorm(nn.Module):
             raise ValueError(f"exposure target must be a number in (0, 1); got {target!r}")
         if tuple(value_range) not in ((0.0, 1.0), (-1.0, 1.0)):
             raise ValueError(f"value_range must be (0, 1) or (-1, 1); got {value_range!r}")
-        self.target = float(target)
         self.lo, self.hi = (float(v) for v in value_range)
-        self.gain = ExposureGain(self.target)
+        self.gain = ExposureGain(float(target))
 
     def forward(self, x: Tensor) -> Tensor:
         w = self.hi - self.lo
         u = (x.float() - self.lo) / w
         return u * self.gain(u) * w + self.lo
-
-    def extra_repr(self) -> str:
-        return f"target={self.target}"
 
 
 def gaussian_blur(
