@@ -2,7 +2,8 @@
 
 Registered names: ``seed_multiscale`` (the seed's tapped multi-scale PatchGAN), ``patchgan``
 (the N-layer 70×70 PatchGAN), ``pixel`` (1×1 PatchGAN), and the wrappers ``pyramid``
-(pix2pixHD image pyramid) and ``multiview`` (ToDayGAN views), which wrap any of them.
+(pix2pixHD image pyramid) and ``multiview`` (ToDayGAN views), which wrap any of them, and
+``projected`` (heads on a frozen pretrained InceptionV3's features, optionally beside any of them).
 
 Every discriminator here also has an integer ``min_input_size`` attribute: the smallest input
 height/width it accepts (wrappers derive theirs from the inner one).
@@ -11,6 +12,7 @@ height/width it accepts (wrappers derive theirs from the inner one).
 from .base import Discriminator
 from .multiview import MultiViewDiscriminator, gaussian_blur, luma, make_view, sobel_magnitude
 from .patchgan import NLayerDiscriminator, PixelDiscriminator, patchgan_receptive_field
+from .projected import ProjectedDiscriminator
 from .pyramid import PyramidDiscriminator, downsample_half
 from .seed_multiscale import SeedMultiScaleDiscriminator
 
@@ -19,6 +21,7 @@ __all__ = [
     "MultiViewDiscriminator",
     "NLayerDiscriminator",
     "PixelDiscriminator",
+    "ProjectedDiscriminator",
     "PyramidDiscriminator",
     "SeedMultiScaleDiscriminator",
     "downsample_half",
