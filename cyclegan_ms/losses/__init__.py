@@ -3,7 +3,7 @@
 Importing this package registers the parts:
 
 - ``"adversarial_loss"``: ``lsgan`` (the seed's), ``bce``, ``hinge``, ``wgan``;
-- ``"reconstruction_loss"``: ``l1``, ``l2``, ``smooth_l1`` (any user ``nn.Module(output,
+- ``"reconstruction_loss"``: ``l1``, ``l2``, ``smooth_l1``, ``blurred_l1``, ``inception_l1`` (any user ``nn.Module(output,
   target) -> scalar`` registered there works the same);
 - ``"penalty"``: ``wgan_gp``, ``r1``.
 
@@ -36,6 +36,7 @@ from .adversarial import (
     wgan_generator_loss,
 )
 from .penalties import GradientPenalty, R1Penalty, gradient_penalty, r1_penalty
+from .perceptual import BlurredL1Loss, InceptionFeatureLoss
 from .reconstruction import (
     FeatureMatchingLoss,
     L1Loss,
@@ -53,9 +54,11 @@ from .statistics import channel_moments, colour_moment_loss
 __all__ = [
     "AdversarialLoss",
     "BCEGANLoss",
+    "BlurredL1Loss",
     "FeatureMatchingLoss",
     "GradientPenalty",
     "HingeGANLoss",
+    "InceptionFeatureLoss",
     "L1Loss",
     "L2Loss",
     "LSGANLoss",
