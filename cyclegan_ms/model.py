@@ -34,6 +34,11 @@ class LossWeights:
         Weight of each generator's adversarial term (already reduced over scales).
     cycle
         Cycle-consistency weight, each direction (seed and paper: 10).
+    cycle_a
+        Weight of the A→B→A term alone (``|G_ba(G_ab(a)) − a|``), overriding ``cycle`` for that
+        direction when set. With A = night this is the term that makes the day picture carry
+        what only the night has (lamps, glare, sensor noise) so the way back can restore it;
+        ``None``: ``cycle``.
     identity
         Identity weight, each direction, applied to the reconstruction loss directly. The seed
         uses 0.5; the CycleGAN paper's ``lambda_identity=0.5`` is *relative* to the cycle weight,
@@ -56,6 +61,7 @@ class LossWeights:
 
     adversarial: float = 1.0
     cycle: float = 10.0
+    cycle_a: float | None = None
     identity: float = 0.5
     feature_matching: float = 0.0
     moments: float = 0.0
@@ -65,6 +71,8 @@ class LossWeights:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
+            if value is None and f.name == "cycle_a":
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"loss weight {f.name!r} must be a number; got {value!r}")
             if value < 0:
@@ -379,7 +387,8 @@ class CycleGAN(nn.Module):
             losses["reg"] = _regularization(self.G_ab, real_a) + _regularization(self.G_ba, real_a)
         total = (
             w.adversarial * (losses["adv_a"] + losses["adv_b"])
-            + w.cycle * (losses["cycle_a"] + losses["cycle_b"])
+            + (w.cycle if w.cycle_a is None else w.cycle_a) * losses["cycle_a"]
+            + w.cycle * losses["cycle_b"]
             + w.regularization * losses["reg"]
         )
         if w.identity > 0:
