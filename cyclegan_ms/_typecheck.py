@@ -15,11 +15,11 @@ from typing import Any, Literal, Union
 __all__ = ["describe", "matches"]
 
 
-def _is_union(hint: Any) -> bool:
+def _is_union(hint: object) -> bool:
     return typing.get_origin(hint) is Union or isinstance(hint, types.UnionType)
 
 
-def matches(value: Any, hint: Any) -> bool:
+def matches(value: object, hint: object) -> bool:
     """Whether ``value`` fits ``hint``; annotations it does not understand always pass.
 
     Understood: ``Any``, unions/optionals, ``Literal``, ``None``, ``bool``, ``int``, ``float``
@@ -63,7 +63,7 @@ def matches(value: Any, hint: Any) -> bool:
     return True
 
 
-def describe(hint: Any) -> str:
+def describe(hint: object) -> str:
     """A short human description of ``hint`` for error messages."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)

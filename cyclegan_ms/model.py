@@ -8,15 +8,23 @@ the :class:`~cyclegan_ms.training.Trainer`). Naming follows the paper: ``G_ab`` 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-from . import losses as _losses
+from .losses import colour_moment_loss, feature_matching_loss
+from .protocols import (
+    AdversarialLossProtocol,
+    DiscriminatorProtocol,
+    FeatureDiscriminatorProtocol,
+    GeneratorProtocol,
+    PenaltyProtocol,
+    ReconstructionLossProtocol,
+)
 from .registry import config_of, from_config
 
 __all__ = ["CycleGAN", "Direction", "GeneratorOutput", "LossWeights", "per_sample"]
@@ -80,7 +88,7 @@ class LossWeights:
             setattr(self, f.name, float(value))
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | LossWeights | None) -> LossWeights:
+    def from_mapping(cls, data: Mapping[str, float] | LossWeights | None) -> LossWeights:
         """Build from a plain mapping, rejecting unknown keys with the accepted ones."""
         if data is None:
             return cls()
@@ -116,7 +124,19 @@ class GeneratorOutput:
     rec_b: Tensor
 
 
-PartSpec = str | Mapping[str, Any] | nn.Module
+#: A part as :class:`CycleGAN` takes it: a registry name, a config ``{"name": ..., **kwargs}`` or
+#: a module.
+PartSpec = str | Mapping[str, object] | nn.Module
+
+if TYPE_CHECKING:
+    # How the model sees its networks: registered sub-modules (parameters, modes, state dicts)
+    # with their protocol's call. Python has no intersection type; these stand for one.
+
+    class _GeneratorModule(nn.Module, GeneratorProtocol):
+        def __call__(self, x: Tensor, /) -> Tensor: ...
+
+    class _DiscriminatorModule(nn.Module, DiscriminatorProtocol):
+        def __call__(self, x: Tensor, /) -> list[Tensor]: ...
 
 
 def _as_part(kind: str, spec: PartSpec) -> nn.Module:
@@ -161,13 +181,25 @@ def per_sample(module: nn.Module) -> bool:
     return True
 
 
-def _split_scores(scores: Any, sizes: list[int]) -> tuple[Any, Any]:
-    """Split a discriminator's output (a tensor or a list of score maps) along the batch."""
+def _split_scores(
+    scores: Sequence[Tensor] | Tensor, sizes: list[int]
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Split a discriminator's output (a list of score maps) along the batch; a bare tensor
+    (a plain module's single map) gives lists of one."""
     if isinstance(scores, Tensor):
-        first, second = scores.split(sizes)
-        return first, second
+        scores = [scores]
     pairs = [s.split(sizes) for s in scores]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _features(D: nn.Module, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+    """``D.forward_features(x)``, or a ``TypeError`` naming what feature matching needs."""
+    if not isinstance(D, FeatureDiscriminatorProtocol):
+        raise TypeError(
+            f"feature matching (weights.feature_matching > 0) needs discriminators with "
+            f"forward_features(x) -> (scores, features); {type(D).__name__} has none"
+        )
+    return D.forward_features(x)
 
 
 def _regularization(module: nn.Module, like: Tensor) -> Tensor:
@@ -233,30 +265,36 @@ class CycleGAN(nn.Module):
         D_a: PartSpec,
         D_b: PartSpec,
         *,
-        adversarial: str | Mapping[str, Any] | nn.Module = "lsgan",
-        reconstruction: str | Mapping[str, Any] | nn.Module = "l1",
-        penalty: str | Mapping[str, Any] | nn.Module | None = None,
-        weights: LossWeights | Mapping[str, Any] | None = None,
+        adversarial: PartSpec = "lsgan",
+        reconstruction: PartSpec = "l1",
+        penalty: PartSpec | None = None,
+        weights: LossWeights | Mapping[str, float] | None = None,
         fuse_passes: bool = True,
     ) -> None:
         super().__init__()
         if not isinstance(fuse_passes, bool):
             raise TypeError(f"fuse_passes must be a bool; got {fuse_passes!r}")
         self.fuse_passes = fuse_passes
-        self.G_ab: Any = _as_part("generator", G_ab)
-        self.G_ba: Any = _as_part("generator", G_ba)
-        self.D_a: Any = _as_part("discriminator", D_a)
-        self.D_b: Any = _as_part("discriminator", D_b)
-        self.adversarial: Any = _as_part("adversarial_loss", adversarial)
-        for method in ("generator", "discriminator"):
-            if not callable(getattr(self.adversarial, method, None)):
-                raise TypeError(
-                    f"adversarial loss {type(self.adversarial).__name__} has no {method}() "
-                    "method; it must provide generator(fake_scores) and "
-                    "discriminator(real_scores, fake_scores)"
-                )
-        self.reconstruction: Any = _as_part("reconstruction_loss", reconstruction)
-        self.penalty: Any = None if penalty is None else _as_part("penalty", penalty)
+        # Every nn.Module is taken as a network: its call is the protocol's by contract.
+        self.G_ab = cast("_GeneratorModule", _as_part("generator", G_ab))
+        self.G_ba = cast("_GeneratorModule", _as_part("generator", G_ba))
+        self.D_a = cast("_DiscriminatorModule", _as_part("discriminator", D_a))
+        self.D_b = cast("_DiscriminatorModule", _as_part("discriminator", D_b))
+        adv = _as_part("adversarial_loss", adversarial)
+        missing = [m for m in ("generator", "discriminator") if not callable(getattr(adv, m, None))]
+        if missing or not isinstance(adv, AdversarialLossProtocol):
+            raise TypeError(
+                f"adversarial loss {type(adv).__name__} has no {missing[0]}() "
+                "method; it must provide generator(fake_scores) and "
+                "discriminator(real_scores, fake_scores)"
+            )
+        self.adversarial: AdversarialLossProtocol = adv
+        self.reconstruction: ReconstructionLossProtocol = _as_part(
+            "reconstruction_loss", reconstruction
+        )
+        self.penalty: PenaltyProtocol | None = (
+            None if penalty is None else _as_part("penalty", penalty)
+        )
         self.weights = LossWeights.from_mapping(weights)
 
     # ------------------------------------------------------------------ config
@@ -301,7 +339,7 @@ class CycleGAN(nn.Module):
             weights=config.get("weights"),
         )
 
-    def config(self) -> dict[str, Any]:
+    def config(self) -> dict[str, object]:
         """Plain-data config that :meth:`from_config` turns back into an equal model.
 
         Raises
@@ -309,7 +347,7 @@ class CycleGAN(nn.Module):
         ValueError
             If a part was passed as a module not built through the registry.
         """
-        cfg: dict[str, Any] = {
+        cfg: dict[str, object] = {
             "generator": config_of(self.G_ab),
             "generator_ba": config_of(self.G_ba),
             "discriminator": config_of(self.D_a),
@@ -364,13 +402,13 @@ class CycleGAN(nn.Module):
             rec_b = self.G_ab(fake_a)
             losses: dict[str, Tensor] = {}
             if w.feature_matching > 0:
-                scores_a, feats_fake_a = self.D_a.forward_features(fake_a)
-                scores_b, feats_fake_b = self.D_b.forward_features(fake_b)
+                scores_a, feats_fake_a = _features(self.D_a, fake_a)
+                scores_b, feats_fake_b = _features(self.D_b, fake_b)
                 with torch.no_grad():
-                    _, feats_real_a = self.D_a.forward_features(real_a)
-                    _, feats_real_b = self.D_b.forward_features(real_b)
-                losses["fm_a"] = _losses.feature_matching_loss(feats_real_a, feats_fake_a)
-                losses["fm_b"] = _losses.feature_matching_loss(feats_real_b, feats_fake_b)
+                    _, feats_real_a = _features(self.D_a, real_a)
+                    _, feats_real_b = _features(self.D_b, real_b)
+                losses["fm_a"] = feature_matching_loss(feats_real_a, feats_fake_a)
+                losses["fm_b"] = feature_matching_loss(feats_real_b, feats_fake_b)
             else:
                 scores_a = self.D_a(fake_a)
                 scores_b = self.D_b(fake_b)
@@ -382,8 +420,8 @@ class CycleGAN(nn.Module):
                 losses["idt_a"] = rec(self.G_ba(real_a) if idt_a is None else idt_a, real_a)
                 losses["idt_b"] = rec(self.G_ab(real_b) if idt_b is None else idt_b, real_b)
             if w.moments > 0:
-                losses["mom_a"] = _losses.colour_moment_loss(fake_a, real_a)
-                losses["mom_b"] = _losses.colour_moment_loss(fake_b, real_b)
+                losses["mom_a"] = colour_moment_loss(fake_a, real_a)
+                losses["mom_b"] = colour_moment_loss(fake_b, real_b)
             losses["reg"] = _regularization(self.G_ab, real_a) + _regularization(self.G_ba, real_a)
         total = (
             w.adversarial * (losses["adv_a"] + losses["adv_b"])
@@ -444,7 +482,9 @@ class CycleGAN(nn.Module):
             self.fuse_passes and x.shape[1:] == y.shape[1:] and all(per_sample(net) for net in nets)
         )
 
-    def _real_fake_scores(self, D: nn.Module, real: Tensor, fake: Tensor) -> tuple[Any, Any]:
+    def _real_fake_scores(
+        self, D: _DiscriminatorModule, real: Tensor, fake: Tensor
+    ) -> tuple[Sequence[Tensor], Sequence[Tensor]]:
         if self._fusable(real, fake, D):
             # Under autocast a generator may return bf16 fakes beside fp32 reals: stack them in
             # the wider type (lossless for the fakes; the first layer casts both as before).

@@ -41,7 +41,7 @@ __all__ = [
     "register_kind",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
+F = TypeVar("F", bound=Callable[..., object])
 
 #: The built-in kinds of part; :func:`register_kind` adds more and :func:`kinds` lists them all.
 _BUILTIN_KINDS: tuple[str, ...] = (
@@ -53,7 +53,7 @@ _BUILTIN_KINDS: tuple[str, ...] = (
     "schedule",
 )
 
-_REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in _BUILTIN_KINDS}
+_REGISTRY: dict[str, dict[str, Callable[..., object]]] = {kind: {} for kind in _BUILTIN_KINDS}
 _CONFIG_ATTR = "_cyclegan_ms_config"
 
 
@@ -76,7 +76,7 @@ def kinds() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def _check_kind(kind: str) -> dict[str, Callable[..., Any]]:
+def _check_kind(kind: str) -> dict[str, Callable[..., object]]:
     try:
         return _REGISTRY[kind]
     except (KeyError, TypeError):
@@ -130,7 +130,7 @@ def register(kind: str, name: str | None = None) -> Callable[[F], F]:
     return decorator
 
 
-def _qualname(obj: Any) -> str:
+def _qualname(obj: object) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
@@ -164,7 +164,7 @@ def available(kind: str, pattern: str = "*") -> list[str]:
     return sorted(n for n in table if fnmatch.fnmatchcase(n, pattern))
 
 
-def _signature(factory: Callable[..., Any]) -> inspect.Signature:
+def _signature(factory: Callable[..., object]) -> inspect.Signature:
     target = factory.__init__ if inspect.isclass(factory) else factory
     sig = inspect.signature(target)
     params = list(sig.parameters.values())
@@ -173,7 +173,7 @@ def _signature(factory: Callable[..., Any]) -> inspect.Signature:
     return sig.replace(parameters=params)
 
 
-def _type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
+def _type_hints(factory: Callable[..., object]) -> dict[str, object]:
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
         return typing.get_type_hints(target)
@@ -182,7 +182,7 @@ def _type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _check_kwargs(
-    kind: str, name: str, factory: Callable[..., Any], kwargs: Mapping[str, Any]
+    kind: str, name: str, factory: Callable[..., object], kwargs: Mapping[str, object]
 ) -> None:
     sig = _signature(factory)
     params = sig.parameters
@@ -220,7 +220,7 @@ def _check_kwargs(
             )
 
 
-def build(kind: str, name: str, /, **kwargs: Any) -> Any:
+def build(kind: str, name: str, /, **kwargs: object) -> Any:
     """Build the part registered under ``kind``/``name`` with keyword arguments.
 
     Parameters
@@ -255,7 +255,7 @@ def build(kind: str, name: str, /, **kwargs: Any) -> Any:
     return obj
 
 
-def _is_plain(value: Any) -> bool:
+def _is_plain(value: object) -> bool:
     """True for plain config data (what TOML/JSON can hold)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return True
@@ -266,7 +266,7 @@ def _is_plain(value: Any) -> bool:
     return False
 
 
-def from_config(kind: str, config: Mapping[str, Any] | str) -> Any:
+def from_config(kind: str, config: Mapping[str, object] | str) -> Any:
     """Build a part from a plain config: ``{"name": ..., **kwargs}`` or just a name.
 
     Examples
@@ -282,13 +282,16 @@ def from_config(kind: str, config: Mapping[str, Any] | str) -> Any:
         raise ValueError(
             f"a {kind} config must be a name or a table with a 'name' key; got {config!r}"
         )
+    name = config["name"]
+    if not isinstance(name, str):
+        raise ValueError(f"the 'name' of a {kind} config must be a string; got {name!r}")
     kwargs = {k: v for k, v in config.items() if k != "name"}
     if "kind" in kwargs and kwargs.pop("kind") != kind:
         raise ValueError(f"config {config!r} is for kind {config['kind']!r}, not {kind!r}")
-    return build(kind, config["name"], **kwargs)
+    return build(kind, name, **kwargs)
 
 
-def config_of(part: Any) -> dict[str, Any]:
+def config_of(part: object) -> dict[str, object]:
     """The plain config ``{"name": ..., **kwargs}`` that rebuilds ``part`` with :func:`from_config`.
 
     Raises
