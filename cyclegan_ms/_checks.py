@@ -2,7 +2,7 @@
 
 Every check takes the argument's ``value`` and its ``name`` (for the message), returns the value
 in its canonical type, and raises :class:`ValueError` with a message that names the argument,
-the value received and what is accepted, e.g. ``"len_b must be an int >= 1; got 0"``. The
+the value received and what is accepted, e.g. ``"len_b must be an integer >= 1; got 0"``. The
 messages are part of the API: tests match them.
 
 >>> check_int(3, "num_workers")
@@ -12,7 +12,7 @@ messages are part of the API: tests match them.
 >>> check_int(-1, "epoch")
 Traceback (most recent call last):
     ...
-ValueError: epoch must be an int >= 0; got -1
+ValueError: epoch must be an integer >= 0; got -1
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ __all__ = [
     "check_int",
     "check_integer",
     "check_nonnegative",
-    "check_part_int",
     "check_probability",
     "check_seed",
     "check_weights",
@@ -51,79 +50,42 @@ def _is_finite(value: object) -> TypeGuard[int | float]:
     return _is_number(value) and math.isfinite(value)
 
 
-def check_int(value: object, name: str, lo: int = 0) -> int:
-    """An integer ``>= lo`` (Python or numpy, not a bool), returned as a Python ``int``.
-
-    Parameters
-    ----------
-    lo
-        The smallest value accepted.
-
-    Raises
-    ------
-    ValueError
-        ``"{name} must be an int >= {lo}; got {value!r}"``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> check_int(np.int64(4), "batch_size", 1)
-    4
-    """
-    if not (_is_int(value) or isinstance(value, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}; got {value!r}")
-    return int(value)
-
-
-def check_integer(value: object, name: str, lo: int = 1) -> int:
-    """A Python integer ``>= lo`` (not a bool, not numpy), returned unchanged: the networks' and
-    inference's check.
-
-    Raises
-    ------
-    ValueError
-        ``"{name} must be an integer >= {lo}; got {value!r}"``.
-
-    Examples
-    --------
-    >>> check_integer(0, "overlap", 0)
-    0
-    >>> check_integer(2.0, "tile")
-    Traceback (most recent call last):
-        ...
-    ValueError: tile must be an integer >= 1; got 2.0
-    """
-    if not _is_int(value) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}; got {value!r}")
-    return value
-
-
-def check_part_int(value: object, name: str, lo: int = 1, *, part: str) -> int:
-    """A Python integer ``>= lo`` (not a bool) given to a network part, returned unchanged.
+def check_int(value: object, name: str, lo: int = 0, *, part: str = "") -> int:
+    """An integer ``>= lo`` (a Python or numpy integer, never a bool), returned as a Python
+    ``int``: the one integer check of the package.
 
     Parameters
     ----------
     lo
         The smallest value accepted.
     part
-        The part's registry name (e.g. ``"patchgan"``), which starts the message as in the
-        parts' other checks.
+        The registry name of the part the argument is given to (e.g. ``"patchgan"``), which
+        starts the message as in the parts' other checks; empty for none.
 
     Raises
     ------
     ValueError
-        ``"{part}: {name} must be an integer >= {lo}; got {value!r}"``.
+        ``"{name} must be an integer >= {lo}; got {value!r}"``, after ``"{part}: "`` when a part
+        is named.
 
     Examples
     --------
-    >>> check_part_int(0, "ndf", part="pixel")
+    >>> import numpy as np
+    >>> check_int(np.int64(4), "batch_size", 1)
+    4
+    >>> check_int(0, "ndf", 1, part="pixel")
     Traceback (most recent call last):
         ...
     ValueError: pixel: ndf must be an integer >= 1; got 0
     """
-    if not _is_int(value) or value < lo:
-        raise ValueError(f"{part}: {name} must be an integer >= {lo}; got {value!r}")
-    return value
+    if not (_is_int(value) or isinstance(value, np.integer)) or value < lo:
+        where = f"{part}: " if part else ""
+        raise ValueError(f"{where}{name} must be an integer >= {lo}; got {value!r}")
+    return int(value)
+
+
+#: The former name of :func:`check_int`, still imported by :mod:`cyclegan_ms.inference`.
+check_integer = check_int
 
 
 def check_finite(value: object, name: str) -> float:

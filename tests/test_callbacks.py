@@ -176,7 +176,7 @@ def test_default_callbacks_follow_the_config() -> None:
 
 
 def test_callback_arguments_are_checked() -> None:
-    with pytest.raises(ValueError, match="every must be an int >= 1"):
+    with pytest.raises(ValueError, match="every must be an integer >= 1"):
         MetricsLog(every=0)
     with pytest.raises(ValueError, match="unknown eval metric"):
         PeriodicEval(5, ("lpips",))

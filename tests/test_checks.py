@@ -14,7 +14,6 @@ from cyclegan_ms._checks import (
     check_finite,
     check_int,
     check_nonnegative,
-    check_part_int,
     check_probability,
     check_seed,
     check_weights,
@@ -35,26 +34,28 @@ def test_check_int_accepts_python_and_numpy_integers_as_int() -> None:
 
 @pytest.mark.parametrize("value", [-1, True, False, 2.0, "3", None, np.float64(1.0)])
 def test_check_int_rejects_with_name_value_and_bound(value: object) -> None:
-    with _raises(f"len_b must be an int >= 0; got {value!r}"):
+    with _raises(f"len_b must be an integer >= 0; got {value!r}"):
         check_int(value, "len_b")
 
 
 def test_check_int_lower_bound() -> None:
-    with _raises("batch_size must be an int >= 1; got 0"):
+    with _raises("batch_size must be an integer >= 1; got 0"):
         check_int(0, "batch_size", 1)
-    with _raises("rank must be an int >= 0; got np.int64(-2)"):
+    with _raises("rank must be an integer >= 0; got np.int64(-2)"):
         check_int(np.int64(-2), "rank")
 
 
-def test_check_part_int_prefixes_the_part_and_takes_only_python_ints() -> None:
-    assert check_part_int(4, "ndf", part="pixel") == 4
-    assert check_part_int(0, "pad", 0, part="x") == 0
+def test_check_int_prefixes_the_part() -> None:
+    assert check_int(4, "ndf", 1, part="pixel") == 4
+    assert check_int(0, "pad", 0, part="x") == 0
+    out = check_int(np.int64(3), "num_scales", 2, part="pyramid")
+    assert out == 3 and type(out) is int
     with _raises("pixel: ndf must be an integer >= 1; got 0"):
-        check_part_int(0, "ndf", part="pixel")
+        check_int(0, "ndf", 1, part="pixel")
     with _raises("patchgan: n_layers must be an integer >= 1; got True"):
-        check_part_int(True, "n_layers", part="patchgan")
-    with _raises("pyramid: num_scales must be an integer >= 2; got np.int64(3)"):
-        check_part_int(np.int64(3), "num_scales", 2, part="pyramid")
+        check_int(True, "n_layers", 1, part="patchgan")
+    with _raises("pyramid: num_scales must be an integer >= 2; got np.int64(1)"):
+        check_int(np.int64(1), "num_scales", 2, part="pyramid")
 
 
 def test_check_finite() -> None:

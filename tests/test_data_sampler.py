@@ -188,9 +188,9 @@ def test_state_mismatch_and_argument_errors() -> None:
         UnpairedSampler(Sizes(10, 10), seed=1, num_replicas=2, rank=0).load_state_dict(state)
     with pytest.raises(ValueError, match=r"rank must be in \[0, num_replicas=2\); got 2"):
         UnpairedSampler(Sizes(10, 10), num_replicas=2, rank=2)
-    with pytest.raises(ValueError, match="len_b must be an int >= 1; got 0"):
+    with pytest.raises(ValueError, match="len_b must be an integer >= 1; got 0"):
         UnpairedSampler(Sizes(10, 0))
-    with pytest.raises(ValueError, match="seed must be an int >= 0"):
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         UnpairedSampler(Sizes(3, 3), seed=-1)
     with pytest.raises(ValueError, match="cannot be split among 5 replicas with drop_last=True"):
         UnpairedSampler(Sizes(3, 3), num_replicas=5, rank=0, drop_last=True)
@@ -297,13 +297,9 @@ def test_resumable_sampler_wraps_any_sampler_and_resumes_mid_epoch() -> None:
         ResumableSampler(5)
 
 
-def test_private_check_int_alias_is_the_shared_check() -> None:
-    from cyclegan_ms._checks import check_int
-    from cyclegan_ms.data.sampler import _check_int
-
-    assert _check_int is check_int
-    with pytest.raises(ValueError, match=r"^num_samples must be an int >= 1; got 0$"):
+def test_sampler_arguments_use_the_shared_integer_check() -> None:
+    with pytest.raises(ValueError, match=r"^num_samples must be an integer >= 1; got 0$"):
         UnpairedSampler(Sizes(3, 3), num_samples=0)
-    with pytest.raises(ValueError, match=r"^epoch must be an int >= 0; got -1$"):
+    with pytest.raises(ValueError, match=r"^epoch must be an integer >= 0; got -1$"):
         UnpairedSampler(Sizes(3, 3)).set_epoch(-1)
     assert UnpairedSampler(Sizes(3, 3), seed=np.int64(5)).seed == 5

@@ -109,7 +109,7 @@ def test_scene_content_near_and_far() -> None:
     assert all(len(s.lamps) > 0 for s in specs)
     assert {c.kind for s in specs for c in s.cars} >= {"car", "suv", "van", "truck"}
     assert any(c.oncoming for s in specs for c in s.cars)
-    with pytest.raises(ValueError, match="index must be an int >= 0; got -1"):
+    with pytest.raises(ValueError, match="index must be an integer >= 0; got -1"):
         sample_scene(-1)
 
 

@@ -78,30 +78,20 @@ def test_plain_modules_get_the_default_card_or_an_attached_one() -> None:
         card_of("not a module")  # type: ignore[arg-type]
 
 
-def test_loose_attributes_of_a_plain_module_still_work_with_a_deprecation_warning() -> None:
-    class Legacy(nn.Module):
+def test_attributes_of_a_plain_module_are_not_its_card() -> None:
+    class Plain(nn.Module):
         size_multiple = 8
-        fixed_size = None
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x
 
-    net = Legacy()
-    net.value_range = (-1.0, 1.0)  # type: ignore[assignment]
-    with pytest.warns(DeprecationWarning, match="loose attributes"):
-        card = card_of(net)
-    assert card.size_multiple == 8 and card.value_range == (-1.0, 1.0)
+    assert card_of(Plain()) == GeneratorCard()
 
 
-def test_deprecated_generator_attributes_go_through_the_card() -> None:
+def test_generators_have_no_facts_outside_their_card() -> None:
     g = cms.build("generator", "resnet_6blocks", ngf=4)
-    with pytest.warns(DeprecationWarning, match=r"card_of\(generator\).value_range"):
-        g.value_range = (-1.0, 1.0)
-    with pytest.warns(DeprecationWarning, match="checkpoint_step"):
-        g.checkpoint_step = 7
-    with pytest.warns(DeprecationWarning):
-        assert g.direction is None
-    assert g.card.value_range == (-1.0, 1.0) and g.card.step == 7
+    for name in ("value_range", "direction", "checkpoint_step"):
+        assert not hasattr(g, name)
 
 
 def test_global_context_layers_are_found_through_the_marker() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch.nn as nn
 from torch import Tensor
 
-from .._checks import check_part_int
+from .._checks import check_int
 from ..layers import InitScheme, NormSpec, check_norm_spec, init_weights, make_norm, norm_has_bias
 from ..registry import register
 from .base import Discriminator, _check_input
@@ -122,9 +122,9 @@ class NLayerDiscriminator(Discriminator):
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
-        check_part_int(in_channels, "in_channels", part="patchgan")
-        check_part_int(ndf, "ndf", part="patchgan")
-        check_part_int(n_layers, "n_layers", part="patchgan")
+        in_channels = check_int(in_channels, "in_channels", 1, part="patchgan")
+        ndf = check_int(ndf, "ndf", 1, part="patchgan")
+        n_layers = check_int(n_layers, "n_layers", 1, part="patchgan")
         check_norm_spec(norm)
         bias = norm_has_bias(norm)
         self.n_layers = n_layers
@@ -218,8 +218,8 @@ class PixelDiscriminator(Discriminator):
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
-        check_part_int(in_channels, "in_channels", part="pixel")
-        check_part_int(ndf, "ndf", part="pixel")
+        in_channels = check_int(in_channels, "in_channels", 1, part="pixel")
+        ndf = check_int(ndf, "ndf", 1, part="pixel")
         check_norm_spec(norm)
         #: Smallest input side: instance norm needs more than one pixel to normalise over.
         self.min_input_size = 2 if _norm_name(norm) == "instance" else 1

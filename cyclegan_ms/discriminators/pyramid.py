@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .. import registry
-from .._checks import check_part_int
+from .._checks import check_int
 from ..registry import register
 from .base import Discriminator, _check_input
 
@@ -185,7 +185,7 @@ class PyramidDiscriminator(_InnerWrapper):
         share_weights: bool = False,
     ) -> None:
         super().__init__()
-        check_part_int(num_scales, "num_scales", part="pyramid")
+        num_scales = check_int(num_scales, "num_scales", 1, part="pyramid")
         inner = self._build_inners("pyramid", discriminator, share_weights, num_scales)
         self.num_scales = num_scales
         inner_min = int(getattr(inner, "min_input_size", 1))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch.nn as nn
 from torch import Tensor
 
-from .._checks import check_part_int
+from .._checks import check_int
 from ..layers import EncoderStep, InitScheme, SameConv2d, init_weights
 from ..registry import register
 from .base import Discriminator
@@ -104,12 +104,9 @@ class SeedMultiScaleDiscriminator(Discriminator):
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("in_channels", in_channels),
-            ("base_width", base_width),
-            ("depth", depth),
-        ):
-            check_part_int(value, name, part="seed_multiscale")
+        in_channels = check_int(in_channels, "in_channels", 1, part="seed_multiscale")
+        base_width = check_int(base_width, "base_width", 1, part="seed_multiscale")
+        depth = check_int(depth, "depth", 1, part="seed_multiscale")
         if isinstance(taps, (str, bytes)) or not isinstance(taps, Sequence) or not taps:
             raise ValueError(
                 f"seed_multiscale: taps must be a non-empty sequence of step indices; got {taps!r}"
@@ -131,7 +128,7 @@ class SeedMultiScaleDiscriminator(Discriminator):
                 f"seed_multiscale: the last tap ({max(tap_list)}) must be the last step "
                 f"(depth={depth}); steps after it would never be trained — set depth={max(tap_list)}"
             )
-        check_part_int(head_kernel, "head_kernel", part="seed_multiscale")
+        head_kernel = check_int(head_kernel, "head_kernel", 1, part="seed_multiscale")
         if not 0.0 <= negative_slope < 1.0:
             raise ValueError(
                 f"seed_multiscale: negative_slope must be in [0, 1); got {negative_slope!r}"

@@ -5,32 +5,19 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
-import warnings
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .._checks import check_integer
 from ..layers import InitScheme
 from ..registry import config_of
-from .card import Direction, GeneratorCard
+from .card import GeneratorCard
 
-__all__ = ["Generator", "card_of", "check_init", "check_int", "set_card"]
+__all__ = ["Generator", "card_of", "check_init", "set_card"]
 
 #: Attribute holding the card attached to a module that is not a :class:`Generator`.
 _CARD_ATTR = "_cyclegan_ms_card"
-
-
-def check_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` if it is an ``int`` (not a ``bool``) ``>= minimum``, else raise.
-
-    Raises
-    ------
-    ValueError
-        With the argument's name, the value received and what is accepted.
-    """
-    return check_integer(value, name, minimum)
 
 
 def check_init(init: object, init_gain: object) -> None:
@@ -46,7 +33,7 @@ def check_init(init: object, init_gain: object) -> None:
         raise ValueError(f"init_gain must be a finite number > 0; got {init_gain!r}")
 
 
-def _registry_config(module: nn.Module) -> dict[str, typing.Any] | None:
+def _registry_config(module: nn.Module) -> dict[str, object] | None:
     try:
         return config_of(module)
     except ValueError:  # not built by name through the registry
@@ -138,48 +125,6 @@ class Generator(nn.Module):
             card = dataclasses.replace(card, config=_registry_config(self))
         self._card = card
 
-    # deprecated loose attributes: read and written through the card ------------------------
-    def _deprecated(self, name: str, field: str) -> None:
-        warnings.warn(
-            f"{type(self).__name__}.{name} is deprecated; read card_of(generator).{field} "
-            "(set it with generator.set_card(dataclasses.replace(generator.card, ...)))",
-            DeprecationWarning,
-            stacklevel=3,
-        )
-
-    @property
-    def value_range(self) -> tuple[float, float]:
-        """Deprecated: ``card.value_range``."""
-        self._deprecated("value_range", "value_range")
-        return self.card.value_range
-
-    @value_range.setter
-    def value_range(self, value: tuple[float, float]) -> None:
-        self._deprecated("value_range", "value_range")
-        self.set_card(dataclasses.replace(self.card, value_range=value))
-
-    @property
-    def direction(self) -> Direction | None:
-        """Deprecated: ``card.direction``."""
-        self._deprecated("direction", "direction")
-        return self.card.direction
-
-    @direction.setter
-    def direction(self, value: Direction | None) -> None:
-        self._deprecated("direction", "direction")
-        self.set_card(dataclasses.replace(self.card, direction=value))
-
-    @property
-    def checkpoint_step(self) -> int:
-        """Deprecated: ``card.step``."""
-        self._deprecated("checkpoint_step", "step")
-        return self.card.step
-
-    @checkpoint_step.setter
-    def checkpoint_step(self, value: int) -> None:
-        self._deprecated("checkpoint_step", "step")
-        self.set_card(dataclasses.replace(self.card, step=value))
-
     def regularization(self) -> Tensor:
         """Penalty on the weights to add to the generator loss; here a zero scalar.
 
@@ -233,38 +178,6 @@ class Generator(nn.Module):
             )
 
 
-#: Loose attributes a plain module used to declare, and the card field each one fills.
-_LEGACY_ATTRIBUTES = {
-    "in_channels": "in_channels",
-    "out_channels": "out_channels",
-    "size_multiple": "size_multiple",
-    "fixed_size": "fixed_size",
-    "value_range": "value_range",
-    "direction": "direction",
-    "checkpoint_step": "step",
-}
-
-
-def _legacy_facts(module: nn.Module) -> dict[str, typing.Any]:
-    """Facts a plain module declares as loose attributes (deprecated; read for one release)."""
-    found: dict[str, typing.Any] = {}
-    for attr, field in _LEGACY_ATTRIBUTES.items():
-        try:  # instance and class attributes, properties; never parameters or sub-modules
-            value = object.__getattribute__(module, attr)
-        except AttributeError:
-            continue
-        if field in ("in_channels", "out_channels", "size_multiple", "step"):
-            value = int(value)
-        elif field == "fixed_size":
-            value = None if value is None else int(value)
-        elif field == "value_range":
-            value = tuple(value)
-        found[field] = value
-    if "in_channels" in found and "out_channels" not in found:
-        found["out_channels"] = found["in_channels"]
-    return found
-
-
 def card_of(module: nn.Module) -> GeneratorCard:
     """The :class:`~cyclegan_ms.generators.GeneratorCard` of any generator module.
 
@@ -273,9 +186,9 @@ def card_of(module: nn.Module) -> GeneratorCard:
     module
         A :class:`Generator` (its :attr:`~Generator.card`), or a plain ``nn.Module``: the card
         attached with :func:`set_card`, else the default card (3 → 3 channels, any size, range
-        ``(0, 1)``) with its registry config when it was built by name. Loose attributes such as
-        ``size_multiple`` or ``value_range`` on a plain module are still read, with a
-        ``DeprecationWarning`` (subclass :class:`Generator` or use :func:`set_card` instead).
+        ``(0, 1)``) with its registry config when it was built by name. Attributes of a plain
+        module (``size_multiple``, ``value_range``, ...) are not read: subclass
+        :class:`Generator` or attach a card with :func:`set_card`.
 
     Returns
     -------
@@ -302,17 +215,7 @@ def card_of(module: nn.Module) -> GeneratorCard:
     attached = vars(module).get(_CARD_ATTR)
     if isinstance(attached, GeneratorCard):
         return attached
-    legacy = _legacy_facts(module)
-    if legacy:
-        warnings.warn(
-            f"{type(module).__name__} declares {', '.join(sorted(legacy))} as loose attributes; "
-            "subclass cyclegan_ms.generators.Generator or attach a card with "
-            "cyclegan_ms.generators.set_card(module, GeneratorCard(...)) (loose attributes are "
-            "read until the next release)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-    return GeneratorCard(config=_registry_config(module), **legacy)
+    return GeneratorCard(config=_registry_config(module))
 
 
 def set_card(module: nn.Module, card: GeneratorCard) -> None:

@@ -21,9 +21,9 @@ included (defaults), so code that consumes generators never guesses attributes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
-from .._checks import check_integer
+from .._checks import check_int
 
 __all__ = [
     "Direction",
@@ -45,7 +45,7 @@ def check_direction(direction: object) -> Direction:
     raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
 
 
-def check_value_range(value_range: Any) -> tuple[float, float]:
+def check_value_range(value_range: object) -> tuple[float, float]:
     """Return ``value_range`` as ``(low, high)`` floats with ``low < high``, else raise ``ValueError``."""
     if (
         not isinstance(value_range, (tuple, list))
@@ -99,16 +99,21 @@ class GeneratorCard:
     value_range: tuple[float, float] = (0.0, 1.0)
     direction: Direction | None = None
     step: int = 0
-    config: dict[str, Any] | None = field(default=None, hash=False)
+    config: dict[str, object] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
-        check_integer(self.in_channels, "in_channels", 1)
-        check_integer(self.out_channels, "out_channels", 1)
-        check_integer(self.size_multiple, "size_multiple", 1)
-        if self.fixed_size is not None:
-            check_integer(self.fixed_size, "fixed_size", 1)
-        check_integer(self.step, "step", 0)
-        # normalise (0, 1) given as ints or a list to a tuple of floats (frozen: object.__setattr__)
+        # normalise integers to Python ints and (0, 1) given as ints or a list to a tuple of
+        # floats (frozen: object.__setattr__)
+        for name, lo in (
+            ("in_channels", 1),
+            ("out_channels", 1),
+            ("size_multiple", 1),
+            ("fixed_size", 1),
+            ("step", 0),
+        ):
+            value = getattr(self, name)
+            if value is not None or name != "fixed_size":
+                object.__setattr__(self, name, check_int(value, name, lo))
         object.__setattr__(self, "value_range", check_value_range(self.value_range))
         if self.direction is not None:
             check_direction(self.direction)

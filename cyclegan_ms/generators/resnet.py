@@ -12,6 +12,7 @@ from typing import Literal, TypeAlias
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_int
 from ..layers import (
     InitScheme,
     NormSpec,
@@ -24,7 +25,7 @@ from ..layers import (
     norm_has_bias,
 )
 from ..registry import register
-from .base import Generator, check_init, check_int
+from .base import Generator, check_init
 
 __all__ = ["PaddingType", "ResnetBlock", "ResnetGenerator", "resnet_6blocks", "resnet_9blocks"]
 
@@ -153,10 +154,10 @@ class ResnetGenerator(Generator):
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
-        self.in_channels = check_int("in_channels", in_channels)
-        self.out_channels = check_int("out_channels", out_channels)
-        check_int("ngf", ngf)
-        check_int("n_blocks", n_blocks, minimum=0)
+        self.in_channels = check_int(in_channels, "in_channels", 1)
+        self.out_channels = check_int(out_channels, "out_channels", 1)
+        ngf = check_int(ngf, "ngf", 1)
+        n_blocks = check_int(n_blocks, "n_blocks", 0)
         check_norm_spec(norm)
         check_init(init, init_gain)
         if padding_type not in _PADDINGS:

@@ -14,6 +14,7 @@ import torch.nn as nn
 from einops import rearrange
 from torch import Tensor
 
+from .._checks import check_int
 from ..layers import (
     EncoderStep,
     ExposureNorm,
@@ -30,7 +31,7 @@ from ..layers import (
     zero_init,
 )
 from ..registry import register
-from .base import Generator, check_int
+from .base import Generator
 
 __all__ = ["ContextLinear", "ConvBottleneck", "DecoderStep", "DenseBottleneck", "SeedUNet"]
 
@@ -264,12 +265,12 @@ class SeedUNet(Generator):
         exposure_norm: float = 0.0,
     ) -> None:
         super().__init__()
-        self.in_channels = check_int("in_channels", in_channels)
-        self.out_channels = check_int("out_channels", out_channels)
-        check_int("base_width", base_width)
-        check_int("depth", depth, minimum=2)
-        check_int("image_size", image_size)
-        check_int("latent_dim", latent_dim)
+        self.in_channels = check_int(in_channels, "in_channels", 1)
+        self.out_channels = check_int(out_channels, "out_channels", 1)
+        base_width = check_int(base_width, "base_width", 1)
+        depth = check_int(depth, "depth", 2)
+        image_size = check_int(image_size, "image_size", 1)
+        latent_dim = check_int(latent_dim, "latent_dim", 1)
         multiple = 2**depth
         if image_size % multiple:
             raise ValueError(

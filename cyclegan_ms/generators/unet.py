@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_int
 from ..layers import (
     InitScheme,
     NormSpec,
@@ -23,7 +24,7 @@ from ..layers import (
     norm_has_bias,
 )
 from ..registry import register
-from .base import Generator, check_init, check_int
+from .base import Generator, check_init
 
 __all__ = ["UnetGenerator", "UnetSkipConnectionBlock", "unet_128", "unet_256"]
 
@@ -180,10 +181,10 @@ class UnetGenerator(Generator):
         init_gain: float = 0.02,
     ) -> None:
         super().__init__()
-        self.in_channels = check_int("in_channels", in_channels)
-        self.out_channels = check_int("out_channels", out_channels)
-        check_int("num_downs", num_downs, minimum=5)
-        check_int("ngf", ngf)
+        self.in_channels = check_int(in_channels, "in_channels", 1)
+        self.out_channels = check_int(out_channels, "out_channels", 1)
+        num_downs = check_int(num_downs, "num_downs", 5)
+        ngf = check_int(ngf, "ngf", 1)
         check_norm_spec(norm)
         check_init(init, init_gain)
         make_output_activation(output)  # validates
