@@ -23,13 +23,13 @@ from cyclegan_ms.discriminators import (
     SeedMultiScaleDiscriminator,
     downsample_half,
     gaussian_blur,
-    luma,
     make_view,
     patchgan_receptive_field,
     sobel_magnitude,
 )
 from cyclegan_ms.discriminators.patchgan import PATCHGAN_PARAMS
 from cyclegan_ms.discriminators.seed_multiscale import SEED_MULTISCALE_PARAMS
+from cyclegan_ms.layers import luma
 
 PIXEL = {"name": "pixel", "ndf": 4}
 SMALL_SEED = {"name": "seed_multiscale", "base_width": 2}

@@ -13,6 +13,7 @@ from cyclegan_ms.layers import (
     InceptionBlock,
     SubsampleConv1x1,
     init_weights,
+    luma,
     make_activation,
     make_norm,
     make_output_activation,
@@ -91,3 +92,17 @@ def test_inception_block_is_residual_sum() -> None:
     assert skip.shape == (1, 8, 15, 16) and down.shape == (1, 8, 8, 8)
     with pytest.raises(ValueError, match="channels must be >= 1"):
         InceptionBlock(0, 8, act="relu", norm=True)
+
+
+def test_luma_is_bt601_on_images_and_batches() -> None:
+    x = torch.rand(2, 3, 5, 7)
+    # the formula the scenes dataset used: the same bits in float32
+    expected = x[:, 0:1] * 0.299 + x[:, 1:2] * 0.587 + x[:, 2:3] * 0.114
+    assert torch.equal(luma(x), expected)
+    assert torch.equal(luma(x[0]), expected[0])
+    one = torch.rand(2, 1, 5, 7)
+    assert luma(one) is one
+    with pytest.raises(ValueError, match="or single-channel images; got 4 channels"):
+        luma(torch.rand(1, 4, 2, 2))
+    with pytest.raises(ValueError, match=r"got shape \(3, 4\)"):
+        luma(torch.rand(3, 4))

@@ -10,7 +10,7 @@ height/width it accepts (wrappers derive theirs from the inner one).
 """
 
 from .base import Discriminator
-from .multiview import MultiViewDiscriminator, gaussian_blur, luma, make_view, sobel_magnitude
+from .multiview import MultiViewDiscriminator, gaussian_blur, make_view, sobel_magnitude
 from .patchgan import NLayerDiscriminator, PixelDiscriminator, patchgan_receptive_field
 from .projected import ProjectedDiscriminator
 from .pyramid import PyramidDiscriminator, downsample_half
@@ -26,7 +26,6 @@ __all__ = [
     "SeedMultiScaleDiscriminator",
     "downsample_half",
     "gaussian_blur",
-    "luma",
     "make_view",
     "patchgan_receptive_field",
     "sobel_magnitude",

@@ -8,8 +8,8 @@ luma).
 
 **Channels.** Every view has the input's ``C`` channels: the single-channel views (``gray``,
 ``gradient``) are repeated ``C`` times. So one inner config fits every view, and
-``share_weights=True`` is possible. ``gray`` and ``gradient`` need ``C = 3`` (RGB, luma
-weights 0.299/0.587/0.114) or ``C = 1`` (the channel is its own luma).
+``share_weights=True`` is possible. ``gray`` and ``gradient`` need ``C = 3`` (RGB, the luma of
+:func:`~cyclegan_ms.layers.luma`) or ``C = 1`` (the channel is its own luma).
 
 **Range.** The views are linear in the image except ``gradient``, which is a non-negative
 magnitude in intensity units per pixel (a ramp rising by ``s`` per pixel has magnitude ``s``);
@@ -27,18 +27,17 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..layers import gaussian_blur as _blur
+from ..layers import luma
 from ..registry import register
 from .base import _check_batch, _check_input
 from .pyramid import InnerSpec, _InnerWrapper
 
 __all__ = [
-    "LUMA_WEIGHTS",
     "VIEWS",
     "MultiViewDiscriminator",
     "ViewName",
     "blur_radius",
     "gaussian_blur",
-    "luma",
     "make_view",
     "sobel_magnitude",
 ]
@@ -46,8 +45,6 @@ __all__ = [
 ViewName: TypeAlias = Literal["image", "blur", "gray", "gradient"]
 #: The views, in their default order.
 VIEWS: tuple[str, ...] = ("image", "blur", "gray", "gradient")
-#: ITU-R BT.601 luma weights for R, G, B.
-LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
 _GRADIENT_EPS = 1e-8
 
 
@@ -89,31 +86,6 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     return _blur(x, sigma, padding="reflect")
 
 
-def luma(x: Tensor) -> Tensor:
-    """ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``; a 1-channel image is its own luma.
-
-    Shape
-    -----
-    ``(B, 3, H, W) -> (B, 1, H, W)``; ``(B, 1, H, W) -> (B, 1, H, W)``.
-
-    Raises
-    ------
-    ValueError
-        If ``C`` is neither 1 nor 3.
-    """
-    _check_batch("luma", x)
-    c = x.shape[1]
-    if c == 1:
-        return x
-    if c != 3:
-        raise ValueError(
-            f"the gray and gradient views need RGB (3 channels) or single-channel images; "
-            f"got {c} channels"
-        )
-    w = torch.tensor(LUMA_WEIGHTS, device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
-    return (x * w).sum(dim=1, keepdim=True)
-
-
 def sobel_magnitude(x: Tensor) -> Tensor:
     """Sobel gradient magnitude of the luma, reflect padding.
 
@@ -129,8 +101,10 @@ def sobel_magnitude(x: Tensor) -> Tensor:
     Raises
     ------
     ValueError
-        If ``C`` is neither 1 nor 3, or the input is smaller than 2×2.
+        If ``x`` is not a ``(B, C, H, W)`` batch, ``C`` is neither 1 nor 3, or the input is
+        smaller than 2×2.
     """
+    _check_batch("sobel_magnitude", x)
     y = luma(x)
     if y.shape[-2] < 2 or y.shape[-1] < 2:
         raise ValueError(
@@ -288,4 +262,9 @@ class MultiViewDiscriminator(_InnerWrapper):
         """
         subject = f"multiview with views {self.views} over {self.inner_config['name']!r}"
         _check_input(x, "multiview", self.min_input_size, subject)
+        if x.shape[1] not in (1, 3) and {"gray", "gradient"} & set(self.views):
+            raise ValueError(
+                f"the gray and gradient views need RGB (3 channels) or single-channel images; "
+                f"got {x.shape[1]} channels"
+            )
         return self._run_inners(self.make_views(x))

@@ -1,4 +1,4 @@
-"""Shared building blocks: norm/activation factories, weight init, the seed's blocks."""
+"""Shared building blocks: norm/activation factories, weight init, the seed's blocks, luma."""
 
 from .blocks import (
     EncoderStep,
@@ -17,6 +17,7 @@ from .blocks import (
     seed_norm,
     zero_init,
 )
+from .colour import LUMA_WEIGHTS, luma
 from .context import GlobalContext
 from .factories import (
     ActSpec,
@@ -32,6 +33,7 @@ from .factories import (
 from .init import InitScheme, init_weights
 
 __all__ = [
+    "LUMA_WEIGHTS",
     "ActSpec",
     "EncoderStep",
     "ExposureGain",
@@ -52,6 +54,7 @@ __all__ = [
     "check_norm_spec",
     "gaussian_blur",
     "init_weights",
+    "luma",
     "make_activation",
     "make_norm",
     "make_output_activation",

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..._checks import check_int
+from ...layers import luma
 from ..base import UnpairedDataset, item_rngs
 from ..sampler import SampleKey
 from ..transforms import ValueRange, check_value_range
@@ -25,7 +26,6 @@ __all__ = ["NightDayScenes"]
 # (exported, and documented, as ``cyclegan_ms.data.scenes.EVAL_OFFSET``).
 EVAL_OFFSET = 1_000_000_000
 
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R 601 luma of R, G and B (``channels=1``)
 FLIP_P = 0.5  # probability of a horizontal flip (``flip=True``)
 
 
@@ -145,8 +145,7 @@ class NightDayScenes(UnpairedDataset):
             img = img[:, :, ::-1]
         x = torch.from_numpy(np.ascontiguousarray(img)).float()
         if self.channels == 1:
-            wr, wg, wb = LUMA_WEIGHTS
-            x = (x[0:1] * wr + x[1:2] * wg + x[2:3] * wb).round_()
+            x = luma(x).round_()
         lo, hi = self.value_range
         return x.mul_((hi - lo) / 255.0).add_(lo)
 
