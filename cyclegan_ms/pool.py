@@ -160,7 +160,7 @@ class ImagePool:
         self._images = list(images)
         self.generator.set_state(gen_state)
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, int | float | Tensor]:
         """The pool's state: settings, stored images and generator state.
 
         Returns

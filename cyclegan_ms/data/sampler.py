@@ -17,8 +17,8 @@ restoring a sampler's ``(epoch, position)`` reproduces the rest of the epoch exa
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Iterator, Mapping
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import torch
@@ -288,7 +288,7 @@ class UnpairedSampler(Sampler[SampleKey]):
         self.position = 0
         self._reset_iteration()
 
-    def state_dict(self, *, consumed: int | None = None) -> dict[str, Any]:
+    def state_dict(self, *, consumed: int | None = None) -> dict[str, int | bool]:
         """The sampler's position, to save in a checkpoint.
 
         Parameters
@@ -341,7 +341,7 @@ class UnpairedSampler(Sampler[SampleKey]):
             "rank": self.rank,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Resume from :meth:`state_dict`: the next iteration continues where that one stopped.
 
         Raises
@@ -376,7 +376,15 @@ class UnpairedSampler(Sampler[SampleKey]):
         self._reset_iteration()
 
 
-class ResumableSampler(Sampler[Any]):
+class _SizedIterable(Protocol):
+    """What :class:`ResumableSampler` wraps: iterable, with a length."""
+
+    def __iter__(self) -> Iterator[object]: ...
+
+    def __len__(self) -> int: ...
+
+
+class ResumableSampler(Sampler[object]):
     """Any sampler made resumable mid-epoch, with the state protocol of :class:`UnpairedSampler`.
 
     Wraps a sampler over dataset indices (anything iterable with ``len``; a ``set_epoch`` is
@@ -400,7 +408,7 @@ class ResumableSampler(Sampler[Any]):
     [2, 3, 4]
     """
 
-    def __init__(self, sampler: Any) -> None:
+    def __init__(self, sampler: _SizedIterable) -> None:
         if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
             raise TypeError(
                 f"sampler must be iterable and have a len(); got {type(sampler).__name__}"
@@ -420,11 +428,12 @@ class ResumableSampler(Sampler[Any]):
         self.position = 0
         self._active = False
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[object]:
         """Yield the current epoch's indices from the current position, then advance the epoch."""
         epoch, start = self.epoch, self.position
-        if hasattr(self.sampler, "set_epoch"):
-            self.sampler.set_epoch(epoch)
+        set_epoch = getattr(self.sampler, "set_epoch", None)
+        if set_epoch is not None:
+            set_epoch(epoch)
         self._iter_epoch, self._iter_start, self._yielded, self._active = epoch, start, 0, True
         for j, index in enumerate(self.sampler):
             if j < start:
@@ -433,7 +442,7 @@ class ResumableSampler(Sampler[Any]):
             yield index
         self.epoch, self.position, self._active = epoch + 1, 0, False
 
-    def state_dict(self, *, consumed: int | None = None) -> dict[str, Any]:
+    def state_dict(self, *, consumed: int | None = None) -> dict[str, int]:
         """``{"epoch", "position", "length"}``; ``consumed`` as in :meth:`UnpairedSampler.state_dict`.
 
         Raises
@@ -459,7 +468,7 @@ class ResumableSampler(Sampler[Any]):
             epoch, position = epoch + 1, 0
         return {"epoch": epoch, "position": position, "length": size}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, object]) -> None:
         """Resume from :meth:`state_dict`: the next iteration continues where that one stopped.
 
         Raises

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, TypeAlias, cast
+from typing import TypeAlias, cast
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -28,12 +28,12 @@ from .base import Discriminator, _check_input
 __all__ = ["InnerSpec", "PyramidDiscriminator", "build_inner", "downsample_half"]
 
 #: How a wrapper names its inner discriminator: a registry name or ``{"name": ..., **kwargs}``.
-InnerSpec: TypeAlias = str | Mapping[str, Any]
+InnerSpec: TypeAlias = str | Mapping[str, object]
 
 
 def build_inner(
     owner: str, spec: object, copies: int
-) -> tuple[dict[str, Any], list[Discriminator]]:
+) -> tuple[dict[str, object], list[Discriminator]]:
     """Validate an inner-discriminator spec and build ``copies`` independent instances of it.
 
     Parameters
@@ -62,7 +62,7 @@ def build_inner(
         An argument of the inner spec is unknown or wrongly typed (with the accepted ones).
     """
     if isinstance(spec, str):
-        config: dict[str, Any] = {"name": spec}
+        config: dict[str, object] = {"name": spec}
     elif isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
         config = copy.deepcopy(dict(spec))
     else:
@@ -91,7 +91,7 @@ class _InnerWrapper(Discriminator):
     """Shared part of the wrappers: an inner discriminator run on several inputs (scales or
     views), with one copy per input or one shared copy, and their outputs concatenated."""
 
-    inner_config: dict[str, Any]
+    inner_config: dict[str, object]
     share_weights: bool
 
     def _build_inners(

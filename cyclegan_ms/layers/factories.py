@@ -31,9 +31,9 @@ __all__ = [
 NormName = Literal["batch", "instance", "group", "layer", "none"]
 ActName = Literal["relu", "leaky", "leaky_relu", "gelu", "silu", "elu", "tanh", "sigmoid", "none"]
 #: A normalisation choice: a name or ``(name, kwargs)``.
-NormSpec: TypeAlias = NormName | tuple[str, Mapping[str, Any]] | str
+NormSpec: TypeAlias = NormName | tuple[str, Mapping[str, object]] | str
 #: An activation choice: a name or ``(name, kwargs)``.
-ActSpec: TypeAlias = ActName | tuple[str, Mapping[str, Any]] | str
+ActSpec: TypeAlias = ActName | tuple[str, Mapping[str, object]] | str
 #: Output activation matching the data range: ``"sigmoid"`` for [0, 1], ``"tanh"`` for [-1, 1].
 OutputActivation: TypeAlias = Literal["sigmoid", "tanh", "none"]
 
@@ -41,7 +41,8 @@ _NORMS = ("batch", "instance", "group", "layer", "none")
 _ACTS = ("relu", "leaky", "leaky_relu", "gelu", "silu", "elu", "tanh", "sigmoid", "none")
 
 
-def _split(spec: Any, what: str) -> tuple[str, dict[str, Any]]:
+def _split(spec: object, what: str) -> tuple[str, dict[str, Any]]:
+    """``(name, kwargs)`` of a spec; the kwargs go to a torch layer as given."""
     if isinstance(spec, str):
         return spec, {}
     if (
@@ -54,14 +55,14 @@ def _split(spec: Any, what: str) -> tuple[str, dict[str, Any]]:
     raise ValueError(f"a {what} spec must be a name or a (name, kwargs) pair; got {spec!r}")
 
 
-def check_norm_spec(spec: Any) -> None:
+def check_norm_spec(spec: object) -> None:
     """Raise ``ValueError`` unless ``spec`` names a known normalisation."""
     name, _ = _split(spec, "norm")
     if name not in _NORMS:
         raise ValueError(f"unknown norm {name!r}; accepted: {', '.join(_NORMS)}")
 
 
-def check_act_spec(spec: Any) -> None:
+def check_act_spec(spec: object) -> None:
     """Raise ``ValueError`` unless ``spec`` names a known activation."""
     name, _ = _split(spec, "activation")
     if name not in _ACTS:

@@ -48,7 +48,6 @@ each (the seed). Every function returns a scalar tensor (shape ``()``) and raise
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import torch
 import torch.nn as nn
@@ -450,10 +449,10 @@ class _FunctionalGANLoss(AdversarialLoss):
     _generator_loss: Callable[..., Tensor]
     _discriminator_loss: Callable[..., Tensor]
 
-    def _generator_kwargs(self) -> dict[str, Any]:
+    def _generator_kwargs(self) -> dict[str, object]:
         return {"scale_weights": self.scale_weights}
 
-    def _discriminator_kwargs(self) -> dict[str, Any]:
+    def _discriminator_kwargs(self) -> dict[str, object]:
         return {"scale_weights": self.scale_weights}
 
     def generator(self, fake_scores: ScoreList) -> Tensor:
@@ -487,10 +486,10 @@ class _LabelledGANLoss(_FunctionalGANLoss):
         self.real_label = float(real_label)
         self.fake_label = float(fake_label)
 
-    def _generator_kwargs(self) -> dict[str, Any]:
+    def _generator_kwargs(self) -> dict[str, object]:
         return {"scale_weights": self.scale_weights, "real_label": self.real_label}
 
-    def _discriminator_kwargs(self) -> dict[str, Any]:
+    def _discriminator_kwargs(self) -> dict[str, object]:
         return {**self._generator_kwargs(), "fake_label": self.fake_label}
 
     def extra_repr(self) -> str:

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .files import atomic_path
 
-__all__ = ["from_uint8", "save_grid", "to_pil", "to_uint8"]
+__all__ = ["from_uint8", "save_grid", "to_uint8"]
 
 
 def to_uint8(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -49,16 +49,6 @@ def from_uint8(pixels: np.ndarray, value_range: tuple[float, float] = (0.0, 1.0)
     lo, hi = value_range
     t = torch.from_numpy(np.array(arr, copy=True)).permute(2, 0, 1).float() / 255.0
     return t * (hi - lo) + lo
-
-
-def to_pil(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> Image.Image:
-    """``(C, H, W)`` tensor → RGB or L PIL image."""
-    arr = to_uint8(x, value_range)
-    if arr.shape[2] == 1:
-        return Image.fromarray(arr[:, :, 0], mode="L")
-    if arr.shape[2] != 3:
-        raise ValueError(f"can only render 1 or 3 channels; got {arr.shape[2]}")
-    return Image.fromarray(arr, mode="RGB")
 
 
 def save_grid(

@@ -15,7 +15,6 @@ Shapes of vehicles are given in fractions of their face: ``v`` from the ground (
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -683,16 +682,13 @@ def draw_scene(
     draw_sky_and_skyline(cv)
     draw_ground(cv)
     draw_facades(cv)
-    sprites: list[tuple[float, int, Any]] = []
-    sprites += [(t.z, 0, t) for t in spec.trees]
-    sprites += [(lamp.z, 1, lamp) for lamp in spec.lamps]
-    sprites += [(c.z, 2, c) for c in spec.cars]
-    for z, kind, obj in sorted(sprites, key=lambda t: -t[0]):
-        if z < SPRITE_MIN_Z_M:
+    sprites: list[Tree | Lamp | Car] = [*spec.trees, *spec.lamps, *spec.cars]
+    for obj in sorted(sprites, key=lambda s: -s.z):  # stable: trees, lamps, cars at equal z
+        if obj.z < SPRITE_MIN_Z_M:
             continue
-        if kind == 0:
+        if isinstance(obj, Tree):
             draw_tree(cv, obj)
-        elif kind == 1:
+        elif isinstance(obj, Lamp):
             draw_lamp(cv, obj, lamps_on)
         else:
             draw_car(cv, obj)
