@@ -38,7 +38,7 @@ __all__ = [
 
 
 class GeneratorProtocol(Protocol):
-    """A generator: an image batch in, a translated image batch out.
+    """A generator, ``G(x) -> Tensor``: an image batch in, a translated image batch out.
 
     Shape
     -----
@@ -51,8 +51,8 @@ class GeneratorProtocol(Protocol):
 
 
 class DiscriminatorProtocol(Protocol):
-    """A discriminator: an image batch in, a **list** of score maps out (one per scale or view;
-    a single-scale discriminator returns a list of one).
+    """A discriminator, ``D(x) -> list[Tensor]``: an image batch in, a **list** of score maps
+    out (one per scale or view; a single-scale discriminator returns a list of one).
 
     Shape
     -----
@@ -66,8 +66,8 @@ class DiscriminatorProtocol(Protocol):
 
 @runtime_checkable
 class FeatureDiscriminatorProtocol(DiscriminatorProtocol, Protocol):
-    """A discriminator that also gives its intermediate features, which feature matching
-    (``weights.feature_matching > 0``) needs; optional otherwise.
+    """A discriminator that also has ``D.forward_features(x) -> (scores, features)``, which
+    feature matching (``weights.feature_matching > 0``) needs; optional otherwise.
 
     Shape
     -----
@@ -81,7 +81,8 @@ class FeatureDiscriminatorProtocol(DiscriminatorProtocol, Protocol):
 
 @runtime_checkable
 class AdversarialLossProtocol(Protocol):
-    """An adversarial loss over lists of score maps, for each side of the game."""
+    """An adversarial loss over lists of score maps, for each side of the game:
+    ``generator(fake_scores)`` and ``discriminator(real_scores, fake_scores)``, scalars."""
 
     def generator(self, fake_scores: Sequence[Tensor], /) -> Tensor:
         """The generator's scalar loss on the discriminator's scores of generated images."""
@@ -95,7 +96,7 @@ class AdversarialLossProtocol(Protocol):
 
 
 class ReconstructionLossProtocol(Protocol):
-    """The loss of the cycle and identity terms.
+    """The loss of the cycle and identity terms, ``loss(output, target) -> scalar``.
 
     Shape
     -----
@@ -108,13 +109,16 @@ class ReconstructionLossProtocol(Protocol):
 
 
 class PenaltyProtocol(Protocol):
-    """A discriminator penalty, carrying its own coefficient.
+    """A discriminator penalty, ``penalty(D, real, fake) -> scalar``, carrying its own
+    coefficient.
 
     Shape
     -----
     ``(discriminator, (B, C, H, W), (B, C, H, W)) -> ()``
     """
 
-    def __call__(self, discriminator: DiscriminatorProtocol, real: Tensor, fake: Tensor, /) -> Tensor:
+    def __call__(
+        self, discriminator: DiscriminatorProtocol, real: Tensor, fake: Tensor, /
+    ) -> Tensor:
         """Scalar penalty of ``discriminator`` at (or between) ``real`` and ``fake``."""
         ...
