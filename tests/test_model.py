@@ -154,6 +154,27 @@ def test_user_adversarial_module_without_methods_rejected() -> None:
         tiny(adversarial=torch.nn.MSELoss())
 
 
+def test_plain_modules_fit_the_protocols() -> None:
+    """Plain modules work as parts; a discriminator returning one tensor counts as one map."""
+    torch.manual_seed(0)
+    conv = lambda c: torch.nn.Conv2d(3, c, 3, padding=1)  # noqa: E731
+    fused = CycleGAN(conv(3), conv(3), conv(1), conv(1))
+    unfused = copy.deepcopy(fused)
+    unfused.fuse_passes = False
+    a, b = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    for m in (fused, unfused):
+        g = m.generator_objective(a, b)
+        d = m.discriminator_objective(a, b, g.fake_a, g.fake_b)
+        assert torch.isfinite(g.losses["total"]) and torch.isfinite(d["total"])
+    torch.testing.assert_close(
+        fused.discriminator_objective(a, b, a.flip(0), b.flip(0))["total"],
+        unfused.discriminator_objective(a, b, a.flip(0), b.flip(0))["total"],
+    )
+    fused.weights.feature_matching = 1.0
+    with pytest.raises(TypeError, match=r"feature matching .* Conv2d has none"):
+        fused.generator_objective(a, b)
+
+
 def test_seed_preset_builds_the_seed_system() -> None:
     cfg = load_config("seed")
     m = CycleGAN.from_config(cfg.model)
