@@ -16,7 +16,7 @@ from .images import (
     BadFile,
     BadImageWarning,
     VerifyMode,
-    _reason,
+    error_reason,
     load_image,
     scan_images,
     warn_bad_files,
@@ -268,7 +268,7 @@ class UnpairedImageFolder(UnpairedDataset):
                 img = load_image(path, channels=self.channels, draft_size=self.transform.draft_size)
             except Exception as exc:  # any decoder error: skip the file, never crash training
                 self._broken.add(path)
-                self.bad_files.append(BadFile(path, _reason(exc), "load"))
+                self.bad_files.append(BadFile(path, error_reason(exc), "load"))
                 broke.append(path)
                 continue
             if broke:

@@ -144,7 +144,8 @@ def _ext_list() -> str:
     return "/".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
 
 
-def _reason(exc: BaseException) -> str:
+def error_reason(exc: BaseException) -> str:
+    """``"ExceptionType: first line of its message"`` (the type alone for an empty message)."""
     text = str(exc).strip().splitlines()
     msg = text[0] if text else ""
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
@@ -203,7 +204,7 @@ def check_image(path: str | os.PathLike[str], *, verify: VerifyMode = "quick") -
             if verify == "full" or _ends_cleanly(p, fmt) is False:
                 im.load()
     except Exception as exc:  # any decoder error makes the file unusable, never a crash
-        return _reason(exc)
+        return error_reason(exc)
     return None
 
 

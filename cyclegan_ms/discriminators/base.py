@@ -8,17 +8,17 @@ from torch import Tensor
 __all__ = ["Discriminator"]
 
 
-def _check_batch(what: str, x: Tensor) -> None:
+def check_batch(what: str, x: Tensor) -> None:
     """Raise ``ValueError`` naming ``what`` unless ``x`` is a 4-D ``(B, C, H, W)`` batch."""
     if x.dim() != 4:
         raise ValueError(f"{what} expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
 
 
-def _check_input(x: Tensor, what: str, minimum: int, subject: str, why: str = "") -> None:
+def check_input(x: Tensor, what: str, minimum: int, subject: str, why: str = "") -> None:
     """Raise ``ValueError`` unless ``x`` is a ``(B, C, H, W)`` batch of at least
     ``minimum`` × ``minimum``; the size message starts with ``subject`` (the part and its
     settings) and adds ``why`` after the size."""
-    _check_batch(what, x)
+    check_batch(what, x)
     h, w = x.shape[-2], x.shape[-1]
     if h < minimum or w < minimum:
         raise ValueError(

@@ -29,8 +29,8 @@ from torch import Tensor
 from ..layers import gaussian_blur as _blur
 from ..layers import luma
 from ..registry import register
-from .base import _check_batch, _check_input
-from .pyramid import InnerSpec, _InnerWrapper
+from .base import check_batch, check_input
+from .pyramid import InnerSpec, InnerWrapper
 
 __all__ = [
     "VIEWS",
@@ -74,7 +74,7 @@ def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     ValueError
         On ``sigma <= 0``, a non-4D input, or an input too small to reflect-pad.
     """
-    _check_batch("gaussian_blur", x)
+    check_batch("gaussian_blur", x)
     if not sigma > 0:
         raise ValueError(f"gaussian_blur: sigma must be > 0; got {sigma!r}")
     r = blur_radius(sigma)
@@ -104,7 +104,7 @@ def sobel_magnitude(x: Tensor) -> Tensor:
         If ``x`` is not a ``(B, C, H, W)`` batch, ``C`` is neither 1 nor 3, or the input is
         smaller than 2×2.
     """
-    _check_batch("sobel_magnitude", x)
+    check_batch("sobel_magnitude", x)
     y = luma(x)
     if y.shape[-2] < 2 or y.shape[-1] < 2:
         raise ValueError(
@@ -153,7 +153,7 @@ def make_view(x: Tensor, view: str, *, blur_sigma: float = 1.5) -> Tensor:
 
 
 @register("discriminator", "multiview")
-class MultiViewDiscriminator(_InnerWrapper):
+class MultiViewDiscriminator(InnerWrapper):
     """Runs a discriminator on several views of the image (ToDayGAN style).
 
     See the module documentation for the views and how channels work. By default every view
@@ -261,7 +261,7 @@ class MultiViewDiscriminator(_InnerWrapper):
         number of maps the inner returns.
         """
         subject = f"multiview with views {self.views} over {self.inner_config['name']!r}"
-        _check_input(x, "multiview", self.min_input_size, subject)
+        check_input(x, "multiview", self.min_input_size, subject)
         if x.shape[1] not in (1, 3) and {"gray", "gradient"} & set(self.views):
             raise ValueError(
                 f"the gray and gradient views need RGB (3 channels) or single-channel images; "

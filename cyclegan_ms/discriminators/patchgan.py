@@ -14,7 +14,7 @@ from torch import Tensor
 from .._checks import check_int
 from ..layers import InitScheme, NormSpec, check_norm_spec, init_weights, make_norm, norm_has_bias
 from ..registry import register
-from .base import Discriminator, _check_input
+from .base import Discriminator, check_input
 
 __all__ = [
     "PATCHGAN_PARAMS",
@@ -159,7 +159,7 @@ class NLayerDiscriminator(Discriminator):
         ``(B, C, H, W) -> ([(B, 1, H', W')], [(B, C_i, H_i, W_i)] * (n_layers + 1))`` with
         ``H' = floor(H / 2**n_layers) - 2``.
         """
-        _check_input(
+        check_input(
             x,
             "patchgan",
             self.min_input_size,
@@ -240,7 +240,7 @@ class PixelDiscriminator(Discriminator):
         ``(B, C, H, W) -> ([(B, 1, H, W)], [(B, ndf, H, W), (B, 2·ndf, H, W)])``
         """
         why = " (instance norm needs more than one pixel)"
-        _check_input(x, "pixel", self.min_input_size, "pixel", why)
+        check_input(x, "pixel", self.min_input_size, "pixel", why)
         a = self.first(x)
         b = self.second(a)
         return [self.head(b)], [a, b]

@@ -23,7 +23,7 @@ from torch import Tensor
 from .. import registry
 from .._checks import check_int
 from ..registry import register
-from .base import Discriminator, _check_input
+from .base import Discriminator, check_input
 
 __all__ = ["InnerSpec", "PyramidDiscriminator", "build_inner", "downsample_half"]
 
@@ -87,7 +87,7 @@ def build_inner(
     return config, modules
 
 
-class _InnerWrapper(Discriminator):
+class InnerWrapper(Discriminator):
     """Shared part of the wrappers: an inner discriminator run on several inputs (scales or
     views), with one copy per input or one shared copy, and their outputs concatenated."""
 
@@ -130,7 +130,7 @@ def downsample_half(x: Tensor) -> Tensor:
 
 
 @register("discriminator", "pyramid")
-class PyramidDiscriminator(_InnerWrapper):
+class PyramidDiscriminator(InnerWrapper):
     """Runs a discriminator on the image and on ``num_scales - 1`` successively halved copies.
 
     Each copy is :func:`downsample_half` of the previous one (as pix2pixHD). By default every
@@ -213,5 +213,5 @@ class PyramidDiscriminator(_InnerWrapper):
             f" (the 1/{2 ** (self.num_scales - 1)} copy must be at least "
             f"{self._inner_min}×{self._inner_min})"
         )
-        _check_input(x, "pyramid", self.min_input_size, subject, why)
+        check_input(x, "pyramid", self.min_input_size, subject, why)
         return self._run_inners(self._scales(x))

@@ -84,12 +84,12 @@ ScoreList = Sequence[Tensor] | Tensor
 # --------------------------------------------------------------------------------------------
 
 
-def _check_scale_weights(scale_weights: Sequence[float] | None) -> tuple[float, ...] | None:
+def check_scale_weights(scale_weights: Sequence[float] | None) -> tuple[float, ...] | None:
     """Validate per-scale weights and return them as a tuple of floats (``None`` stays)."""
     return check_weights(scale_weights, "scale_weights", " (one per discriminator scale)")
 
 
-def _as_score_list(scores: ScoreList, what: str) -> list[Tensor]:
+def as_score_list(scores: ScoreList, what: str) -> list[Tensor]:
     """Turn a discriminator output into a non-empty list of floating tensors."""
     if isinstance(scores, Tensor):
         items: list[Tensor] = [scores]
@@ -112,9 +112,11 @@ def _as_score_list(scores: ScoreList, what: str) -> list[Tensor]:
     return items
 
 
-def _resolve_weights(
+def resolve_weights(
     scale_weights: tuple[float, ...] | None, n: int, what: str
 ) -> tuple[float, ...]:
+    """The ``n`` per-scale weights: ``scale_weights``, or 1 each for ``None``; ``ValueError``
+    (naming ``what``, the scores) when their count differs from ``n``."""
     if scale_weights is None:
         return (1.0,) * n
     if len(scale_weights) != n:
@@ -155,9 +157,9 @@ def _generator_side(
     scale_weights: Sequence[float] | None,
     term: Callable[[Tensor], Tensor],
 ) -> Tensor:
-    weights = _check_scale_weights(scale_weights)
-    fake = _as_score_list(fake_scores, "fake_scores")
-    w = _resolve_weights(weights, len(fake), "fake_scores")
+    weights = check_scale_weights(scale_weights)
+    fake = as_score_list(fake_scores, "fake_scores")
+    w = resolve_weights(weights, len(fake), "fake_scores")
     return _weighted_sum([term(_upcast(f)).mean() for f in fake], w)
 
 
@@ -168,15 +170,15 @@ def _discriminator_side(
     real_term: Callable[[Tensor], Tensor],
     fake_term: Callable[[Tensor], Tensor],
 ) -> Tensor:
-    weights = _check_scale_weights(scale_weights)
-    real = _as_score_list(real_scores, "real_scores")
-    fake = _as_score_list(fake_scores, "fake_scores")
+    weights = check_scale_weights(scale_weights)
+    real = as_score_list(real_scores, "real_scores")
+    fake = as_score_list(fake_scores, "fake_scores")
     if len(real) != len(fake):
         raise ValueError(
             f"real_scores has {len(real)} score map(s) but fake_scores has {len(fake)}; "
             "both must come from the same discriminator"
         )
-    w = _resolve_weights(weights, len(real), "real_scores")
+    w = resolve_weights(weights, len(real), "real_scores")
     terms = [
         real_term(_upcast(r)).mean() + fake_term(_upcast(f)).mean()
         for r, f in zip(real, fake, strict=True)
@@ -415,7 +417,7 @@ class AdversarialLoss(nn.Module):
 
     def __init__(self, *, scale_weights: tuple[float, ...] | None = None) -> None:
         super().__init__()
-        self.scale_weights = _check_scale_weights(scale_weights)
+        self.scale_weights = check_scale_weights(scale_weights)
 
     def generator(self, fake_scores: ScoreList) -> Tensor:
         """Generator loss on the discriminator's scores for generated images.

@@ -32,7 +32,7 @@ from torch import Tensor
 
 from .._checks import check_nonnegative, check_seed
 from ..registry import register
-from .adversarial import ScoreList, _as_score_list, _check_scale_weights, _resolve_weights
+from .adversarial import ScoreList, as_score_list, check_scale_weights, resolve_weights
 
 __all__ = ["GradientPenalty", "R1Penalty", "gradient_penalty", "r1_penalty"]
 
@@ -73,8 +73,8 @@ def _weighted_gradient_terms(
     """``sum_s w_s * term(g_s)``, ``g_s`` the per-sample gradient of ``sum(D_s(x))`` w.r.t.
     ``x`` flattened to ``(B, C*H*W)`` (graph kept for double backward)."""
     with torch.autocast(device_type=x.device.type, enabled=False):
-        scores = _as_score_list(discriminator(x), "discriminator output")
-    weights = _resolve_weights(scale_weights, len(scores), "the discriminator output")
+        scores = as_score_list(discriminator(x), "discriminator output")
+    weights = resolve_weights(scale_weights, len(scores), "the discriminator output")
     grads: list[Tensor] = []
     for s in scores:
         (g,) = torch.autograd.grad(s.sum(), x, create_graph=True, retain_graph=True)
@@ -135,7 +135,7 @@ def gradient_penalty(
     """
     w_pen = check_nonnegative(weight, "weight")
     target = check_nonnegative(target_norm, "target_norm")
-    weights = _check_scale_weights(scale_weights)
+    weights = check_scale_weights(scale_weights)
     _check_image(real, "real")
     _check_image(fake, "fake")
     if real.shape != fake.shape:
@@ -178,7 +178,7 @@ def r1_penalty(
         Penalty coefficient (``>= 0``).
     """
     g_coef = check_nonnegative(gamma, "gamma")
-    weights = _check_scale_weights(scale_weights)
+    weights = check_scale_weights(scale_weights)
     _check_image(real, "real")
     x = real.detach().to(_work_dtype(real)).requires_grad_(True)
     total = _weighted_gradient_terms(
@@ -223,7 +223,7 @@ class GradientPenalty(nn.Module):
         super().__init__()
         self.weight = check_nonnegative(weight, "weight")
         self.target_norm = check_nonnegative(target_norm, "target_norm")
-        self.scale_weights = _check_scale_weights(scale_weights)
+        self.scale_weights = check_scale_weights(scale_weights)
         self.generator = _owned_generator(check_seed(seed))
 
     def forward(self, discriminator: DiscriminatorFn, real: Tensor, fake: Tensor) -> Tensor:
@@ -279,7 +279,7 @@ class R1Penalty(nn.Module):
     ) -> None:
         super().__init__()
         self.gamma = check_nonnegative(gamma, "gamma")
-        self.scale_weights = _check_scale_weights(scale_weights)
+        self.scale_weights = check_scale_weights(scale_weights)
 
     def forward(
         self, discriminator: DiscriminatorFn, real: Tensor, fake: Tensor | None = None

@@ -18,7 +18,7 @@ from ..base import UnpairedDataset, item_rngs
 from ..sampler import SampleKey
 from ..transforms import ValueRange, check_value_range
 from .layout import sample_scene
-from .render import _check_range, _darkness, _render_day_chw, _render_night_chw
+from .render import check_darkness_range, render_day_chw, render_night_chw, resolve_darkness
 
 __all__ = ["NightDayScenes"]
 
@@ -118,7 +118,7 @@ class NightDayScenes(UnpairedDataset):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB); got {channels!r}")
         self.channels = channels
         self.value_range = check_value_range(value_range)
-        self.darkness = _check_range(darkness)
+        self.darkness = check_darkness_range(darkness)
         self.flip = bool(flip)
         self.seed = check_int(seed, "seed")
         self.epoch = 0
@@ -154,10 +154,10 @@ class NightDayScenes(UnpairedDataset):
         ia, ib = self.scene_ids(key)
         rng_a, rng_b = item_rngs(key.seed)
         spec_a = sample_scene(ia, seed=self.seed)
-        d = _darkness(spec_a, None, self.darkness)
-        night = _render_night_chw(spec_a, self.height, self.width, d)
+        d = resolve_darkness(spec_a, None, self.darkness)
+        night = render_night_chw(spec_a, self.height, self.width, d)
         spec_b = spec_a if ib == ia else sample_scene(ib, seed=self.seed)
-        day = _render_day_chw(spec_b, self.height, self.width)
+        day = render_day_chw(spec_b, self.height, self.width)
         return {
             "A": self._tensor(night, rng_a),
             "B": self._tensor(day, rng_b),

@@ -35,7 +35,14 @@ from torch import Tensor
 from ..._checks import check_int
 from .dataset import EVAL_OFFSET
 from .layout import PARKED_KERB_OFFSET_M, Car, SceneSpec, sample_scene
-from .render import _check_range, _check_size, _darkness, _hwc, _render_day_chw, _render_night_chw
+from .render import (
+    check_darkness_range,
+    check_size,
+    render_day_chw,
+    render_night_chw,
+    resolve_darkness,
+    to_hwc,
+)
 
 __all__ = ["DRIVE_RNG_TAG", "drive_pairs", "drive_specs", "render_drive"]
 
@@ -183,14 +190,14 @@ def render_drive(
     ValueError
         For a bad size, frame count, rate, speed or darkness.
     """
-    h, w = _check_size(height, width)
+    h, w = check_size(height, width)
     specs = drive_specs(index, frames=frames, fps=fps, speed=speed, seed=seed)
-    d = _darkness(specs[0], darkness, _check_range(darkness_range))
+    d = resolve_darkness(specs[0], darkness, check_darkness_range(darkness_range))
     night = np.empty((len(specs), h, w, 3), np.uint8)
     day = np.empty_like(night)
     for t, spec in enumerate(specs):
-        night[t] = _hwc(_render_night_chw(spec, h, w, d))
-        day[t] = _hwc(_render_day_chw(spec, h, w))
+        night[t] = to_hwc(render_night_chw(spec, h, w, d))
+        day[t] = to_hwc(render_day_chw(spec, h, w))
     return night, day
 
 

@@ -175,29 +175,32 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
     return img.astype(np.uint8)
 
 
-def _hwc(img: np.ndarray) -> np.ndarray:
+def to_hwc(img: np.ndarray) -> np.ndarray:
+    """A contiguous ``(H, W, C)`` copy of a ``(C, H, W)`` render."""
     return np.ascontiguousarray(img.transpose(1, 2, 0))
 
 
-def _render_day_chw(spec: SceneSpec, height: int, width: int) -> np.ndarray:
+def render_day_chw(spec: SceneSpec, height: int, width: int) -> np.ndarray:
     """Day render, ``uint8`` of shape ``(3, height, width)``."""
     return _to_uint8(_finish_day(_layout(spec, height, width, night=False)))
 
 
-def _render_night_chw(spec: SceneSpec, height: int, width: int, darkness: float) -> np.ndarray:
+def render_night_chw(spec: SceneSpec, height: int, width: int, darkness: float) -> np.ndarray:
     """Night render at ``darkness``, ``uint8`` of shape ``(3, height, width)``."""
     cv = _layout(spec, height, width, night=True, lamps_on=darkness <= spec.lamps_off_above)
     rng = np.random.default_rng([spec.noise_seed, height, width])
     return _finish_night(cv, darkness, rng)
 
 
-def _check_size(height: int, width: int | None) -> tuple[int, int]:
+def check_size(height: int, width: int | None) -> tuple[int, int]:
+    """``(height, width)`` as checked ints; ``width=None`` gives a square."""
     h = check_int(height, "height", 1)
     w = h if width is None else check_int(width, "width", 1)
     return h, w
 
 
-def _darkness(spec: SceneSpec, darkness: float | None, lo_hi: tuple[float, float]) -> float:
+def resolve_darkness(spec: SceneSpec, darkness: float | None, lo_hi: tuple[float, float]) -> float:
+    """``darkness`` if given (checked to lie in [0, 1]), else the scene's own draw in ``lo_hi``."""
     if darkness is not None:
         if not 0.0 <= darkness <= 1.0:
             raise ValueError(f"darkness must be in [0, 1] (0 dusk, 1 extreme); got {darkness!r}")
@@ -206,7 +209,8 @@ def _darkness(spec: SceneSpec, darkness: float | None, lo_hi: tuple[float, float
     return lo + (hi - lo) * spec.darkness_u
 
 
-def _check_range(r: tuple[float, float]) -> tuple[float, float]:
+def check_darkness_range(r: tuple[float, float]) -> tuple[float, float]:
+    """``(low, high)`` floats with ``0 <= low <= high <= 1``, else ``ValueError``."""
     if (
         not isinstance(r, (tuple, list))
         or len(r) != 2
@@ -242,8 +246,8 @@ def render_day(
     numpy.ndarray
         ``uint8`` array of shape ``(height, width, 3)``.
     """
-    h, w = _check_size(height, width)
-    return _hwc(_render_day_chw(_spec(index, seed), h, w))
+    h, w = check_size(height, width)
+    return to_hwc(render_day_chw(_spec(index, seed), h, w))
 
 
 def render_night(
@@ -282,10 +286,10 @@ def render_night(
     ValueError
         For a darkness outside [0, 1].
     """
-    h, w = _check_size(height, width)
+    h, w = check_size(height, width)
     spec = _spec(index, seed)
-    d = _darkness(spec, darkness, _check_range(darkness_range))
-    return _hwc(_render_night_chw(spec, h, w, d))
+    d = resolve_darkness(spec, darkness, check_darkness_range(darkness_range))
+    return to_hwc(render_night_chw(spec, h, w, d))
 
 
 def render_depth(
@@ -302,7 +306,7 @@ def render_depth(
     numpy.ndarray
         ``float32`` array of shape ``(height, width)``.
     """
-    h, w = _check_size(height, width)
+    h, w = check_size(height, width)
     return _layout(_spec(index, seed), h, w, night=False).depth.copy()
 
 
