@@ -109,14 +109,11 @@ def prepare(out: Path, mate_dir: Path | None, max_side: int) -> None:
 
 
 # ------------------------------------------------------------------------------------ scores
-def luma(x: torch.Tensor) -> torch.Tensor:
-    w = torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)
-    return (x * w).sum(0)
-
-
 def border_band(x: torch.Tensor, width: int = 8) -> float:
     """Mean |luma of the outer ``width``-px frame − the next ``width``-px ring| (signed mean)."""
-    y = luma(x)
+    from cyclegan_ms.layers import luma
+
+    y = luma(x)[0]
     h, w = y.shape
     outer = torch.ones(h, w, dtype=torch.bool)
     outer[width:-width, width:-width] = False
@@ -128,7 +125,9 @@ def border_band(x: torch.Tensor, width: int = 8) -> float:
 
 def streaks(x: torch.Tensor, k: int = 9) -> float:
     """High-pass energy of row and column means of the luma (stripes across the image)."""
-    y = luma(x)
+    from cyclegan_ms.layers import luma
+
+    y = luma(x)[0]
     total = 0.0
     for prof in (y.mean(1), y.mean(0)):
         p = prof[None, None]

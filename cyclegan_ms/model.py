@@ -88,7 +88,7 @@ class LossWeights:
             setattr(self, f.name, float(value))
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, float] | LossWeights | None) -> LossWeights:
+    def from_mapping(cls, data: Mapping[str, Any] | LossWeights | None) -> LossWeights:
         """Build from a plain mapping, rejecting unknown keys with the accepted ones."""
         if data is None:
             return cls()
@@ -268,7 +268,7 @@ class CycleGAN(nn.Module):
         adversarial: PartSpec = "lsgan",
         reconstruction: PartSpec = "l1",
         penalty: PartSpec | None = None,
-        weights: LossWeights | Mapping[str, float] | None = None,
+        weights: LossWeights | Mapping[str, float | None] | None = None,
         fuse_passes: bool = True,
     ) -> None:
         super().__init__()

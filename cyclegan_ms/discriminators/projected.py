@@ -16,17 +16,17 @@ lower FID/KID without the images getting better. Rank such runs by PSNR, SSIM an
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._checks import check_part_int
+from .._checks import check_int
 from ..layers.pretrained import INCEPTION_STAGE_CHANNELS, TF_INCEPTION_RANGE, InceptionStages
 from ..registry import from_config, register
-from .base import Discriminator, _check_input
+from .base import Discriminator, check_input
 
 __all__ = ["ProjectedDiscriminator"]
 
@@ -105,15 +105,15 @@ class ProjectedDiscriminator(Discriminator):
         input_scale: float = 2.0,
         value_range: ValueRange = "unit",
         weights: str | None = None,
-        discriminator: Mapping[str, Any] | None = None,
+        discriminator: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__()
         if in_channels not in (1, 3):
             raise ValueError(f"projected needs in_channels 1 or 3; got {in_channels!r}")
-        stages = check_part_int(stages, "stages", 1, part="projected")
+        stages = check_int(stages, "stages", 1, part="projected")
         if stages > len(INCEPTION_STAGE_CHANNELS):
             raise ValueError(f"projected: stages must be at most 5; got {stages}")
-        ndf = check_part_int(ndf, "ndf", 1, part="projected")
+        ndf = check_int(ndf, "ndf", 1, part="projected")
         if (
             isinstance(input_scale, bool)
             or not isinstance(input_scale, (int, float))
@@ -193,7 +193,7 @@ class ProjectedDiscriminator(Discriminator):
 
     def forward_features(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Score maps (the inner discriminator's first, then one per stage) and features."""
-        _check_input(
+        check_input(
             x, "projected", self.min_input_size, f"projected (input_scale {self.input_scale})"
         )
         if x.shape[1] != self.in_channels:
