@@ -297,11 +297,7 @@ def test_resumable_sampler_wraps_any_sampler_and_resumes_mid_epoch() -> None:
         ResumableSampler(5)
 
 
-def test_private_check_int_alias_is_the_shared_check() -> None:
-    from cyclegan_ms._checks import check_int
-    from cyclegan_ms.data.sampler import _check_int
-
-    assert _check_int is check_int
+def test_sampler_uses_the_shared_int_check() -> None:
     with pytest.raises(ValueError, match=r"^num_samples must be an int >= 1; got 0$"):
         UnpairedSampler(Sizes(3, 3), num_samples=0)
     with pytest.raises(ValueError, match=r"^epoch must be an int >= 0; got -1$"):

@@ -9,22 +9,17 @@ import pytest
 import torch
 from _train_script import Pairs, tiny_model
 
-from cyclegan_ms.training import (
-    FastPath,
-    TrainConfig,
-    Trainer,
-    fast_path,
-    load_preset,
-    pick_fast_path,
-)
+from cyclegan_ms import precision
+from cyclegan_ms.precision import FastPath, pick_fast_path
+from cyclegan_ms.training import TrainConfig, Trainer, load_preset
 
 
 def test_cpu_rule_follows_native_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
     fp = pick_fast_path("cpu")
     assert (fp.precision, fp.channels_last, fp.compile, fp.tf32) == ("bf16", False, False, False)
     assert fp.describe().startswith("bf16 autocast, NCHW, eager (")
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     assert pick_fast_path("cpu").precision == "fp32"
 
 
@@ -47,7 +42,7 @@ def test_fast_path_is_frozen() -> None:
 def test_trainer_resolves_and_logs_auto(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, native: bool
 ) -> None:
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: native)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: native)
     cfg = TrainConfig(
         steps=2, batch_size=2, precision="auto", progress=False, device="cpu", checkpoint_every=0
     )

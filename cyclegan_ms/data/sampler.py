@@ -72,10 +72,6 @@ class SupportsUnpaired(Protocol):
         ...
 
 
-#: The old private name of :func:`~cyclegan_ms._checks.check_int`, still imported by other modules.
-_check_int = check_int
-
-
 def _orders(rng: np.random.Generator, n: int, length: int) -> np.ndarray:
     """``length`` indices made of back-to-back random permutations of ``range(n)``."""
     reps = -(-length // n)

@@ -11,12 +11,12 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
 from ..model import CycleGAN
-from .checkpoint import find_latest, load_checkpoint
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
-from .distributed import init_from_env
-from .trainer import Trainer, TrainResult, resolve_device
+from .distributed import init_from_env, resolve_device
+from .trainer import Trainer, TrainResult
 
 __all__ = ["build_dataset", "build_trainer", "run_experiment", "value_range_of"]
 

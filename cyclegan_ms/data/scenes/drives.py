@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..sampler import _check_int
+from ..._checks import check_int
 from .dataset import EVAL_OFFSET
 from .layout import PARKED_KERB_OFFSET_M, Car, SceneSpec, sample_scene
 from .render import _check_range, _check_size, _darkness, _hwc, _render_day_chw, _render_night_chw
@@ -95,7 +95,7 @@ def drive_specs(
     ValueError
         For a frame count below 1, a non-positive ``fps`` or a negative ``speed``.
     """
-    n = _check_int(frames, "frames", 1)
+    n = check_int(frames, "frames", 1)
     rate = _check_positive("fps", fps)
     if (
         isinstance(speed, bool)
@@ -244,8 +244,8 @@ def drive_pairs(
     -----
     ``(T, 3, H, W)`` each.
     """
-    n = _check_int(num, "num", 1)
-    start = _check_int(first, "first", 0)
+    n = check_int(num, "num", 1)
+    start = check_int(first, "first", 0)
     if direction not in ("a2b", "b2a"):
         raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
     h, w = (size, size) if isinstance(size, int) else size
