@@ -1,15 +1,16 @@
 """How the networks compute on a device: precision, memory format, compilation, TF32.
 
-One small piece below both training and inference. It holds the two "auto" rules and the
-mechanics they ask for:
+One small piece below both training and inference (it imports nothing else of the package). It
+holds the two "auto" rules and the mechanics they ask for:
 
 - :func:`pick_fast_path`, the rule of ``train.precision = "auto"``;
   :func:`choose_fast_path` resolves any ``train.precision`` (and ``train.channels_last`` /
   ``train.compile``) into the :class:`FastPath` the :class:`~cyclegan_ms.training.Trainer`
   runs with;
 - :func:`resolve_inference_precision`, the rule of ``TranslateOptions.precision = "auto"``;
-- :func:`autocast` (the forward passes' arithmetic) and :meth:`FastPath.grad_scaler` (the loss
-  scaler fp16 needs), used by both.
+- :func:`autocast` (the forward passes' arithmetic), used by both, and for training
+  :meth:`FastPath.grad_scaler` (the loss scaler fp16 needs), :meth:`FastPath.enable_backends`
+  (TF32) and :func:`set_determinism` (deterministic algorithms, or cuDNN autotuning).
 
 The training rule comes from ``benchmarks/train_step.py`` (numbers in ``benchmarks/RESULTS.md``,
 "Training step"), run side by side on the machines the library is tested on:

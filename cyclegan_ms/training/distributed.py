@@ -25,6 +25,7 @@ __all__ = [
     "DistInfo",
     "agree_max",
     "init_from_env",
+    "init_process",
     "losses_to_host",
     "resolve_device",
     "wrap_phases",
@@ -94,6 +95,25 @@ def init_from_env(device_type: str) -> DistInfo:
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend=backend)
     return DistInfo(dist.get_rank(), dist.get_world_size(), local_rank)
+
+
+def init_process(device: str) -> tuple[DistInfo, torch.device]:
+    """This process's place in the job and the device it trains on.
+
+    Parameters
+    ----------
+    device
+        ``train.device`` (see :func:`resolve_device`).
+
+    Returns
+    -------
+    tuple[DistInfo, torch.device]
+        What :func:`init_from_env` joined, and the device: under DDP on CUDA this rank's own
+        GPU (``cuda:LOCAL_RANK``).
+    """
+    resolved = resolve_device(device)
+    info = init_from_env(resolved.type)
+    return info, info.local_device(resolved)
 
 
 class _GeneratorPhase(nn.Module):

@@ -45,14 +45,7 @@ from ..pool import ImagePool
 from ..precision import FastPath, Precision, choose_fast_path, set_determinism
 from .callbacks import Callback, default_callbacks, merge_callbacks
 from .config import ConfigError, OptimConfig, TrainConfig
-from .distributed import (
-    DistInfo,
-    agree_max,
-    init_from_env,
-    losses_to_host,
-    resolve_device,
-    wrap_phases,
-)
+from .distributed import agree_max, init_process, losses_to_host, wrap_phases
 from .schedules import schedule_from_config
 
 __all__ = ["TrainResult", "Trainer"]
@@ -153,8 +146,8 @@ class Trainer:
         self.value_range = (float(value_range[0]), float(value_range[1]))
         self.run_dir = Path(run_dir)
         self.experiment = dict(experiment) if experiment is not None else None
-        self.device = resolve_device(self.cfg.device)
         cfg = self.cfg
+        self.dist, self.device = init_process(cfg.device)
         #: The :class:`~cyclegan_ms.precision.FastPath` the networks run with (precision,
         #: ``channels_last``, ``torch.compile``, TF32), every field of it applied.
         self.setup: FastPath = choose_fast_path(
@@ -165,8 +158,6 @@ class Trainer:
             logger.info("train.precision = 'auto': %s", self.setup.describe())
         if self.setup.precision == "fp16" and self.device.type != "cuda":
             raise ConfigError("train.precision = 'fp16' needs CUDA; use 'bf16' or 'fp32' on CPU")
-        self.dist: DistInfo = init_from_env(self.device.type)
-        self.device = self.dist.local_device(self.device)
         random.seed(cfg.seed)
         np.random.seed(cfg.seed % 2**32)
         torch.manual_seed(cfg.seed)
@@ -472,11 +463,8 @@ class Trainer:
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path | None:
         """Write a checkpoint atomically (rank 0 only) and prune old ones; returns its path."""
-        target = (
-            Path(path)
-            if path is not None
-            else self.run_dir / "checkpoints" / checkpoint_name(self.step)
-        )
+        default = self.run_dir / "checkpoints" / checkpoint_name(self.step)
+        target = Path(path) if path is not None else default
         state = self.state_dict()  # every rank builds it (cheap) to keep code paths equal
         if not self.dist.is_main:
             return None
