@@ -235,12 +235,10 @@ class Trainer:
 
     def _set_lr(self) -> tuple[float, float]:
         factor = self.schedule(self.step)
-        lr_g = self.optim_cfg_g.lr * factor
-        lr_d = self.optim_cfg_d.lr * factor
-        for group in self.opt_g.param_groups:
-            group["lr"] = lr_g
-        for group in self.opt_d.param_groups:
-            group["lr"] = lr_d
+        lr_g, lr_d = self.optim_cfg_g.lr * factor, self.optim_cfg_d.lr * factor
+        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr
         return lr_g, lr_d
 
     @staticmethod
