@@ -87,7 +87,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
 
 
 def bf16_supported() -> bool:
-    from cyclegan_ms.training.fast_path import cpu_has_bf16
+    from cyclegan_ms.precision import cpu_has_bf16
 
     return torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_has_bf16()
 

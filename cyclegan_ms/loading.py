@@ -5,21 +5,15 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn as nn
 
+from .checkpoint import CheckpointError, ema_weights, find_latest, load_checkpoint
 from .generators import Direction, card_of, set_card
 from .model import CycleGAN
-from .training.checkpoint import CheckpointError, find_latest, load_checkpoint
 
 __all__ = ["load"]
-
-
-def _ema_weights(ema_state: dict[str, Any]) -> dict[str, torch.Tensor]:
-    # AveragedModel keys look like "module.<name>" plus "n_averaged".
-    return {k[len("module.") :]: v for k, v in ema_state.items() if k.startswith("module.")}
 
 
 def load(
@@ -87,8 +81,8 @@ def load(
     if ema is True and not ema_state:
         raise CheckpointError(f"{p} has no EMA weights (train with train.ema_decay to keep them)")
     if ema_state and ema is not False:
-        model.G_ab.load_state_dict(_ema_weights(ema_state["G_ab"]))
-        model.G_ba.load_state_dict(_ema_weights(ema_state["G_ba"]))
+        model.G_ab.load_state_dict(ema_weights(ema_state["G_ab"]))
+        model.G_ba.load_state_dict(ema_weights(ema_state["G_ba"]))
     lo, hi = state.get("value_range", (0.0, 1.0))
     value_range = (float(lo), float(hi))
     step = int(state.get("step", 0))

@@ -35,6 +35,6 @@ def fp32_translation(monkeypatch: pytest.MonkeyPatch) -> None:
     an fp32 reference to float tolerance; the bf16 path and its parity with fp32 are tested in
     ``test_translate_precision.py``.
     """
-    from cyclegan_ms.training import fast_path
+    from cyclegan_ms import precision
 
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)

@@ -303,3 +303,26 @@ def test_sampler_arguments_use_the_shared_integer_check() -> None:
     with pytest.raises(ValueError, match=r"^epoch must be an integer >= 0; got -1$"):
         UnpairedSampler(Sizes(3, 3)).set_epoch(-1)
     assert UnpairedSampler(Sizes(3, 3), seed=np.int64(5)).seed == 5
+
+
+def test_batch_stream_position_and_resume(caplog: pytest.LogCaptureFixture) -> None:
+    from cyclegan_ms.data.loader import BatchStream
+
+    def stream(num_replicas: int = 1) -> BatchStream:
+        return BatchStream(KeyEcho(6, 4), batch_size=2, seed=3, num_replicas=num_replicas)
+
+    with pytest.raises(ValueError, match="fewer than one global batch"):
+        BatchStream(KeyEcho(3, 3), batch_size=2, num_replicas=2)
+    first = stream()
+    it = iter(first)
+    batches = [next(it) for _ in range(5)]  # one epoch of 3 batches, then 2 of the next
+    saved = first.state_dict()
+    assert (saved["epoch"], saved["position"]) == (1, 4)
+    again = stream()
+    again.load_state_dict(saved)
+    assert torch.equal(next(iter(again))["draw"], next(it)["draw"])
+    other = stream()
+    with caplog.at_level("WARNING", logger="cyclegan_ms.data"):
+        other.load_state_dict(saved, num_replicas=2)
+    assert "written with 2 processes" in caplog.text
+    assert torch.equal(next(iter(other))["draw"], batches[3]["draw"])  # the epoch's start

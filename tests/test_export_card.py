@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from cyclegan_ms import CycleGAN, load
+from cyclegan_ms.checkpoint import save_checkpoint
 from cyclegan_ms.generators import card_of
 from cyclegan_ms.inference import export, load_generator, resolve_generator
 from cyclegan_ms.inference.source import GENERATOR_META_KEY
-from cyclegan_ms.training.checkpoint import save_checkpoint
 
 TINY_G = {"name": "resnet_6blocks", "ngf": 4, "output": "tanh"}
 TINY_D = {"name": "patchgan", "ndf": 4, "n_layers": 2}

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import cyclegan_ms
+from cyclegan_ms import precision
 from cyclegan_ms.inference import TranslateOptions, Translator
-from cyclegan_ms.inference.translate import resolve_inference_precision
-from cyclegan_ms.training import fast_path
+from cyclegan_ms.precision import resolve_inference_precision
 
 
 def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -39,22 +39,22 @@ def test_bf16_translation_tracks_fp32(config: dict) -> None:
 
 def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     cpu = torch.device("cpu")
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
     assert resolve_inference_precision("auto", cpu, torch.float32) == "bf16"
     assert (
         resolve_inference_precision("auto", cpu, torch.float64) == "fp32"
     )  # keeps a double model exact
     assert resolve_inference_precision("fp32", cpu, torch.float32) == "fp32"
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     assert resolve_inference_precision("auto", cpu, torch.float32) == "fp32"
     assert resolve_inference_precision("bf16", cpu, torch.float32) == "bf16"
 
 
 def test_translator_reports_its_precision(monkeypatch: pytest.MonkeyPatch) -> None:
     gen = cyclegan_ms.from_config("generator", {"name": "resnet_6blocks", "ngf": 4})
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     assert Translator(gen).precision == "fp32"
-    monkeypatch.setattr(fast_path, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
     assert Translator(gen).precision == "bf16"
     assert Translator(gen, precision="fp32").precision == "fp32"
 

@@ -1,15 +1,26 @@
-"""A ``DataLoader`` wired for unpaired data: seeded sampler, per-worker seeding, sharding."""
+"""``DataLoader`` s wired for unpaired data: seeded sampler, per-worker seeding, sharding.
+
+:func:`make_loader` builds one loader; :class:`BatchStream` is the data order of a training
+run: batches in a resumable sampler's order, epoch after epoch, whose state is the position in
+the data (:func:`training_sampler` picks the sampler).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from .._checks import check_int
 from .base import UnpairedDataset
-from .sampler import UnpairedSampler, seed_worker
+from .sampler import ResumableSampler, UnpairedSampler, seed_worker
 
-__all__ = ["make_loader"]
+__all__ = ["BatchStream", "make_loader", "training_sampler"]
+
+logger = logging.getLogger("cyclegan_ms.data")
 
 
 def make_loader(
@@ -98,3 +109,172 @@ def make_loader(
         persistent_workers=persistent_workers and num_workers > 0,
         prefetch_factor=prefetch_factor if num_workers > 0 else None,
     )
+
+
+def training_sampler(
+    dataset: Dataset[Any],
+    sampler: Any = None,
+    *,
+    seed: int = 0,
+    num_replicas: int = 1,
+    rank: int = 0,
+) -> Any:
+    """A sampler whose state is the position in the data (``state_dict(consumed=...)`` /
+    ``load_state_dict``), for :class:`BatchStream`.
+
+    Parameters
+    ----------
+    dataset
+        The map-style training dataset.
+    sampler
+        ``None``: an :class:`~.sampler.UnpairedSampler` for datasets with ``len_a``/``len_b``,
+        else a seeded, shuffled ``DistributedSampler`` (``drop_last``); both shard over
+        ``num_replicas``. A sampler with that state is used as is; any other is wrapped in a
+        :class:`~.sampler.ResumableSampler` (it must then be deterministic given its epoch for
+        an exact resume).
+    seed
+        Seed of the default samplers.
+    num_replicas, rank
+        Number of processes and this one's rank (the default samplers' shards).
+
+    Returns
+    -------
+    Any
+        The sampler.
+    """
+    if sampler is None:
+        if hasattr(dataset, "len_a") and hasattr(dataset, "len_b"):
+            return UnpairedSampler(dataset, seed=seed, num_replicas=num_replicas, rank=rank)
+        sampler = DistributedSampler(
+            dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True
+        )
+    if callable(getattr(sampler, "state_dict", None)) and callable(
+        getattr(sampler, "load_state_dict", None)
+    ):
+        return sampler
+    return ResumableSampler(sampler)
+
+
+class BatchStream:
+    """Batches in a resumable sampler's order, forever: the data order of a training run.
+
+    Each pass of the sampler gets a fresh ``DataLoader`` seeded with ``seed * 7919 + epoch``
+    (workers seeded by :func:`~.sampler.seed_worker`), so the batches depend only on the
+    sampler's state, not on ``num_workers`` or on where a run was resumed.
+
+    Parameters
+    ----------
+    dataset
+        Map-style dataset of dict items.
+    sampler
+        The order: see :func:`training_sampler` (``None``: the default for ``dataset``).
+    batch_size
+        Items per batch and process (incomplete batches are dropped).
+    seed
+        Seed of the default samplers and base seed of the loaders' generators.
+    num_replicas, rank
+        Number of processes and this one's rank.
+    num_workers
+        Data-loading worker processes.
+    pin_memory
+        Passed to ``DataLoader`` (for CUDA training).
+
+    Attributes
+    ----------
+    sampler
+        The sampler (with its position).
+    consumed
+        Samples of the sampler's current pass that iteration has handed out.
+
+    Raises
+    ------
+    ValueError
+        ``dataset`` has fewer items than one batch of every process.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset[Any],
+        sampler: Any = None,
+        *,
+        batch_size: int,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        n = len(dataset)  # type: ignore[arg-type]
+        if n < batch_size * num_replicas:
+            raise ValueError(
+                f"dataset has {n} items, fewer than one global batch "
+                f"({batch_size} x {num_replicas} processes)"
+            )
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.sampler = training_sampler(
+            dataset, sampler, seed=seed, num_replicas=num_replicas, rank=rank
+        )
+        self.num_replicas = num_replicas
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.consumed = 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Batches from the sampler's current position on, forever."""
+        bs = self.batch_size
+        while True:
+            epoch = int(self.sampler.state_dict()["epoch"])
+            loader = DataLoader(
+                self.dataset,
+                batch_size=bs,
+                sampler=self.sampler,
+                drop_last=True,
+                num_workers=self.num_workers,
+                worker_init_fn=seed_worker if self.num_workers else None,
+                generator=torch.Generator().manual_seed(self.seed * 7919 + epoch),
+                pin_memory=self.pin_memory,
+            )
+            self.consumed = 0
+            got = 0
+            for batch in loader:
+                self.consumed += bs
+                got += 1
+                yield batch
+            if (
+                got == 0
+                and self.sampler.state_dict()["epoch"] == epoch + 1
+                and len(self.sampler) < bs
+            ):
+                raise ValueError(
+                    f"the sampler yields {len(self.sampler)} indices, fewer than a batch of {bs}"
+                )
+
+    def state_dict(self) -> dict[str, Any]:
+        """The position in the data: the sampler's state, counting the samples handed out."""
+        if self.consumed:
+            return self.sampler.state_dict(consumed=self.consumed)
+        return self.sampler.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any], *, num_replicas: int | None = None) -> None:
+        """Continue from a :meth:`state_dict` (the next iteration starts there).
+
+        Parameters
+        ----------
+        state
+            A :meth:`state_dict`.
+        num_replicas
+            The number of processes of the job that wrote it (default: this job's). When it
+            differs, the shards differ too: the stream starts at the beginning of the saved epoch
+            instead, and a warning says the order after the resume differs.
+        """
+        saved = dict(state)
+        if num_replicas is not None and num_replicas != self.num_replicas:
+            logger.warning(
+                "checkpoint was written with %s processes, resuming with %s; the data order after "
+                "resume will differ",
+                num_replicas,
+                self.num_replicas,
+            )
+            self.sampler.set_epoch(int(saved["epoch"]))
+        else:
+            self.sampler.load_state_dict(saved)
+        self.consumed = 0

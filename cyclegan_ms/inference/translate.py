@@ -52,6 +52,7 @@ from PIL import Image
 from torch import Tensor
 from typing_extensions import Unpack
 
+from ..precision import autocast, resolve_inference_precision
 from .options import (
     FixedSizeMode,
     NormStatsMode,
@@ -91,19 +92,6 @@ AUTO_TILE_PIXELS = 1024 * 1024
 DEFAULT_TILE = 1024
 #: Default overlap of neighbouring tiles, in pixels (at most a quarter of the tile).
 DEFAULT_OVERLAP = 32
-
-
-def resolve_inference_precision(
-    precision: str, device: torch.device, dtype: torch.dtype
-) -> Literal["fp32", "bf16"]:
-    """``"auto"`` → ``"bf16"`` for a float32 generator on a CPU with native bf16, else ``"fp32"``."""
-    if precision == "bf16":
-        return "bf16"
-    if precision == "auto" and device.type == "cpu" and dtype == torch.float32:
-        from ..training.fast_path import cpu_has_bf16
-
-        return "bf16" if cpu_has_bf16() else "fp32"
-    return "fp32"
 
 
 def _pil_channels(im: Image.Image, channels: int) -> Image.Image:
@@ -304,7 +292,7 @@ class Translator:
     # ------------------------------------------------------------------ tensors
     def _net(self, x: Tensor) -> Tensor:
         if self.precision == "bf16":
-            with torch.autocast(self.device.type, dtype=torch.bfloat16):
+            with autocast(self.device.type, self.precision):
                 y = self.generator(x.to(self.dtype))
             return y.to(self.dtype)
         return self.generator(x.to(self.dtype))

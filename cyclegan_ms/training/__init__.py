@@ -1,6 +1,12 @@
-"""Training: the Trainer, configs, checkpoints, schedules and distributed helpers."""
+"""Training: the Trainer and its callbacks, configs, schedules and the multi-process set-up.
 
-from .checkpoint import CheckpointError, find_latest, load_checkpoint, save_checkpoint
+Checkpoints (:mod:`cyclegan_ms.checkpoint`) and the ``train.precision = "auto"`` rule
+(:mod:`cyclegan_ms.precision`) live below training, beside inference; their names a training
+script needs are re-exported here.
+"""
+
+from ..checkpoint import CheckpointError, find_latest, load_checkpoint, save_checkpoint
+from ..precision import FastPath, pick_fast_path
 from .config import (
     ConfigError,
     DataConfig,
@@ -11,9 +17,9 @@ from .config import (
     load_preset,
     presets,
 )
-from .fast_path import FastPath, pick_fast_path
+from .distributed import resolve_device
 from .schedules import Constant, Cosine, LinearDecay, Schedule
-from .trainer import Trainer, TrainResult, resolve_device
+from .trainer import Trainer, TrainResult
 
 __all__ = [
     "CheckpointError",

@@ -35,7 +35,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -59,6 +59,7 @@ __all__ = [
     "TensorBoardLog",
     "TimeBudget",
     "default_callbacks",
+    "merge_callbacks",
 ]
 
 logger = logging.getLogger("cyclegan_ms.training")
@@ -235,18 +236,42 @@ class ProgressBar(Callback):
 # ------------------------------------------------------------------------------------ pictures
 class SampleGrids(Callback):
     """Every ``every`` steps and at the end, write ``samples/step_XXXXXXXX.png`` (input |
-    translated | reconstructed rows, see :meth:`Trainer.save_samples`)."""
+    translated | reconstructed rows, see :meth:`save`)."""
 
     def __init__(self, every: int) -> None:
         self.every = check_int(every, "every", 1)
 
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
         if trainer.dist.is_main and trainer.step % self.every == 0:
-            trainer.save_samples()
+            self.save(trainer)
 
     def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
         if trainer.dist.is_main:
-            trainer.save_samples()
+            self.save(trainer)
+
+    @torch.no_grad()
+    def save(self, trainer: Trainer) -> Path:
+        """Write ``run_dir/samples/step_XXXXXXXX.png`` now: for each image of
+        :meth:`Trainer.sample_batch <cyclegan_ms.training.Trainer.sample_batch>` a row of input |
+        translated | reconstructed, A→B→A then B→A→B, under the trainer's precision."""
+        from ..utils.images import save_grid
+
+        a, b = trainer.sample_batch()
+        a, b = trainer.prepare(a), trainer.prepare(b)
+        m = trainer.model
+        was_training = m.training
+        m.eval()
+        with trainer.autocast():
+            fake_b = m.G_ab(a)
+            rec_a = m.G_ba(fake_b)
+            fake_a = m.G_ba(b)
+            rec_b = m.G_ab(fake_a)
+        m.train(was_training)
+        rows = [[a[i], fake_b[i], rec_a[i]] for i in range(a.shape[0])]
+        rows += [[b[i], fake_a[i], rec_b[i]] for i in range(b.shape[0])]
+        path = trainer.run_dir / "samples" / f"step_{trainer.step:08d}.png"
+        save_grid(rows, path, value_range=trainer.value_range)
+        return path
 
 
 class LossPlot(Callback):
@@ -254,7 +279,17 @@ class LossPlot(Callback):
 
     def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
         if trainer.dist.is_main:
-            trainer.plot_losses()
+            self.plot(trainer)
+
+    def plot(self, trainer: Trainer) -> Path | None:
+        """Draw ``run_dir/loss_curve.png`` from ``run_dir/metrics.jsonl`` now (generator and
+        discriminator terms); ``None`` when there is no log yet."""
+        from ..utils.plots import plot_loss_curves
+
+        metrics = trainer.run_dir / "metrics.jsonl"
+        if not metrics.is_file():
+            return None
+        return plot_loss_curves(metrics, trainer.run_dir / "loss_curve.png")
 
 
 # ------------------------------------------------------------------------------------ checkpoints
@@ -439,7 +474,6 @@ class PeriodicEval(Callback):
         if trainer.step % self.every or not trainer.dist.is_main:
             return
         scores = self.evaluate(trainer)
-        trainer.last_eval = scores
         trainer.log({"step": trainer.step, "event": "eval", **scores})
 
 
@@ -477,7 +511,6 @@ class BestCheckpoint(PeriodicEval):
         if trainer.step % self.every or not trainer.dist.is_main:
             return
         scores = self.evaluate(trainer)
-        trainer.last_eval = scores
         value = scores.get(f"eval_{self.monitor}", float("nan"))
         improved = self._better(value)
         if improved:
@@ -520,3 +553,19 @@ def default_callbacks(cfg: Any) -> list[Callback]:
     if cfg.progress:
         cbs.append(ProgressBar())
     return cbs
+
+
+def merge_callbacks(defaults: Sequence[Callback], user: Sequence[Callback]) -> list[Callback]:
+    """The defaults, less those a user callback is an instance of (it replaces them: a subclass
+    of :class:`MetricsLog` replaces the default log), then the user's callbacks.
+
+    Raises
+    ------
+    TypeError
+        A user callback is not a :class:`Callback`.
+    """
+    for cb in user:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks must be Callback instances; got {type(cb).__name__}")
+    kept = [d for d in defaults if not any(isinstance(u, type(d)) for u in user)]
+    return kept + list(user)

@@ -11,12 +11,12 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
 from ..model import CycleGAN
-from .checkpoint import find_latest, load_checkpoint
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
-from .distributed import init_from_env
-from .trainer import Trainer, TrainResult, resolve_device
+from .distributed import init_process
+from .trainer import Trainer, TrainResult
 
 __all__ = ["build_dataset", "build_trainer", "run_experiment", "value_range_of"]
 
@@ -132,7 +132,7 @@ def build_trainer(cfg: ExperimentConfig, run_dir: str | os.PathLike[str]) -> Tra
         raise ConfigError(f"model: {err}") from None
     check_compatible(model, cfg.data)
     dataset = build_dataset(cfg.data, seed=cfg.train.seed)
-    info = init_from_env(resolve_device(cfg.train.device).type)
+    info, _ = init_process(cfg.train.device)
     sampler = UnpairedSampler(
         dataset, seed=cfg.train.seed, num_replicas=info.world_size, rank=info.rank
     )

@@ -12,11 +12,14 @@ a pure function of the step, it resumes exactly from a checkpoint's step with no
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from ..registry import register
+from ..registry import from_config, register
+from .config import ConfigError
 
-__all__ = ["Constant", "Cosine", "LinearDecay", "Schedule"]
+__all__ = ["Constant", "Cosine", "LinearDecay", "Schedule", "schedule_from_config"]
 
 
 class Schedule:
@@ -101,3 +104,37 @@ class Cosine(Schedule):
             return _warm(step, self.warmup)
         t = min(1.0, (step - self.warmup) / max(1, self.total_steps - self.warmup))
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def schedule_from_config(spec: str | Mapping[str, Any], total_steps: int) -> Schedule:
+    """The schedule ``train.schedule`` names, with ``total_steps`` filled in where it is needed.
+
+    Parameters
+    ----------
+    spec
+        A registry name (``"constant"``, ``"linear_decay"``, ``"cosine"``) or a table
+        ``{name = ..., ...}`` of its arguments.
+    total_steps
+        The run's ``train.steps`` (used by ``linear_decay`` and ``cosine`` unless given).
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name or bad arguments (the message starts with ``train.schedule``).
+
+    Examples
+    --------
+    >>> schedule_from_config("linear_decay", 100)(75)
+    0.5
+    """
+    cfg: dict[str, Any] = {"name": spec} if isinstance(spec, str) else dict(spec)
+    if cfg.get("name") in ("linear_decay", "cosine"):
+        cfg.setdefault("total_steps", total_steps)
+    try:
+        return from_config("schedule", cfg)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"train.schedule: {err}") from None

@@ -1,11 +1,11 @@
 """The one training loop of the library.
 
-The :class:`Trainer` sets up what the :class:`~cyclegan_ms.CycleGAN` objectives need to train
-(device, precision, ``channels_last``, ``torch.compile``, DDP, optimisers, schedules, image pools,
-EMA, the data order) and runs a short loop over :meth:`Trainer.train_step`; everything around the
-loop (logs, progress, sample grids, periodic and best checkpoints, evaluation, time budget,
-signals) is a :class:`~cyclegan_ms.training.callbacks.Callback`. Its state (networks, optimisers,
-pools, EMA, the sampler's position, random streams, callback state) is one plain dict that a
+The :class:`Trainer` holds the optimisers, schedule, image pools and EMA of a
+:class:`~cyclegan_ms.CycleGAN` and runs a short loop over :meth:`Trainer.train_step`. Each other
+idea is one piece it calls: :mod:`cyclegan_ms.precision`, :mod:`~cyclegan_ms.training.distributed`,
+the data order (:class:`~cyclegan_ms.data.loader.BatchStream`), :mod:`cyclegan_ms.checkpoint`, and
+the :mod:`~cyclegan_ms.training.callbacks` around the loop (logs, progress, sample grids, loss
+plot, checkpoints, evaluation, time budget, signals). Its state is one plain dict that a
 checkpoint holds, so a resumed run continues exactly.
 """
 
@@ -16,8 +16,8 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,48 +26,31 @@ import numpy as np
 import torch
 import torch.nn as nn
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
-from ..data.sampler import ResumableSampler, UnpairedSampler, seed_worker
-from ..model import CycleGAN
-from ..pool import ImagePool
-from ..registry import from_config
-from .callbacks import Callback, default_callbacks
-from .checkpoint import (
+from ..checkpoint import (
+    TRAINER_FORMAT,
     checkpoint_name,
     find_latest,
     load_checkpoint,
+    load_rng_state,
     prune,
+    rng_state,
     save_checkpoint,
+    upgrade_trainer_state,
 )
+from ..data.loader import BatchStream
+from ..model import CycleGAN
+from ..pool import ImagePool
+from ..precision import FastPath, Precision, choose_fast_path, set_determinism
+from .callbacks import Callback, default_callbacks, merge_callbacks
 from .config import ConfigError, OptimConfig, TrainConfig
-from .distributed import DistInfo, init_from_env
-from .fast_path import FastPath, pick_fast_path
-from .schedules import Schedule
+from .distributed import agree_max, init_process, losses_to_host, wrap_phases
+from .schedules import schedule_from_config
 
-__all__ = ["TrainResult", "Trainer", "resolve_device"]
-
-_STATE_FORMAT = "cyclegan_ms.trainer/2"
-_OLD_FORMATS = ("cyclegan_ms.trainer/1",)
+__all__ = ["TrainResult", "Trainer"]
 
 logger = logging.getLogger("cyclegan_ms.training")
-
-
-def resolve_device(spec: str) -> torch.device:
-    """``"auto"`` → CUDA when available, else CPU; anything else is parsed by ``torch.device``."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except (RuntimeError, ValueError):
-        raise ConfigError(
-            f"train.device: unknown device {spec!r}; use 'auto', 'cpu' or 'cuda[:N]'"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "train.device = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'"
-        )
-    return device
 
 
 @dataclass
@@ -83,39 +66,6 @@ class TrainResult:
     last_losses: dict[str, float] = field(default_factory=dict)
 
 
-class _GeneratorPhase(nn.Module):
-    """Holds both generators so one DDP wrapper syncs the generator step."""
-
-    def __init__(self, model: CycleGAN) -> None:
-        super().__init__()
-        self.G_ab, self.G_ba = model.G_ab, model.G_ba
-        self._model: CycleGAN
-        object.__setattr__(self, "_model", model)
-
-    def forward(self, real_a: Tensor, real_b: Tensor) -> dict[str, Any]:
-        out = self._model.generator_objective(real_a, real_b)
-        return {
-            "losses": out.losses,
-            "fake_a": out.fake_a,
-            "fake_b": out.fake_b,
-            "rec_a": out.rec_a,
-            "rec_b": out.rec_b,
-        }
-
-
-class _DiscriminatorPhase(nn.Module):
-    def __init__(self, model: CycleGAN) -> None:
-        super().__init__()
-        self.D_a, self.D_b = model.D_a, model.D_b
-        self._model: CycleGAN
-        object.__setattr__(self, "_model", model)
-
-    def forward(
-        self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor
-    ) -> dict[str, Tensor]:
-        return self._model.discriminator_objective(real_a, real_b, fake_a, fake_b)
-
-
 def _make_optimizer(
     params: list[nn.Parameter], cfg: OptimConfig, device: torch.device
 ) -> torch.optim.Optimizer:
@@ -127,29 +77,6 @@ def _make_optimizer(
     if cfg.weight_decay > 0:
         return torch.optim.AdamW(params, weight_decay=cfg.weight_decay, **kwargs)
     return torch.optim.Adam(params, **kwargs)
-
-
-def _make_schedule(spec: str | Mapping[str, Any], total_steps: int) -> Schedule:
-    cfg: dict[str, Any] = {"name": spec} if isinstance(spec, str) else dict(spec)
-    name = cfg.get("name")
-    if name in ("linear_decay", "cosine"):
-        cfg.setdefault("total_steps", total_steps)
-    try:
-        sched = from_config("schedule", cfg)
-    except (ValueError, TypeError) as err:
-        raise ConfigError(f"train.schedule: {err}") from None
-    return sched
-
-
-def _merge_callbacks(defaults: Sequence[Callback], user: Sequence[Callback]) -> list[Callback]:
-    """The defaults, less those a user callback is an instance of (it replaces them: a subclass
-    of :class:`~cyclegan_ms.training.callbacks.MetricsLog` replaces the default log), then the
-    user's callbacks."""
-    for cb in user:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks must be Callback instances; got {type(cb).__name__}")
-    kept = [d for d in defaults if not any(isinstance(u, type(d)) for u in user)]
-    return kept + list(user)
 
 
 class Trainer:
@@ -172,12 +99,9 @@ class Trainer:
         ``(low, high)`` of the images, used to render sample grids.
     sampler
         The data order: a sampler over dataset indices (or :class:`~cyclegan_ms.data.SampleKey`
-        s). One with ``state_dict(consumed=...)``/``load_state_dict`` (as
-        :class:`~cyclegan_ms.data.UnpairedSampler`) is used as is; any other is wrapped in a
-        :class:`~cyclegan_ms.data.sampler.ResumableSampler` (it must then be deterministic
-        given its epoch for an exact resume). Default: an :class:`UnpairedSampler` for datasets
-        with ``len_a``/``len_b``, else a seeded :class:`~torch.utils.data.DistributedSampler`
-        shuffle; both shard over DDP ranks.
+        s), made resumable by :func:`~cyclegan_ms.data.loader.training_sampler`. Default: an
+        :class:`~cyclegan_ms.data.UnpairedSampler` for datasets with ``len_a``/``len_b``, else
+        a seeded ``DistributedSampler`` shuffle; both shard over DDP ranks.
     sample_images
         Optional ``(A (N, C, H, W), B (N, C, H, W))`` batch rendered into the sample grids;
         default: the first two items of ``dataset``.
@@ -222,46 +146,47 @@ class Trainer:
         self.value_range = (float(value_range[0]), float(value_range[1]))
         self.run_dir = Path(run_dir)
         self.experiment = dict(experiment) if experiment is not None else None
-        self.device = resolve_device(self.cfg.device)
         cfg = self.cfg
-        self.fast_path: FastPath | None = None
-        self.precision: str = cfg.precision
+        self.dist, self.device = init_process(cfg.device)
+        #: The :class:`~cyclegan_ms.precision.FastPath` the networks run with (precision,
+        #: ``channels_last``, ``torch.compile``, TF32), every field of it applied.
+        self.setup: FastPath = choose_fast_path(
+            self.device, cfg.precision, channels_last=cfg.channels_last, compile=cfg.compile
+        )
+        self.setup.enable_backends()
         if cfg.precision == "auto":
-            self.fast_path = pick_fast_path(self.device)
-            self.precision = self.fast_path.precision
-            if self.fast_path.tf32:
-                torch.backends.cuda.matmul.allow_tf32 = True
-                torch.backends.cudnn.allow_tf32 = True
-            logger.info("train.precision = 'auto': %s", self.fast_path.describe())
-        if self.precision == "fp16" and self.device.type != "cuda":
+            logger.info("train.precision = 'auto': %s", self.setup.describe())
+        if self.setup.precision == "fp16" and self.device.type != "cuda":
             raise ConfigError("train.precision = 'fp16' needs CUDA; use 'bf16' or 'fp32' on CPU")
-        self.dist: DistInfo = init_from_env(self.device.type)
-        if self.dist.enabled and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
-        self._set_determinism()
+        random.seed(cfg.seed)
+        np.random.seed(cfg.seed % 2**32)
+        torch.manual_seed(cfg.seed)
+        set_determinism(self.device.type, cfg.deterministic)
 
         self.model = model.to(self.device)
         self.model.value_range = self.value_range  # so translate/evaluate know the data range
-        if cfg.channels_last:
+        if self.setup.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.dataset = dataset
-        self.num_workers = num_workers
-        n = len(dataset)  # type: ignore[arg-type]
-        if n < cfg.batch_size * self.dist.world_size:
-            raise ValueError(
-                f"dataset has {n} items, fewer than one global batch "
-                f"({cfg.batch_size} x {self.dist.world_size} processes)"
-            )
-        self.sampler = self._make_sampler(sampler, n)
+        #: The data order: batches in the sampler's order; its state is the position in the data.
+        self.data = BatchStream(
+            dataset,
+            sampler,
+            batch_size=cfg.batch_size,
+            seed=cfg.seed,
+            num_replicas=self.dist.world_size,
+            rank=self.dist.rank,
+            num_workers=num_workers,
+            pin_memory=self.device.type == "cuda",
+        )
 
-        g_params = [p for g in model.generators() for p in g.parameters()]
-        d_params = [p for d in model.discriminators() for p in d.parameters()]
-        self.opt_g = _make_optimizer(g_params, self.optim_cfg_g, self.device)
-        self.opt_d = _make_optimizer(d_params, self.optim_cfg_d, self.device)
-        self.schedule = _make_schedule(cfg.schedule, cfg.steps)
-        use_scaler = self.precision == "fp16"
-        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
-        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self._g_params = [p for g in model.generators() for p in g.parameters()]
+        self._d_params = [p for d in model.discriminators() for p in d.parameters()]
+        self.opt_g = _make_optimizer(self._g_params, self.optim_cfg_g, self.device)
+        self.opt_d = _make_optimizer(self._d_params, self.optim_cfg_d, self.device)
+        self.schedule = schedule_from_config(cfg.schedule, cfg.steps)
+        self.scaler_g = self.setup.grad_scaler(self.device.type)
+        self.scaler_d = self.setup.grad_scaler(self.device.type)
         self.pool_a = ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 1)
         self.pool_b = ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 2)
         self.ema: dict[str, torch.optim.swa_utils.AveragedModel] | None = None
@@ -272,116 +197,48 @@ class Trainer:
                 for name, g in (("G_ab", model.G_ab), ("G_ba", model.G_ba))
             }
 
-        if cfg.compile:
+        if self.setup.compile:
             for net in (*model.generators(), *model.discriminators()):
                 net.compile()
-        self.g_phase: nn.Module = _GeneratorPhase(self.model)
-        self.d_phase: nn.Module = _DiscriminatorPhase(self.model)
-        if self.dist.enabled:
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.g_phase = nn.parallel.DistributedDataParallel(self.g_phase, device_ids=ids)
-            self.d_phase = nn.parallel.DistributedDataParallel(self.d_phase, device_ids=ids)
+        self.g_phase, self.d_phase = wrap_phases(self.model, self.dist, self.device)
 
-        self.callbacks: list[Callback] = _merge_callbacks(default_callbacks(cfg), callbacks)
+        self.callbacks = merge_callbacks(default_callbacks(cfg), callbacks)
         self.step = 0
         self.bad_steps = 0
         self.skipped_steps = 0
         self.stop_reason: str | None = None
-        self.last_eval: dict[str, float] = {}
         self.last_checkpoint: Path | None = None
         self._interrupted = False
-        self._consumed = 0  # samples of the sampler's current iteration the loop has used
         self._sample_images = sample_images
 
-    # ------------------------------------------------------------------ set-up helpers
-    def _make_sampler(self, sampler: Any, n: int) -> Any:
-        if sampler is None:
-            if hasattr(self.dataset, "len_a") and hasattr(self.dataset, "len_b"):
-                return UnpairedSampler(
-                    self.dataset,
-                    seed=self.cfg.seed,
-                    num_replicas=self.dist.world_size,
-                    rank=self.dist.rank,
-                )
-            from torch.utils.data import DistributedSampler
+    @property
+    def precision(self) -> Precision:
+        """The resolved ``train.precision``: ``"fp32"``, ``"bf16"`` or ``"fp16"``."""
+        return self.setup.precision
 
-            sampler = DistributedSampler(
-                self.dataset,
-                num_replicas=self.dist.world_size,
-                rank=self.dist.rank,
-                shuffle=True,
-                seed=self.cfg.seed,
-                drop_last=True,
-            )
-        if callable(getattr(sampler, "state_dict", None)) and callable(
-            getattr(sampler, "load_state_dict", None)
-        ):
-            return sampler
-        return ResumableSampler(sampler)
+    @property
+    def fast_path(self) -> FastPath | None:
+        """What ``train.precision = "auto"`` set up (``None`` when the precision was set)."""
+        return self.setup if self.cfg.precision == "auto" else None
 
-    def _set_determinism(self) -> None:
-        seed = self.cfg.seed
-        random.seed(seed)
-        np.random.seed(seed % 2**32)
-        torch.manual_seed(seed)
-        if self.cfg.deterministic:
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True)
-            torch.backends.cudnn.benchmark = False
-        elif self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True
+    # ------------------------------------------------------------------ step helpers
+    def autocast(self) -> AbstractContextManager[object]:
+        """The forward passes' context: autocast to the resolved precision (none for fp32)."""
+        return self.setup.autocast(self.device.type)
 
-    def _autocast(self) -> Any:
-        p = self.precision
-        if p == "fp32":
-            return nullcontext()
-        dtype = torch.bfloat16 if p == "bf16" else torch.float16
-        return torch.autocast(self.device.type, dtype=dtype)
-
-    def _batches(self) -> Iterator[dict[str, Any]]:
-        """Batches in the sampler's order, forever; the sampler's state is the data position."""
-        bs = self.cfg.batch_size
-        while True:
-            epoch = int(self.sampler.state_dict()["epoch"])
-            loader = DataLoader(
-                self.dataset,
-                batch_size=bs,
-                sampler=self.sampler,
-                drop_last=True,
-                num_workers=self.num_workers,
-                worker_init_fn=seed_worker if self.num_workers else None,
-                generator=torch.Generator().manual_seed(self.cfg.seed * 7919 + epoch),
-                pin_memory=self.device.type == "cuda",
-            )
-            self._consumed = 0
-            got = 0
-            for batch in loader:
-                self._consumed += bs
-                got += 1
-                yield batch
-            if (
-                got == 0
-                and self.sampler.state_dict()["epoch"] == epoch + 1
-                and len(self.sampler) < bs
-            ):
-                raise ValueError(
-                    f"the sampler yields {len(self.sampler)} indices, fewer than a batch of {bs}"
-                )
-
-    def _prepare(self, x: Tensor) -> Tensor:
+    def prepare(self, x: Tensor) -> Tensor:
+        """A batch of images on the training device, in the networks' memory format."""
         x = x.to(self.device, non_blocking=True)
-        if self.cfg.channels_last:
+        if self.setup.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
     def _set_lr(self) -> tuple[float, float]:
         factor = self.schedule(self.step)
-        lr_g = self.optim_cfg_g.lr * factor
-        lr_d = self.optim_cfg_d.lr * factor
-        for group in self.opt_g.param_groups:
-            group["lr"] = lr_g
-        for group in self.opt_d.param_groups:
-            group["lr"] = lr_d
+        lr_g, lr_d = self.optim_cfg_g.lr * factor, self.optim_cfg_d.lr * factor
+        for opt, lr in ((self.opt_g, lr_g), (self.opt_d, lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr
         return lr_g, lr_d
 
     @staticmethod
@@ -399,21 +256,6 @@ class Trainer:
         scaler.step(opt)
         scaler.update()
 
-    def _to_host(self, losses: Mapping[str, Tensor]) -> dict[str, float] | None:
-        """The step's one host sync: the losses (averaged over ranks) if all are finite, else
-        ``None``; under DDP a step is skipped on every rank when one rank's loss is not."""
-        keys = list(losses)
-        values = torch.stack([losses[k].detach().float().reshape(()) for k in keys])
-        bad = (~torch.isfinite(values)).any().float().reshape(1)
-        packed = torch.cat([bad, torch.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)])
-        if self.dist.enabled:
-            torch.distributed.all_reduce(packed)
-            packed[1:] /= self.dist.world_size
-        host = packed.cpu().tolist()
-        if host[0] > 0:
-            return None
-        return dict(zip(keys, host[1:], strict=True))
-
     # ------------------------------------------------------------------ one step
     def train_step(self, batch: Mapping[str, Any]) -> dict[str, float] | None:
         """One generator update then one discriminator update, or none of them.
@@ -430,16 +272,13 @@ class Trainer:
             The step's losses (``g_*`` and ``d_*``, host floats; under DDP averaged over ranks)
             and learning rates ``lr_g``/``lr_d``, or ``None`` for a skipped step.
         """
-        real_a = self._prepare(batch["A"])
-        real_b = self._prepare(batch["B"])
+        real_a = self.prepare(batch["A"])
+        real_b = self.prepare(batch["B"])
         lr_g, lr_d = self._set_lr()
         model = self.model
         model.train()
 
-        # Both objectives and their gradients first (the generator's graph is freed before the
-        # discriminator's is built: lower peak memory); no parameter moves until both losses are
-        # known to be finite.
-        with self._autocast():
+        with self.autocast():
             g_out = self.g_phase(real_a, real_b)
         g_losses = {f"g_{k}": v.detach() for k, v in g_out["losses"].items()}
         self._backward(g_out["losses"]["total"], self.opt_g, self.scaler_g)
@@ -448,11 +287,11 @@ class Trainer:
         pools = (self.pool_a.snapshot(), self.pool_b.snapshot())
         fake_a = self.pool_a.query(fake_a_new)
         fake_b = self.pool_b.query(fake_b_new)
-        with self._autocast():
+        with self.autocast():
             d_out = self.d_phase(real_a, real_b, fake_a, fake_b)
         self._backward(d_out["total"], self.opt_d, self.scaler_d)
         losses = {**g_losses, **{f"d_{k}": v.detach() for k, v in d_out.items()}}
-        values = self._to_host(losses)
+        values = losses_to_host(losses, self.dist)
         if values is None:  # nothing has been stepped: drop the gradients, undo the pools
             self.opt_g.zero_grad(set_to_none=True)
             self.opt_d.zero_grad(set_to_none=True)
@@ -460,12 +299,8 @@ class Trainer:
             self.pool_b.rollback(pools[1])
             return None
 
-        self._step(
-            self.opt_g, self.scaler_g, [p for g in model.generators() for p in g.parameters()]
-        )
-        self._step(
-            self.opt_d, self.scaler_d, [p for d in model.discriminators() for p in d.parameters()]
-        )
+        self._step(self.opt_g, self.scaler_g, self._g_params)
+        self._step(self.opt_d, self.scaler_d, self._d_params)
         if self.ema is not None:
             for name, avg in self.ema.items():
                 avg.update_parameters(getattr(model, name))
@@ -481,15 +316,11 @@ class Trainer:
 
     def _stop_agreed(self) -> bool:
         """Whether to stop now; under DDP every rank stops at the same step."""
-        if not self.dist.enabled:
-            return self.stop_reason is not None
-        flag = torch.tensor(
-            [2.0 if self._interrupted else 1.0 if self.stop_reason else 0.0], device=self.device
-        )
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-        if flag.item() > 0 and self.stop_reason is None:
-            self.request_stop("another rank stopped", interrupted=flag.item() > 1)
-        return flag.item() > 0
+        mine = 2.0 if self._interrupted else 1.0 if self.stop_reason is not None else 0.0
+        agreed = agree_max(mine, self.dist, self.device)
+        if agreed > 0 and self.stop_reason is None:
+            self.request_stop("another rank stopped", interrupted=agreed > 1)
+        return agreed > 0
 
     def budget_clock(self) -> float:
         """Seconds on the clock ``train.budget_clock`` names (wall or this process's CPU time)."""
@@ -513,12 +344,14 @@ class Trainer:
         cfg = self.cfg
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._write_config()
+            if self.experiment is not None:
+                config = json.dumps(self.experiment, indent=2, default=str)
+                (self.run_dir / "config.json").write_text(config)
         self.stop_reason, self._interrupted = None, False
         t0 = time.perf_counter()
         last: dict[str, float] = {}
         stopped_on_nan = False
-        stream = self._batches()
+        stream = iter(self.data)
         try:
             for cb in self.callbacks:
                 cb.on_fit_start(self, target)
@@ -558,11 +391,6 @@ class Trainer:
         return result
 
     # ------------------------------------------------------------------ outputs
-    def _write_config(self) -> None:
-        if self.experiment is not None:
-            path = self.run_dir / "config.json"
-            path.write_text(json.dumps(self.experiment, indent=2, default=str))
-
     def sample_batch(self) -> tuple[Tensor, Tensor]:
         """The ``(A (N, C, H, W), B (N, C, H, W))`` images of the sample grids (default: the first
         two items of the dataset)."""
@@ -574,38 +402,6 @@ class Trainer:
             )
         return self._sample_images
 
-    @torch.no_grad()
-    def save_samples(self) -> Path:
-        """Write ``samples/step_XXXXXXXX.png``: rows of input | translated | reconstructed,
-        for A→B→A then B→A→B."""
-        from ..utils.images import save_grid
-
-        a, b = self.sample_batch()
-        a, b = self._prepare(a), self._prepare(b)
-        m = self.model
-        was_training = m.training
-        m.eval()
-        with self._autocast():
-            fake_b = m.G_ab(a)
-            rec_a = m.G_ba(fake_b)
-            fake_a = m.G_ba(b)
-            rec_b = m.G_ab(fake_a)
-        m.train(was_training)
-        rows = [[a[i], fake_b[i], rec_a[i]] for i in range(a.shape[0])]
-        rows += [[b[i], fake_a[i], rec_b[i]] for i in range(b.shape[0])]
-        path = self.run_dir / "samples" / f"step_{self.step:08d}.png"
-        save_grid(rows, path, value_range=self.value_range)
-        return path
-
-    def plot_losses(self) -> Path | None:
-        """Draw ``loss_curve.png`` from ``metrics.jsonl`` (generator and discriminator terms)."""
-        from ..utils.plots import plot_loss_curves
-
-        metrics = self.run_dir / "metrics.jsonl"
-        if not metrics.is_file():
-            return None
-        return plot_loss_curves(metrics, self.run_dir / "loss_curve.png")
-
     # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue training exactly (plain data + tensors)."""
@@ -613,20 +409,9 @@ class Trainer:
             model_config: dict[str, Any] | None = self.model.config()
         except ValueError:
             model_config = None
-        rng: dict[str, Any] = {
-            "python": random.getstate(),
-            "numpy": np.random.get_state(),
-            "torch": torch.get_rng_state(),
-        }
-        if torch.cuda.is_available():
-            rng["cuda"] = torch.cuda.get_rng_state_all()
-        sampler = (
-            self.sampler.state_dict(consumed=self._consumed)
-            if self._consumed
-            else self.sampler.state_dict()
-        )
+        sampler = self.data.state_dict()
         return {
-            "format": _STATE_FORMAT,
+            "format": TRAINER_FORMAT,
             "step": self.step,
             "sampler": sampler,
             "epoch": int(sampler["epoch"]),
@@ -646,34 +431,13 @@ class Trainer:
             "pool_b": self.pool_b.state_dict(),
             "ema": {k: v.state_dict() for k, v in self.ema.items()} if self.ema else None,
             "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if cb.state_key},
-            "rng": rng,
+            "rng": rng_state(),
         }
 
-    def _load_sampler_state(self, state: Mapping[str, Any]) -> None:
-        if state["format"] in _OLD_FORMATS:  # epoch + batches done in it
-            saved = {
-                "epoch": int(state["epoch"]),
-                "position": int(state["batch_in_epoch"]) * self.cfg.batch_size,
-            }
-        else:
-            saved = dict(state["sampler"])
-        if state.get("world_size", 1) != self.dist.world_size:
-            logger.warning(
-                "checkpoint was written with %s processes, resuming with %s; the data order after "
-                "resume will differ",
-                state.get("world_size"),
-                self.dist.world_size,
-            )
-            self.sampler.set_epoch(int(saved["epoch"]))
-            return
-        self.sampler.load_state_dict(saved)
-
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a :meth:`state_dict` (e.g. from :func:`load_checkpoint`)."""
-        if state.get("format") not in (_STATE_FORMAT, *_OLD_FORMATS):
-            raise ValueError(
-                f"not a trainer checkpoint (format {state.get('format')!r}, expected {_STATE_FORMAT!r})"
-            )
+        """Restore a :meth:`state_dict` (e.g. from :func:`~cyclegan_ms.checkpoint.load_checkpoint`;
+        older formats are upgraded by :func:`~cyclegan_ms.checkpoint.upgrade_trainer_state`)."""
+        state = upgrade_trainer_state(state, batch_size=self.cfg.batch_size)
         self.model.load_state_dict(state["model"])
         self.opt_g.load_state_dict(state["optim_g"])
         self.opt_d.load_state_dict(state["optim_d"])
@@ -686,28 +450,19 @@ class Trainer:
         if self.ema is not None and state.get("ema"):
             for k, v in self.ema.items():
                 v.load_state_dict(state["ema"][k])
-        self._load_sampler_state(state)
-        self._consumed = 0
+        self.data.load_state_dict(state["sampler"], num_replicas=int(state.get("world_size", 1)))
         for cb in self.callbacks:
             if cb.state_key and cb.state_key in (state.get("callbacks") or {}):
                 cb.load_state_dict(state["callbacks"][cb.state_key])
         self.step = int(state["step"])
         self.bad_steps = int(state.get("bad_steps", 0))
         self.skipped_steps = int(state.get("skipped_steps", 0))
-        rng = state["rng"]
-        random.setstate(rng["python"])
-        np.random.set_state(rng["numpy"])
-        torch.set_rng_state(rng["torch"])
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(rng["cuda"])
+        load_rng_state(state["rng"])
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path | None:
         """Write a checkpoint atomically (rank 0 only) and prune old ones; returns its path."""
-        target = (
-            Path(path)
-            if path is not None
-            else self.run_dir / "checkpoints" / checkpoint_name(self.step)
-        )
+        default = self.run_dir / "checkpoints" / checkpoint_name(self.step)
+        target = Path(path) if path is not None else default
         state = self.state_dict()  # every rank builds it (cheap) to keep code paths equal
         if not self.dist.is_main:
             return None
@@ -733,8 +488,3 @@ class Trainer:
             )
         self.load_state_dict(load_checkpoint(path))
         return self.step
-
-
-def build_schedule(spec: str | Mapping[str, Any], total_steps: int) -> Schedule:
-    """Public helper: build a schedule from a name/table, filling in ``total_steps``."""
-    return _make_schedule(spec, total_steps)

@@ -49,6 +49,8 @@ PAGE_ORDER = [
     "cyclegan_ms.pool",
     "cyclegan_ms.model",
     "cyclegan_ms.protocols",
+    "cyclegan_ms.precision",
+    "cyclegan_ms.checkpoint",
     "cyclegan_ms.training",
     "cyclegan_ms.loading",
     "cyclegan_ms.data",

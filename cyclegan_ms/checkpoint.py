@@ -1,4 +1,6 @@
-"""Safe, atomic, self-describing checkpoints.
+"""Safe, atomic, self-describing checkpoints, and the schema of the trainer's state in them.
+
+Below both training (which writes them) and inference (:func:`cyclegan_ms.load` reads them).
 
 A checkpoint is ONE ``.safetensors`` file: every tensor of the training state (model weights,
 optimiser moments, RNG states, image pools, ...) is stored as a named tensor, and everything else
@@ -8,37 +10,60 @@ file's metadata. Loading therefore never unpickles anything: a crafted pickle is
 Writes are atomic: the file is written to a temporary name in the same folder, flushed and
 ``fsync``-ed, then renamed over the final name (and the folder ``fsync``-ed), so a crash or
 ``SIGKILL`` at any moment leaves either the previous checkpoint or the new one, never a torn file.
+
+The state a :class:`~cyclegan_ms.training.Trainer` stores is a plain dict whose ``format`` is
+:data:`TRAINER_FORMAT`; :func:`upgrade_trainer_state` brings an older one up to date, and
+:func:`ema_weights` reads a generator's weights out of its ``ema`` entry.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from ..utils.files import atomic_write_bytes
+from .utils.files import atomic_write_bytes
 
 __all__ = [
+    "OLD_TRAINER_FORMATS",
+    "TRAINER_FORMAT",
     "CheckpointError",
+    "checkpoint_name",
+    "ema_weights",
     "find_latest",
     "list_checkpoints",
     "load_checkpoint",
+    "load_rng_state",
     "pack",
+    "prune",
+    "rng_state",
     "save_checkpoint",
     "unpack",
+    "upgrade_trainer_state",
 ]
 
 _META_KEY = "cyclegan_ms"
 _FORMAT_VERSION = 1
 _NAME = re.compile(r"^step_(\d{8,})\.safetensors$")
+
+#: ``format`` of the state a :class:`~cyclegan_ms.training.Trainer` writes (its ``sampler``
+#: entry is the position in the data).
+TRAINER_FORMAT = "cyclegan_ms.trainer/2"
+#: Older trainer formats that still load (``/1`` kept the position as ``epoch`` and
+#: ``batch_in_epoch``).
+OLD_TRAINER_FORMATS = ("cyclegan_ms.trainer/1",)
+#: Prefix of the weights in an EMA entry (``torch.optim.swa_utils.AveragedModel`` keys).
+_EMA_PREFIX = "module."
 
 
 class CheckpointError(ValueError):
@@ -216,3 +241,87 @@ def prune(folder: str | os.PathLike[str], keep_last: int) -> list[Path]:
     for tmp in Path(folder).glob(".step_*.safetensors.*.tmp"):
         tmp.unlink(missing_ok=True)
     return doomed
+
+
+# --------------------------------------------------------------------------- trainer state
+def upgrade_trainer_state(state: Mapping[str, Any], *, batch_size: int) -> dict[str, Any]:
+    """A trainer state of any known format, in :data:`TRAINER_FORMAT`.
+
+    Parameters
+    ----------
+    state
+        A state as :func:`load_checkpoint` returns it.
+    batch_size
+        The per-process batch size of the run (a ``/1`` state counted batches, not samples).
+
+    Returns
+    -------
+    dict[str, Any]
+        A shallow copy of ``state``, with a ``sampler`` entry (``epoch``, ``position``) when it
+        was ``/1``.
+
+    Raises
+    ------
+    ValueError
+        ``state`` is not a trainer state.
+    """
+    fmt = state.get("format")
+    if fmt == TRAINER_FORMAT:
+        return dict(state)
+    if fmt not in OLD_TRAINER_FORMATS:
+        raise ValueError(f"not a trainer checkpoint (format {fmt!r}, expected {TRAINER_FORMAT!r})")
+    upgraded = dict(state)
+    upgraded["format"] = TRAINER_FORMAT
+    upgraded["sampler"] = {
+        "epoch": int(state["epoch"]),
+        "position": int(state["batch_in_epoch"]) * batch_size,
+    }
+    return upgraded
+
+
+def ema_weights(ema_state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """A generator's weights from its entry in a trainer state's ``ema`` table.
+
+    The entry is a ``torch.optim.swa_utils.AveragedModel`` state: the averaged network's keys
+    under ``"module."``, plus ``"n_averaged"``.
+
+    Parameters
+    ----------
+    ema_state
+        ``state["ema"]["G_ab"]`` or ``state["ema"]["G_ba"]``.
+
+    Returns
+    -------
+    dict[str, torch.Tensor]
+        A state dict for the generator.
+    """
+    n = len(_EMA_PREFIX)
+    return {k[n:]: v for k, v in ema_state.items() if k.startswith(_EMA_PREFIX)}
+
+
+def rng_state() -> dict[str, Any]:
+    """Every random stream of this process, as a trainer state's ``rng`` entry.
+
+    Returns
+    -------
+    dict[str, Any]
+        ``python`` (``random.getstate()``), ``numpy`` (``np.random.get_state()``), ``torch``
+        (the CPU generator) and, when CUDA is available, ``cuda`` (one state per device).
+    """
+    rng: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    return rng
+
+
+def load_rng_state(rng: Mapping[str, Any]) -> None:
+    """Restore the random streams of an :func:`rng_state` (``cuda`` only where CUDA is)."""
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    torch.set_rng_state(rng["torch"])
+    if "cuda" in rng and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
