@@ -27,14 +27,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import image_metrics
-from .image_metrics import _unit
+from . import image
+from .image import to_unit
 
 __all__ = [
     "INCEPTION_ENV",
     "TF_INCEPTION_RANGE",
     "InceptionFeatures",
+    "PrecomputedFeatures",
     "fid_kid",
+    "fid_kid_from_features",
     "find_inception_weights",
     "frechet_distance",
     "kernel_distance",
@@ -235,14 +237,25 @@ def frechet_distance(fake: Tensor, real: Tensor) -> float:
     return float(value)
 
 
-class _Features(nn.Module):
-    """Identity 'feature extractor' so torchmetrics can be fed precomputed features."""
+class PrecomputedFeatures(nn.Module):
+    """An identity "feature extractor", so torchmetrics' FID/KID can be fed features directly.
+
+    Parameters
+    ----------
+    num_features
+        The feature dimension ``D`` torchmetrics is told.
+
+    Shape
+    -----
+    ``(N, D) -> (N, D)``, unchanged.
+    """
 
     def __init__(self, num_features: int) -> None:
         super().__init__()
         self.num_features = num_features
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return ``x`` unchanged."""
         return x
 
 
@@ -272,14 +285,14 @@ def kernel_distance(
     -----
     ``(N_f, D), (N_r, D) -> ((), ())``.
     """
-    image_metrics._torchmetrics()
+    image.require_torchmetrics()
     from torchmetrics.image.kid import KernelInceptionDistance
 
     subset = min(subset_size, int(fake.shape[0]), int(real.shape[0]))
     with warnings.catch_warnings():  # "KID keeps all features in memory": they are given here
         warnings.simplefilter("ignore", UserWarning)
         kid = KernelInceptionDistance(
-            feature=_Features(int(fake.shape[1])), subsets=subsets, subset_size=subset
+            feature=PrecomputedFeatures(int(fake.shape[1])), subsets=subsets, subset_size=subset
         )
     kid.update(real.double(), real=True)
     kid.update(fake.double(), real=False)
@@ -289,9 +302,27 @@ def kernel_distance(
     return float(mean), float(std)
 
 
-def _fid_kid_from_features(
-    fake: Tensor, real: Tensor, *, kid_subset_size: int, kid_subsets: int
+def fid_kid_from_features(
+    fake: Tensor, real: Tensor, *, kid_subset_size: int = 1000, kid_subsets: int = 100
 ) -> dict[str, float]:
+    """FID and KID between two sets of features (:func:`frechet_distance`, :func:`kernel_distance`).
+
+    Parameters
+    ----------
+    fake, real
+        ``(N_f, D)`` and ``(N_r, D)`` features, each ``N >= 2``.
+    kid_subset_size, kid_subsets
+        KID subsets (the subset size is capped at the smaller set's size).
+
+    Returns
+    -------
+    dict[str, float]
+        ``fid``, ``kid`` (mean over subsets) and ``kid_std``.
+
+    Shape
+    -----
+    ``(N_f, D), (N_r, D) -> ()`` each.
+    """
     kid, kid_std = kernel_distance(fake, real, subset_size=kid_subset_size, subsets=kid_subsets)
     return {"fid": frechet_distance(fake, real), "kid": kid, "kid_std": kid_std}
 
@@ -341,7 +372,7 @@ def fid_kid(
     dev = next(net.parameters(), torch.zeros(())).device
 
     def features(images: Iterable[Tensor]) -> Tensor:
-        out = [net(_unit(x, data_range).to(dev)).cpu() for x in images]
+        out = [net(to_unit(x, data_range).to(dev)).cpu() for x in images]
         return torch.cat(out) if out else torch.zeros(0, net.num_features or 2048)
 
     f_fake, f_real = features(fake), features(real)
@@ -350,6 +381,6 @@ def fid_kid(
             f"FID/KID need at least 2 images per set; got {f_fake.shape[0]} generated and "
             f"{f_real.shape[0]} real"
         )
-    return _fid_kid_from_features(
+    return fid_kid_from_features(
         f_fake, f_real, kid_subset_size=kid_subset_size, kid_subsets=kid_subsets
     )
