@@ -21,7 +21,7 @@ from cyclegan_ms.inference import (
     tiled_forward,
     use_norm_stats,
 )
-from cyclegan_ms.inference.tiling import needs_image_stats
+from cyclegan_ms.inference.norm_stats import needs_image_stats
 
 # fp32 translation: these tests compare against fp32 references (bf16: test_translate_precision)
 pytestmark = pytest.mark.usefixtures("fp32_translation")

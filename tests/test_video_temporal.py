@@ -10,7 +10,7 @@ import torch.nn as nn
 import cyclegan_ms as cms
 from cyclegan_ms.data.scenes import drive_pairs
 from cyclegan_ms.inference import Translator
-from cyclegan_ms.inference.tiling import collect_norm_stats
+from cyclegan_ms.inference.norm_stats import collect_norm_stats
 from cyclegan_ms.metrics import (
     change_error,
     evaluate_drives,

@@ -3,7 +3,8 @@
 * :func:`translate` / :class:`Translator`: PIL images, numpy arrays or tensors in, the same kind
   out (:mod:`~cyclegan_ms.inference.kinds`); any size (reflect-padded to the generator's multiple
   and cropped back); large images in overlapping, smoothly blended tiles with whole-image
-  normalisation statistics (:mod:`~cyclegan_ms.inference.tiling`). Every choice is a field of one
+  normalisation statistics (:mod:`~cyclegan_ms.inference.tiling`,
+  :mod:`~cyclegan_ms.inference.norm_stats`). Every choice is a field of one
   frozen :class:`TranslateOptions` (:mod:`~cyclegan_ms.inference.options`);
   :func:`as_translator` turns a model or a ready Translator, plus options, into a Translator.
 * Where a generator comes from: models, checkpoints, run folders and generator files
@@ -21,18 +22,10 @@ from __future__ import annotations
 
 from .export import ExportFormat, PadToMultiple, export
 from .kinds import ImageBatch, ImageLike, image_batch
+from .norm_stats import NormStats, collect_norm_stats, use_norm_stats
 from .options import EvalTranslateKwargs, TranslateKwargs, TranslateOptions
 from .source import load_generator, resolve_generator, resolve_generator_card, save_generator
-from .tiling import (
-    NormStats,
-    Span,
-    blend_window,
-    collect_norm_stats,
-    pad_to_multiple,
-    tile_spans,
-    tiled_forward,
-    use_norm_stats,
-)
+from .tiling import Span, blend_window, pad_to_multiple, tile_spans, tiled_forward
 from .translate import (
     AUTO_TILE_PIXELS,
     DEFAULT_OVERLAP,

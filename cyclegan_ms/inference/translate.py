@@ -51,6 +51,7 @@ from torch import Tensor
 from typing_extensions import Unpack
 
 from .kinds import ImageBatch, image_batch
+from .norm_stats import NormStats, collect_norm_stats, needs_image_stats, use_norm_stats
 from .options import (
     FixedSizeMode,
     NormStatsMode,
@@ -60,14 +61,7 @@ from .options import (
     options_with,
 )
 from .source import Direction, ModelSource, resolve_generator_card
-from .tiling import (
-    NormStats,
-    collect_norm_stats,
-    needs_image_stats,
-    pad_to_multiple,
-    tiled_forward,
-    use_norm_stats,
-)
+from .tiling import pad_to_multiple, tiled_forward
 
 __all__ = [
     "AUTO_TILE_PIXELS",
@@ -469,7 +463,7 @@ class Translator:
     def norm_stats_of(self, x: Tensor) -> NormStats:
         """The whole-image normalisation statistics of a batch, as a tiled pass uses them.
 
-        Recorded (with :func:`~cyclegan_ms.inference.tiling.collect_norm_stats`, the generator
+        Recorded (with :func:`~cyclegan_ms.inference.norm_stats.collect_norm_stats`, the generator
         in eval mode) on a copy of ``x`` downscaled to at most ``options.stats_size`` pixels on
         its longer side, in the shape the generator accepts: what the tiles of an image share
         with ``norm_stats="global"``, and what :meth:`tensor` takes as ``norm_stats``.

@@ -173,14 +173,13 @@ def evaluate(
         raise ValueError(f"unknown metric(s) {', '.join(unknown)}; accepted: {', '.join(METRICS)}")
     if inception is not None:
         wanted |= INCEPTION_METRICS
-    t = translator
-    rng = t.value_range
+    rng = translator.value_range
     net: InceptionFeatures | None = None
     if wanted & INCEPTION_METRICS:
         net = (
             inception
             if isinstance(inception, InceptionFeatures)
-            else InceptionFeatures(inception, device=t.device)
+            else InceptionFeatures(inception, device=translator.device)
         )
     per: list[dict[str, float]] = []
     base_psnr: list[float] = []
@@ -193,7 +192,7 @@ def evaluate(
 
         batches = tqdm(batches, desc="eval", unit="batch")
     for x, y in batches:
-        pred = t.tensor(x.to(t.device)).cpu()
+        pred = translator.tensor(x.to(translator.device)).cpu()
         y = y.cpu()
         check_same_shape(pred, y)
         rows: list[dict[str, float]] = [{} for _ in range(pred.shape[0])]
@@ -210,7 +209,7 @@ def evaluate(
                 base_ssim += ssim(x.cpu(), y, data_range=rng).tolist()
         per += rows
         if net is not None:
-            dev = t.device
+            dev = translator.device
             feats_fake.append(net(to_unit(pred, rng).to(dev)).cpu())
             feats_real.append(net(to_unit(y, rng).to(dev)).cpu())
     if not per:

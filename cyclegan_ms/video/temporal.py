@@ -8,10 +8,10 @@ time with two remedies, each an option of :class:`TemporalOptions`:
 * **Smoothed normalisation statistics** (``stats_decay``): instance/group norm layers and global
   context layers normally use each frame's own statistics. Here every frame's statistics are
   recorded with the whole-image machinery of tiled inference
-  (:func:`~cyclegan_ms.inference.tiling.collect_norm_stats`, on a copy of the frame downscaled
+  (:func:`~cyclegan_ms.inference.norm_stats.collect_norm_stats`, on a copy of the frame downscaled
   to at most ``stats_size``), blended into an exponential moving average
   ``s = decay · s + (1 - decay) · s_frame``, and the frame is translated with the average
-  (:func:`~cyclegan_ms.inference.tiling.use_norm_stats`), so all frames of a shot share almost
+  (:func:`~cyclegan_ms.inference.norm_stats.use_norm_stats`), so all frames of a shot share almost
   the same affine map per layer. The price is a second, small forward pass per frame (the tiled
   path pays it anyway).
 * **A difference-guided temporal filter** (``filter_strength``): where the input barely changed
@@ -57,9 +57,9 @@ from torch import Tensor
 from typing_extensions import Unpack
 
 from ..inference.kinds import image_batch
+from ..inference.norm_stats import NormStats, needs_image_stats
 from ..inference.options import TranslateKwargs, TranslateOptions
 from ..inference.source import Direction, ModelSource
-from ..inference.tiling import NormStats, needs_image_stats
 from ..inference.translate import Translator, as_translator
 
 __all__ = ["FrameTranslator", "TemporalOptions", "blend_norm_stats"]
