@@ -147,7 +147,7 @@ def ciede2000(out: torch.Tensor, truth: torch.Tensor) -> float:
 
 
 def score_one(out: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
-    from cyclegan_ms.inference.metrics import psnr, ssim, structure_ssim
+    from cyclegan_ms.metrics.image import psnr, ssim, structure_ssim
 
     o, t = out[None], truth[None]
     return {
@@ -161,7 +161,7 @@ def score_one(out: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
 
 
 def follows_input(outs: Sequence[torch.Tensor], truths: Sequence[torch.Tensor]) -> float:
-    from cyclegan_ms.inference.metrics import structure_ssim
+    from cyclegan_ms.metrics.image import structure_ssim
 
     def small(x: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.interpolate(x[None], size=(128, 128), mode="area")[0]
@@ -192,7 +192,7 @@ def score_dir(out_dir: Path, photos: Path) -> dict[str, Any]:
 
 
 def baselines(photos: Path, work: Path) -> dict[str, dict[str, Any]]:
-    from cyclegan_ms.inference import baselines as bl
+    from cyclegan_ms.metrics import baselines as bl
 
     methods: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
         "identity": lambda n, d: n,

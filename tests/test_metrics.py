@@ -13,20 +13,20 @@ from PIL import Image
 
 from cyclegan_ms import CycleGAN
 from cyclegan_ms.cli import main
-from cyclegan_ms.inference import (
+from cyclegan_ms.data.pairs import folder_pairs, scene_pairs
+from cyclegan_ms.inference import Translator
+from cyclegan_ms.metrics import (
+    INCEPTION_ENV,
     InceptionFeatures,
     evaluate,
     fid_kid,
     find_inception_weights,
-    folder_pairs,
     frechet_distance,
     kernel_distance,
     packaged_inception_weights,
     psnr,
-    scene_pairs,
     ssim,
 )
-from cyclegan_ms.inference.metrics import INCEPTION_ENV
 
 TINY_G = {"name": "resnet_6blocks", "ngf": 4}
 TINY_D = {"name": "patchgan", "ndf": 4, "n_layers": 2}
@@ -97,7 +97,7 @@ def test_metric_input_errors() -> None:
 
 # ----------------------------------------------------------------------------- evaluate
 def test_evaluate_on_the_builtin_scene_pairs(model: CycleGAN) -> None:
-    result = evaluate(model, scene_pairs(4, size=32), batch_size=3)
+    result = evaluate(Translator(model), scene_pairs(4, size=32), batch_size=3)
     assert result.n == 4 and len(result.per_image) == 4
     assert result.psnr is not None and result.ssim is not None
     assert result.psnr == pytest.approx(np.mean([r["psnr"] for r in result.per_image]))
@@ -113,16 +113,16 @@ def test_evaluate_with_a_perfect_translator_scores_perfectly() -> None:
     """Identity 'translation' of (x, x) pairs: SSIM 1, PSNR inf — the metrics see the outputs."""
     identity = torch.nn.Identity()
     pairs = [(torch.rand(3, 24, 24),) * 2 for _ in range(3)]
-    result = evaluate(identity, pairs, tile=None)
+    result = evaluate(Translator(identity, tile=None), pairs)
     assert result.ssim == pytest.approx(1.0)
     assert result.psnr == math.inf
 
 
 def test_evaluate_rejects_unknown_metrics_and_empty_data(model: CycleGAN) -> None:
     with pytest.raises(ValueError, match=r"unknown metric.*accepted: psnr, ssim, fid, kid"):
-        evaluate(model, scene_pairs(1, size=32), metrics=["lpips"])
+        evaluate(Translator(model), scene_pairs(1, size=32), metrics=["lpips"])
     with pytest.raises(ValueError, match=r"no \(input, target\) pairs"):
-        evaluate(model, [])
+        evaluate(Translator(model), [])
 
 
 def test_folder_pairs_match_by_name_and_report_the_rest(tmp_path: Path) -> None:
@@ -153,10 +153,10 @@ def test_missing_inception_weights_say_where_to_put_them(
     with pytest.raises(
         FileNotFoundError, match=r"no Inception weights at .*nope\.pt.*nothing is downloaded"
     ):
-        evaluate(model, scene_pairs(2, size=32), inception=tmp_path / "nope.pt")
+        evaluate(Translator(model), scene_pairs(2, size=32), inception=tmp_path / "nope.pt")
     monkeypatch.setenv(INCEPTION_ENV, str(tmp_path / "missing.pt"))
     with pytest.raises(FileNotFoundError, match=f"{INCEPTION_ENV}=.*missing.pt is not a file"):
-        evaluate(model, scene_pairs(2, size=32), metrics=["fid"])
+        evaluate(Translator(model), scene_pairs(2, size=32), metrics=["fid"])
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not torchscript")
     with pytest.raises(ValueError, match="not a TorchScript module"):
@@ -179,12 +179,12 @@ def test_frechet_distance_agrees_with_torchmetrics(n_fake: int, n_real: int, dim
     """Both branches (fewer samples than dimensions, and more) against the library's FID."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    from cyclegan_ms.inference.metrics import _Features
+    from cyclegan_ms.metrics.fid import PrecomputedFeatures
 
     g = torch.Generator().manual_seed(0)
     fake = torch.randn(n_fake, dim, generator=g, dtype=torch.float64) + 0.5
     real = torch.randn(n_real, dim, generator=g, dtype=torch.float64) * 1.5
-    ref = FrechetInceptionDistance(feature=_Features(dim))
+    ref = FrechetInceptionDistance(feature=PrecomputedFeatures(dim))
     ref.update(real, real=True)
     ref.update(fake, real=False)
     assert frechet_distance(fake, real) == pytest.approx(float(ref.compute()), rel=1e-5, abs=1e-6)
@@ -248,12 +248,13 @@ def test_cli_eval_without_the_metrics_extra_is_one_line(
     model: CycleGAN,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from cyclegan_ms.inference import export, image_metrics
+    from cyclegan_ms.inference import export
+    from cyclegan_ms.metrics import image
 
     def missing() -> None:
         raise ImportError("metrics need torchmetrics: pip install 'cyclegan-ms[metrics]'")
 
-    monkeypatch.setattr(image_metrics, "_torchmetrics", missing)
+    monkeypatch.setattr(image, "require_torchmetrics", missing)
     gen = export(model, tmp_path / "g.safetensors")
     argv = ["eval", "--checkpoint", str(gen), "--scenes", "2", "--size", "32", "--no-progress"]
     assert main(argv) == 2

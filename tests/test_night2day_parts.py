@@ -11,9 +11,9 @@ import torch.nn as nn
 import cyclegan_ms as cms
 from cyclegan_ms.data.lowlight import linear_to_srgb, simulate_night, srgb_to_linear
 from cyclegan_ms.generators import SeedUNet
-from cyclegan_ms.inference.baselines import auto_gamma, histogram_equalize, oracle_curve
-from cyclegan_ms.inference.metrics import psnr, ssim, structure_ssim
 from cyclegan_ms.layers import ExposureNorm, ResidualOutput, ResizeConv2d, make_upsample
+from cyclegan_ms.metrics import psnr, ssim, structure_ssim
+from cyclegan_ms.metrics.baselines import auto_gamma, histogram_equalize, oracle_curve
 from cyclegan_ms.training import load_preset
 
 

@@ -1,4 +1,4 @@
-"""One frozen TranslateOptions behind Translator, translate(), evaluate() and the CLI flags."""
+"""One frozen TranslateOptions behind Translator, translate(), as_translator() and the CLI flags."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import torch
 from cyclegan_ms import CycleGAN
 from cyclegan_ms.cli import COMMAND_MODULES, SubCommand, build_parser
 from cyclegan_ms.data.pairs import scene_pairs
-from cyclegan_ms.inference import TranslateOptions, Translator, evaluate, translate
+from cyclegan_ms.inference import TranslateOptions, Translator, as_translator, translate
 from cyclegan_ms.inference.cli import _FLAGS, add_option_flags, options_from_args
+from cyclegan_ms.metrics import evaluate
 
 TINY_G = {"name": "resnet_6blocks", "ngf": 4}
 TINY_D = {"name": "patchgan", "ndf": 4, "n_layers": 2}
@@ -69,26 +70,30 @@ def test_translate_keywords_positional_direction_and_options_agree(model: CycleG
     assert not np.array_equal(by_keywords, other)
 
 
-def test_evaluate_refuses_translate_options_with_a_ready_translator(model: CycleGAN) -> None:
+def test_as_translator_refuses_translate_options_with_a_ready_translator(model: CycleGAN) -> None:
     t = Translator(model, tile=None, direction="b2a")
     pairs = list(scene_pairs(2, size=32, direction="b2a"))
     with pytest.raises(TypeError, match=r"ready Translator and translate options \(tile\)"):
-        evaluate(t, pairs, tile=16)
+        as_translator(t, tile=16)
     with pytest.raises(TypeError, match="options"):
-        evaluate(t, pairs, options=TranslateOptions())
+        as_translator(t, options=TranslateOptions())
     with pytest.raises(TypeError, match="direction='a2b'"):
-        evaluate(t, pairs, direction="a2b")
-    assert evaluate(t, pairs, direction="b2a").n == 2
+        as_translator(t, direction="a2b")
+    with pytest.raises(TypeError, match=r"^evaluate\(\) got a ready Translator"):
+        as_translator(t, owner="evaluate()", tile=16)
+    assert as_translator(t, direction="b2a") is t
+    assert evaluate(as_translator(t, direction="b2a"), pairs).n == 2
 
 
-def test_evaluate_applies_options_to_a_model(model: CycleGAN) -> None:
+def test_as_translator_applies_options_to_a_model(model: CycleGAN) -> None:
     pairs = list(scene_pairs(2, size=32, direction="b2a"))
     opts = TranslateOptions(direction="b2a", tile=None)
-    via_options = evaluate(model, pairs, options=opts)
+    via_options = evaluate(as_translator(model, opts), pairs)
     via_translator = evaluate(Translator(model, opts), pairs)
-    via_keywords = evaluate(model, pairs, direction="b2a", tile=None)
+    via_keywords = evaluate(as_translator(model, direction="b2a", tile=None), pairs)
     assert via_options.psnr == via_translator.psnr == via_keywords.psnr
-    assert via_options.psnr != evaluate(model, pairs, tile=None).psnr  # a2b translates otherwise
+    a2b = evaluate(as_translator(model, tile=None), pairs).psnr
+    assert via_options.psnr != a2b  # a2b translates otherwise
 
 
 def test_cli_flags_are_the_options_fields_with_their_defaults() -> None:

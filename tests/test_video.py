@@ -14,8 +14,10 @@ import torch.nn as nn
 
 import cyclegan_ms as cms
 from cyclegan_ms.cli import main
-from cyclegan_ms.inference import FrameTranslator, TemporalOptions, export
-from cyclegan_ms.inference.video import (
+from cyclegan_ms.inference import export
+from cyclegan_ms.video import (
+    FrameTranslator,
+    TemporalOptions,
     VideoError,
     is_video_path,
     probe_video,

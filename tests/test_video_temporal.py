@@ -9,18 +9,16 @@ import torch.nn as nn
 
 import cyclegan_ms as cms
 from cyclegan_ms.data.scenes import drive_pairs
-from cyclegan_ms.inference import (
-    FrameTranslator,
-    TemporalOptions,
-    Translator,
+from cyclegan_ms.inference import Translator
+from cyclegan_ms.inference.norm_stats import collect_norm_stats
+from cyclegan_ms.metrics import (
     change_error,
     evaluate_drives,
     frame_change,
     static_flicker,
     temporal_error,
 )
-from cyclegan_ms.inference.temporal import _blend_stats
-from cyclegan_ms.inference.tiling import collect_norm_stats
+from cyclegan_ms.video import FrameTranslator, TemporalOptions, blend_norm_stats
 
 # fp32 translation: these tests compare against fp32 references (bf16: test_translate_precision)
 pytestmark = pytest.mark.usefixtures("fp32_translation")
@@ -120,12 +118,12 @@ def test_scene_cut_restarts(G: nn.Module) -> None:
 def test_stats_average_blends_the_statistics(G: nn.Module) -> None:
     a = collect_norm_stats(G, torch.zeros(1, 3, 16, 16))
     b = collect_norm_stats(G, torch.ones(1, 3, 16, 16))
-    mixed = _blend_stats(a, b, 0.75)
+    mixed = blend_norm_stats(a, b, 0.75)
     m = next(iter(a.values))
     (ma, va), (mb, vb), (mm, vm) = a.values[m][0], b.values[m][0], mixed.values[m][0]
     torch.testing.assert_close(mm, 0.75 * ma + 0.25 * mb)
     torch.testing.assert_close(vm, 0.75 * va + 0.25 * vb)
-    assert _blend_stats(None, b, 0.75) is b
+    assert blend_norm_stats(None, b, 0.75) is b
 
 
 def test_stats_average_changes_the_output(G: nn.Module) -> None:
@@ -162,7 +160,7 @@ def test_tiled_frames_use_smoothed_global_statistics(G: nn.Module) -> None:
 
 def test_evaluate_drives_reports_the_temporal_metrics(G: nn.Module) -> None:
     clips = list(drive_pairs(2, frames=3, size=24))
-    r = evaluate_drives(G, clips, temporal=TemporalOptions.off())
+    r = evaluate_drives(FrameTranslator(G, temporal=TemporalOptions.off()), clips)
     assert (r.drives, r.frames) == (2, 6)
     s = r.summary()
     for key in (
@@ -177,9 +175,9 @@ def test_evaluate_drives_reports_the_temporal_metrics(G: nn.Module) -> None:
         assert isinstance(s[key], float)
     assert r.temporal_error >= 0 and r.change_error > 0
     with pytest.raises(ValueError, match="T >= 2"):
-        evaluate_drives(G, [(clips[0][0][:1], clips[0][1][:1])])
+        evaluate_drives(FrameTranslator(G), [(clips[0][0][:1], clips[0][1][:1])])
     with pytest.raises(ValueError, match="no drives"):
-        evaluate_drives(G, [])
+        evaluate_drives(FrameTranslator(G), [])
 
 
 def test_cli_eval_drives(G: nn.Module, tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]

@@ -5,7 +5,7 @@
 * :func:`folder_pairs`: two folders of images matched by relative path and stem.
 
 Both yield ``(input, target)`` tensors ``(C, H, W)`` in a data range, what
-:func:`cyclegan_ms.inference.evaluate` consumes.
+:func:`cyclegan_ms.metrics.evaluate` consumes.
 """
 
 from __future__ import annotations

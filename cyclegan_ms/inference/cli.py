@@ -14,16 +14,21 @@ Usage::
 file's name (and its path relative to an input folder) under ``--out``, writes every output
 atomically (a temporary file renamed into place), skips unreadable inputs and lists them at the
 end; the exit status is 1 when any input was skipped, else 0. Video files (by suffix, see
-:data:`~cyclegan_ms.inference.video.VIDEO_EXTENSIONS`) are translated frame by frame into a video
-of the same name under ``--out``, or into ``--out`` itself when it has a video suffix and the
-input is one clip (:func:`~cyclegan_ms.inference.video.translate_video`, with the temporal flags
-of :class:`~cyclegan_ms.inference.temporal.TemporalOptions`); a single clip that cannot be read
-is a one-line error.
+:data:`~cyclegan_ms.video.VIDEO_EXTENSIONS`) are translated frame by frame into a video of the
+same name under ``--out``, or into ``--out`` itself when it has a video suffix and the input is
+one clip (:func:`~cyclegan_ms.video.translate_video`, with the temporal flags of
+:class:`~cyclegan_ms.video.TemporalOptions`); a single clip that cannot be read is a one-line
+error. ``eval`` scores with :mod:`cyclegan_ms.metrics` (its ``--metrics`` are the names of
+:data:`~cyclegan_ms.metrics.METRICS`).
 
 The translation flags (``--direction``, ``--ema``, ``--tile``, ``--overlap``, ``--norm-stats``,
 ``--fixed-size-mode``, ``--batch-size``, ``--device``) are fields of
 :class:`~cyclegan_ms.inference.TranslateOptions`: :func:`add_option_flags` declares them with the
 fields' defaults and :func:`options_from_args` turns the parsed flags back into options.
+
+This module is the command line of the package's top layer: besides
+:mod:`~cyclegan_ms.inference`, it uses :mod:`cyclegan_ms.video` and :mod:`cyclegan_ms.metrics`
+(imported when a command runs).
 """
 
 from __future__ import annotations
@@ -38,10 +43,15 @@ from typing import Any, get_args
 
 from ..cli import SubCommand
 from ..generators.card import Direction
+from ..metrics.names import INCEPTION_METRICS, METRICS
 from ..utils.files import atomic_path
 from .options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
 
 __all__ = ["COMMANDS", "add_option_flags", "options_from_args", "plan_outputs"]
+
+
+#: "fid and kid": the metrics ``--inception`` adds.
+_INCEPTION_NAMES = " and ".join(m for m in METRICS if m in INCEPTION_METRICS)
 
 
 def _tile_arg(text: str) -> int | str | None:
@@ -163,10 +173,10 @@ def _tiling(p: argparse.ArgumentParser) -> None:
 
 
 def _temporal(p: argparse.ArgumentParser) -> None:
-    from .temporal import TemporalOptions
+    from ..video.temporal import TemporalOptions
 
     d = TemporalOptions()
-    g = p.add_argument_group("video: temporal stability (see cyclegan_ms.inference.temporal)")
+    g = p.add_argument_group("video: temporal stability (see cyclegan_ms.video.temporal)")
     g.add_argument(
         "--stats-decay",
         type=float,
@@ -196,7 +206,7 @@ def _temporal(p: argparse.ArgumentParser) -> None:
 
 
 def _temporal_from_args(args: argparse.Namespace) -> Any:
-    from .temporal import TemporalOptions
+    from ..video.temporal import TemporalOptions
 
     if args.no_temporal:
         return TemporalOptions.off()
@@ -344,7 +354,7 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
 
 def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Split the inputs into video jobs ``[(clip, output clip)]`` and the other inputs."""
-    from .video import is_video_path
+    from ..video.files import is_video_path
 
     videos = [Path(p) for p in args.inputs if is_video_path(p) and Path(p).is_file()]
     others = [p for p in args.inputs if not (is_video_path(p) and Path(p).is_file())]
@@ -361,8 +371,8 @@ def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list
 def _run_videos(
     args: argparse.Namespace, jobs: list[tuple[Path, Path]], translator: Any, skipped: list[str]
 ) -> int:
-    from .temporal import FrameTranslator
-    from .video import VideoError, translate_video
+    from ..video.files import VideoError, translate_video
+    from ..video.temporal import FrameTranslator
 
     frames = FrameTranslator(translator, temporal=_temporal_from_args(args))
     done = 0
@@ -520,7 +530,7 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--metrics",
         default="psnr,ssim",
-        help="comma-separated: psnr, ssim, fid, kid (fid and kid are added with --inception)",
+        help=f"comma-separated: {', '.join(METRICS)} ({_INCEPTION_NAMES} are added with --inception)",
     )
     p.add_argument(
         "--inception",
@@ -536,7 +546,7 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
 
 def _run_eval_drives(args: argparse.Namespace) -> int:
     from ..data.scenes.drives import drive_pairs
-    from .temporal import evaluate_drives
+    from ..metrics.drives import evaluate_drives
 
     if args.inputs is not None or args.targets is not None:
         raise ValueError("--drives scores the built-in drives; it does not take --inputs/--targets")
@@ -568,14 +578,15 @@ def _run_eval_drives(args: argparse.Namespace) -> int:
 
 
 def _frames(translator: Any, temporal: Any) -> Any:
-    from .temporal import FrameTranslator
+    from ..video.temporal import FrameTranslator
 
     return FrameTranslator(translator, temporal=temporal)
 
 
 def _run_eval(args: argparse.Namespace) -> int:
     from ..data.pairs import folder_pairs, scene_pairs
-    from .evaluation import evaluate
+    from ..metrics.evaluation import evaluate
+    from ..metrics.fid import find_inception_weights
 
     if args.drives is not None:
         return _run_eval_drives(args)
@@ -604,12 +615,8 @@ def _run_eval(args: argparse.Namespace) -> int:
         )
         source = f"{args.scenes} built-in scene pairs at {args.size}px"
     inception = args.inception
-    if inception is None and (set(metrics) & {"fid", "kid"}):
-        inception = os.environ.get("CYCLEGAN_MS_INCEPTION") or None
-        if inception is None:
-            from .fid import find_inception_weights
-
-            find_inception_weights(None)  # raises with where to put the weights
+    if inception is None and INCEPTION_METRICS & set(metrics):
+        inception = find_inception_weights()  # the environment's, or an error saying where
     result = evaluate(
         translator,
         pairs,

@@ -25,7 +25,6 @@ the exact ``seed_unet``, is exported for that size only; resize or tile around i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import warnings
@@ -37,7 +36,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..generators import GeneratorCard, card_of
+from ..generators import GeneratorCard
 from ..utils.files import atomic_path
 from .source import Direction, ModelSource, resolve_generator_card, save_generator
 
@@ -46,7 +45,6 @@ __all__ = [
     "ExportFormat",
     "PadToMultiple",
     "export",
-    "export_metadata",
     "verify_export",
 ]
 
@@ -104,32 +102,6 @@ class PadToMultiple(nn.Module):
         y = F.pad(x, [left, pw - left, top, ph - top], mode="reflect")
         y = self.generator(y)
         return y[:, :, top : top + h, left : left + w]
-
-
-def export_metadata(
-    generator: nn.Module, value_range: tuple[float, float], direction: Direction
-) -> dict[str, str]:
-    """The metadata stored in exported files (all values strings).
-
-    Parameters
-    ----------
-    generator
-        The exported generator; its card (:func:`~cyclegan_ms.generators.card_of`) gives the
-        size rule, channels and registry config.
-    value_range
-        Data range of its inputs and outputs.
-    direction
-        ``"a2b"`` or ``"b2a"``.
-
-    Returns
-    -------
-    dict[str, str]
-        ``value_range`` and ``generator`` (JSON), ``direction``, ``size_multiple``,
-        ``fixed_size`` (``"none"`` when any size works), ``in_channels``, ``out_channels``.
-    """
-    return _metadata(
-        dataclasses.replace(card_of(generator), value_range=value_range, direction=direction)
-    )
 
 
 def _metadata(card: GeneratorCard) -> dict[str, str]:

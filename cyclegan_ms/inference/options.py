@@ -1,11 +1,11 @@
 """How images are translated: one frozen record shared by the Python API and the command line.
 
 :class:`TranslateOptions` holds every choice :class:`~cyclegan_ms.inference.Translator`,
-:func:`~cyclegan_ms.inference.translate` and :func:`~cyclegan_ms.inference.evaluate` accept
-(tiling, normalisation statistics, fixed-size handling, batching, device, EMA weights,
-direction); ``cyclegan-ms translate`` and ``eval`` build their flags from its fields. The keyword
-arguments of those functions are the same fields (``direction`` and :class:`TranslateKwargs`)
-and override an options object field by field.
+:func:`~cyclegan_ms.inference.translate`, :func:`~cyclegan_ms.inference.as_translator` and
+:class:`~cyclegan_ms.video.FrameTranslator` accept (tiling, normalisation statistics, fixed-size
+handling, batching, device, EMA weights, direction); ``cyclegan-ms translate`` and ``eval`` build
+their flags from its fields. The keyword arguments of those functions are the same fields
+(``direction`` and :class:`TranslateKwargs`) and override an options object field by field.
 
 >>> opts = TranslateOptions(tile=512, overlap=16)
 >>> opts.replace(direction="b2a").direction, opts.tile
@@ -167,9 +167,9 @@ class TranslateOptions:
 
 
 class EvalTranslateKwargs(TypedDict, total=False):
-    """The fields of :class:`TranslateOptions` that :func:`~cyclegan_ms.inference.evaluate`
-    takes as keyword arguments (all optional; its own ``batch_size`` and ``progress`` are those
-    of the evaluation loop, and it takes ``direction`` by name)."""
+    """The fields of :class:`TranslateOptions` that :func:`~cyclegan_ms.video.translate_video`
+    takes as keyword arguments (all optional; its own ``progress`` is that of its loop over the
+    frames, and it takes ``direction`` by name)."""
 
     tile: int | Literal["auto"] | None
     overlap: int | None

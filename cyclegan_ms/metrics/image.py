@@ -13,10 +13,21 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["psnr", "ssim", "structure_ssim"]
+__all__ = ["check_same_shape", "psnr", "require_torchmetrics", "ssim", "structure_ssim", "to_unit"]
 
 
-def _torchmetrics() -> Any:
+def require_torchmetrics() -> Any:
+    """The ``torchmetrics`` module, or an ImportError saying which extra to install.
+
+    Raises
+    ------
+    ImportError
+        Without torchmetrics (``pip install 'cyclegan-ms[metrics]'``).
+
+    Shape
+    -----
+    No tensors: a module.
+    """
     try:
         import torchmetrics
     except ImportError as err:  # pragma: no cover - exercised only without the extra
@@ -24,8 +35,30 @@ def _torchmetrics() -> Any:
     return torchmetrics
 
 
-def _unit(x: Tensor, data_range: tuple[float, float]) -> Tensor:
-    """``(C, H, W)``/``(B, C, H, W)`` in ``data_range`` → ``(B, C, H, W)`` float in [0, 1]."""
+def to_unit(x: Tensor, data_range: tuple[float, float]) -> Tensor:
+    """Images in ``data_range`` (or ``uint8``) as float in [0, 1], clipped, with a batch axis.
+
+    Parameters
+    ----------
+    x
+        ``(C, H, W)`` or ``(B, C, H, W)`` images.
+    data_range
+        ``(low, high)`` of float values (``uint8`` is read as 0..255).
+
+    Returns
+    -------
+    Tensor
+        ``(B, C, H, W)`` float32 in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        For another number of dimensions.
+
+    Shape
+    -----
+    ``(C, H, W)`` or ``(B, C, H, W)`` → ``(B, C, H, W)``.
+    """
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4:
@@ -36,7 +69,18 @@ def _unit(x: Tensor, data_range: tuple[float, float]) -> Tensor:
     return ((x.float() - lo) / (hi - lo)).clamp(0.0, 1.0)
 
 
-def _check_pair(pred: Tensor, target: Tensor) -> None:
+def check_same_shape(pred: Tensor, target: Tensor) -> None:
+    """Raise unless a prediction and its target have one shape.
+
+    Raises
+    ------
+    ValueError
+        Naming both shapes.
+
+    Shape
+    -----
+    ``pred`` and ``target``: any, equal.
+    """
     if pred.shape != target.shape:
         raise ValueError(
             f"prediction and target must have the same shape; got {tuple(pred.shape)} and "
@@ -69,8 +113,8 @@ def psnr(pred: Tensor, target: Tensor, *, data_range: tuple[float, float] = (0.0
     >>> psnr(x, x + 0.1).round()
     tensor([20.])
     """
-    _check_pair(pred, target)
-    p, t = _unit(pred, data_range), _unit(target, data_range)
+    check_same_shape(pred, target)
+    p, t = to_unit(pred, data_range), to_unit(target, data_range)
     mse = (p - t).pow(2).flatten(1).mean(1)
     # torchmetrics' PSNR reduces over the whole batch; per image is 10 log10(1 / mse)
     return (10.0 * torch.log10(1.0 / mse)).float()
@@ -110,13 +154,13 @@ def ssim(
     ValueError
         If the shapes differ or an image is smaller than the window.
     """
-    _check_pair(pred, target)
-    p, t = _unit(pred, data_range), _unit(target, data_range)
+    check_same_shape(pred, target)
+    p, t = to_unit(pred, data_range), to_unit(target, data_range)
     if min(p.shape[-2:]) < kernel_size:
         raise ValueError(
             f"SSIM needs images of at least {kernel_size}×{kernel_size}; got {tuple(p.shape[-2:])}"
         )
-    tm = _torchmetrics()
+    tm = require_torchmetrics()
     value = tm.functional.image.structural_similarity_index_measure(
         p,
         t,
@@ -151,8 +195,8 @@ def structure_ssim(
     """
     from ..discriminators.multiview import luma
 
-    _check_pair(pred, target)
-    lp, lt = luma(_unit(pred, data_range)), luma(_unit(target, data_range))
+    check_same_shape(pred, target)
+    lp, lt = luma(to_unit(pred, data_range)), luma(to_unit(target, data_range))
     mp, sp = lp.mean(dim=(1, 2, 3), keepdim=True), lp.std(dim=(1, 2, 3), keepdim=True)
     mt, st = lt.mean(dim=(1, 2, 3), keepdim=True), lt.std(dim=(1, 2, 3), keepdim=True)
     matched = ((lp - mp) / sp.clamp_min(1e-6) * st + mt).clamp(0.0, 1.0)

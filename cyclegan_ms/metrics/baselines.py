@@ -20,7 +20,7 @@ from torch import Tensor
 
 from ..discriminators.multiview import luma
 from ..layers import gaussian_blur
-from .metrics import _unit  # (C, H, W) or (B, C, H, W) in a range -> (B, C, H, W) in [0, 1]
+from .image import to_unit
 
 __all__ = ["auto_gamma", "clahe", "histogram_equalize", "oracle_curve"]
 
@@ -49,7 +49,7 @@ def auto_gamma(
     """
     if not 0.0 < target_mean < 1.0:
         raise ValueError(f"target_mean must be in (0, 1); got {target_mean}")
-    u = gaussian_blur(_unit(x, value_range), denoise)
+    u = gaussian_blur(to_unit(x, value_range), denoise)
     means = u.mean(dim=(1, 2, 3), keepdim=True).clamp(1e-4, 0.9999)
     gamma = math.log(target_mean) / torch.log(means)
     return _back(u.pow(gamma), value_range).reshape(x.shape)
@@ -66,7 +66,7 @@ def histogram_equalize(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0))
     -----
     ``(B, C, H, W)`` or ``(C, H, W)``, unchanged.
     """
-    u = _unit(x, value_range)
+    u = to_unit(x, value_range)
     px = _to_uint8(u)  # (B, C, H, W)
     out = np.empty(px.shape, dtype=np.float32)
     for b in range(px.shape[0]):
@@ -102,7 +102,7 @@ def clahe(
         from skimage.exposure import equalize_adapthist
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("clahe needs scikit-image: pip install scikit-image") from err
-    u = _unit(x, value_range)
+    u = to_unit(x, value_range)
     y = luma(u)[:, 0]  # (B, H, W)
     out = torch.empty_like(u)
     for b in range(u.shape[0]):
@@ -132,8 +132,8 @@ def oracle_curve(
         raise ValueError(
             f"x and truth must have one shape; got {tuple(x.shape)} and {tuple(truth.shape)}"
         )
-    u = _unit(x, value_range)
-    t = _unit(truth, value_range)
+    u = to_unit(x, value_range)
+    t = to_unit(truth, value_range)
     levels = (u * (bins - 1)).round().long()
     b, c = u.shape[:2]
     flat_l = levels.reshape(b * c, -1)

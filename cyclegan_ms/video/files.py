@@ -16,8 +16,8 @@ What users translating clips can rely on:
   grid of the clip's average frame rate (exact for constant-rate clips, as dash cams record).
 * **Audio is copied** packet by packet (no re-encoding) when the input has an audio stream.
 * **The same options as images** (a :class:`~cyclegan_ms.inference.TranslateOptions`: tiling,
-  normalisation statistics, device...) plus :class:`~cyclegan_ms.inference.temporal.TemporalOptions`
-  against flicker (see :mod:`~cyclegan_ms.inference.temporal`).
+  normalisation statistics, device...) plus :class:`~cyclegan_ms.video.TemporalOptions` against
+  flicker (see :mod:`~cyclegan_ms.video.temporal`).
 * **Atomic output**: the clip is written to a temporary file beside ``dst`` and renamed to
   ``dst`` only when complete; an error or an interruption leaves no file under the final name.
 * **One-line errors** (:class:`VideoError`, a ``ValueError``) for a file that is not a readable
@@ -38,10 +38,10 @@ from typing import Any
 import numpy as np
 from typing_extensions import Unpack
 
-from .options import EvalTranslateKwargs, TranslateOptions
-from .source import Direction, ModelSource
+from ..inference.options import EvalTranslateKwargs, TranslateOptions
+from ..inference.source import Direction, ModelSource
+from ..inference.translate import Translator, as_translator
 from .temporal import FrameTranslator, TemporalOptions
-from .translate import Translator
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -356,7 +356,7 @@ def translate_video(
     ----------
     model
         A model, generator or checkpoint path, a :class:`~cyclegan_ms.inference.Translator`, or
-        a :class:`~cyclegan_ms.inference.temporal.FrameTranslator` (used as it is, reset first).
+        a :class:`~cyclegan_ms.video.FrameTranslator` (used as it is, reset first).
     src
         The input video (any format FFmpeg reads).
     dst
@@ -367,7 +367,7 @@ def translate_video(
     options
         How to translate each frame (:class:`~cyclegan_ms.inference.TranslateOptions`).
     temporal
-        Against flicker (default :class:`~cyclegan_ms.inference.temporal.TemporalOptions()`;
+        Against flicker (default :class:`~cyclegan_ms.video.TemporalOptions()`;
         ``TemporalOptions.off()`` translates every frame on its own).
     codec
         Video encoder (default by suffix: H.264, VP9 for ``.webm``, MPEG-4 for ``.avi``).
@@ -394,6 +394,9 @@ def translate_video(
         would overwrite ``src``, or cannot hold the audio stream. Nothing is left at ``dst``.
     ImportError
         Without PyAV (the message says ``pip install 'cyclegan-ms[video]'``).
+    TypeError
+        Translate or temporal options given with a ready Translator or FrameTranslator, which
+        would ignore them; or an unknown option.
 
     Shape
     -----
@@ -409,7 +412,10 @@ def translate_video(
         frames = model
         frames.reset()
     else:
-        frames = FrameTranslator(model, options, temporal, direction=direction, **overrides)
+        translator = as_translator(
+            model, options, direction=direction, owner="translate_video()", **overrides
+        )
+        frames = FrameTranslator(translator, temporal=temporal)
     name = _codec_name(av, dst_p, codec)
     if dst_p.exists() and src_p.exists() and dst_p.resolve() == src_p.resolve():
         raise VideoError(f"writing {dst_p} would overwrite its input; choose another output")

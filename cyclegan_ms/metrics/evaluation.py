@@ -1,10 +1,19 @@
 """The evaluation loop: translate the inputs of aligned pairs and score them against the targets.
 
-:func:`evaluate` reports PSNR/SSIM of the translations (:mod:`~cyclegan_ms.inference.image_metrics`)
-and, as a reference, of the untranslated inputs, plus FID/KID of the translations against the
-targets when an Inception network is given (:mod:`~cyclegan_ms.inference.fid`). Pairs come from
+:func:`evaluate` reports PSNR/SSIM of the translations (:mod:`~cyclegan_ms.metrics.image`) and,
+as a reference, of the untranslated inputs, plus FID/KID of the translations against the targets
+when an Inception network is given (:mod:`~cyclegan_ms.metrics.fid`). Pairs come from
 :func:`~cyclegan_ms.data.pairs.scene_pairs` (the built-in night scenes with their day renders) or
 :func:`~cyclegan_ms.data.pairs.folder_pairs` (aligned folders).
+
+**Layering.** :mod:`cyclegan_ms.metrics` sits below :mod:`cyclegan_ms.training` (whose evaluation
+callbacks use it) and below :mod:`cyclegan_ms.inference` (which loads checkpoints, so it sits
+above training), so it does not build translators: :func:`evaluate` takes a ready one, anything
+with the :class:`BatchTranslator` interface, in practice an
+:class:`~cyclegan_ms.inference.Translator`. Turning a model, checkpoint or Translator plus
+translate options into one is :func:`cyclegan_ms.inference.as_translator`'s job::
+
+    evaluate(as_translator(model, tile=512), scene_pairs(100))
 """
 
 from __future__ import annotations
@@ -12,21 +21,40 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 import torch
 from torch import Tensor
-from typing_extensions import Unpack
 
-from .fid import InceptionFeatures, _fid_kid_from_features
-from .image_metrics import _check_pair, _unit, psnr, ssim
-from .options import EvalTranslateKwargs, TranslateOptions
-from .source import Direction, ModelSource
-from .translate import Translator
+from .fid import InceptionFeatures, fid_kid_from_features
+from .image import check_same_shape, psnr, ssim, to_unit
+from .names import INCEPTION_METRICS, METRICS
 
-__all__ = ["METRICS", "EvalResult", "evaluate"]
+__all__ = ["BatchTranslator", "EvalResult", "evaluate"]
 
-#: Metric names accepted by :func:`evaluate`.
-METRICS: tuple[str, ...] = ("psnr", "ssim", "fid", "kid")
+
+class BatchTranslator(Protocol):
+    """What :func:`evaluate` needs of a translator: an
+    :class:`~cyclegan_ms.inference.Translator` has it.
+
+    Attributes
+    ----------
+    value_range
+        The data range of its input and output tensors.
+    device
+        Where it translates (inputs are moved there, and Inception runs there).
+
+    Shape
+    -----
+    ``tensor``: ``(B, C, H, W) -> (B, C_out, H, W)``.
+    """
+
+    value_range: tuple[float, float]
+    device: torch.device
+
+    def tensor(self, x: Tensor) -> Tensor:
+        """Translate a float batch in :attr:`value_range`."""
+        ...
 
 
 @dataclass
@@ -86,73 +114,43 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def _translator(
-    model: ModelSource | Translator,
-    direction: Direction | None,
-    options: TranslateOptions | None,
-    changes: EvalTranslateKwargs,
-) -> Translator:
-    """The Translator ``evaluate`` uses; translate options with a ready one are an error."""
-    if not isinstance(model, Translator):
-        return Translator(model, options, direction=direction, **changes)
-    given = sorted(changes) + (["options"] if options is not None else [])
-    if direction is not None and direction != model.direction:
-        given.insert(0, f"direction={direction!r} (the Translator's is {model.direction!r})")
-    if given:
-        raise TypeError(
-            f"evaluate() got a ready Translator and translate options ({', '.join(given)}), which "
-            "it would ignore; build the Translator with them (Translator(model, tile=...)) or "
-            "pass the model instead"
-        )
-    return model
-
-
 @torch.no_grad()
 def evaluate(
-    model: ModelSource | Translator,
+    translator: BatchTranslator,
     pairs: Iterable[tuple[Tensor, Tensor]],
     *,
-    direction: Direction | None = None,
     metrics: Sequence[str] = ("psnr", "ssim"),
     inception: InceptionFeatures | str | os.PathLike[str] | None = None,
     batch_size: int = 8,
     kid_subset_size: int = 1000,
     kid_subsets: int = 100,
     progress: bool = False,
-    options: TranslateOptions | None = None,
-    **translate_options: Unpack[EvalTranslateKwargs],
 ) -> EvalResult:
     """Translate the inputs of aligned pairs and score them against the targets.
 
     Parameters
     ----------
-    model
-        Model, generator, checkpoint path or a ready
-        :class:`~cyclegan_ms.inference.Translator` (then no translate options may be given:
-        they are the Translator's own).
+    translator
+        A ready translator, e.g. an :class:`~cyclegan_ms.inference.Translator`
+        (:func:`~cyclegan_ms.inference.as_translator` builds one from a model, checkpoint or
+        translate options). Its ``batch_size`` is the tiles per forward pass.
     pairs
         Iterable of ``(input, target)`` tensors, ``(C, H, W)`` or ``(B, C, H, W)``, in the
-        model's data range (e.g. :func:`scene_pairs`, :func:`folder_pairs`).
-    direction
-        ``"a2b"`` or ``"b2a"``; ``None``: the options' (default ``"a2b"``), or the Translator's.
+        translator's data range (e.g. :func:`~cyclegan_ms.data.pairs.scene_pairs`,
+        :func:`~cyclegan_ms.data.pairs.folder_pairs`).
     metrics
-        Any of ``"psnr"``, ``"ssim"``, ``"fid"``, ``"kid"``. FID/KID are added automatically
-        when ``inception`` is given.
+        Names of :data:`~cyclegan_ms.metrics.names.METRICS` (``"psnr"``, ``"ssim"``, ``"fid"``,
+        ``"kid"``). FID/KID are added automatically when ``inception`` is given.
     inception
         Inception features or their TorchScript file, for FID/KID (``None``: the environment
-        variable :data:`INCEPTION_ENV`, read only if FID/KID are requested).
+        variable :data:`~cyclegan_ms.metrics.fid.INCEPTION_ENV`, read only if FID/KID are
+        requested).
     batch_size
         Images per translation batch.
     kid_subset_size, kid_subsets
         KID subsets.
     progress
         Show a tqdm bar over the batches.
-    options
-        How to translate (a :class:`~cyclegan_ms.inference.TranslateOptions`), for a model
-        that is not a ready Translator. Its ``batch_size`` is the tiles per forward pass.
-    **translate_options
-        Fields of :class:`~cyclegan_ms.inference.TranslateOptions` (``tile``, ``overlap``,
-        ``norm_stats``, ``device``...) replacing those of ``options``.
 
     Returns
     -------
@@ -160,9 +158,6 @@ def evaluate(
 
     Raises
     ------
-    TypeError
-        Translate options (``options``, ``tile=...``, or another ``direction``) given with a
-        ready Translator, which would ignore them; or an unknown option.
     ValueError
         Unknown metric, mismatched pair shapes, or no pairs.
     FileNotFoundError
@@ -177,15 +172,14 @@ def evaluate(
     if unknown:
         raise ValueError(f"unknown metric(s) {', '.join(unknown)}; accepted: {', '.join(METRICS)}")
     if inception is not None:
-        wanted |= {"fid", "kid"}
-    t = _translator(model, direction, options, translate_options)
-    rng = t.value_range
+        wanted |= INCEPTION_METRICS
+    rng = translator.value_range
     net: InceptionFeatures | None = None
-    if wanted & {"fid", "kid"}:
+    if wanted & INCEPTION_METRICS:
         net = (
             inception
             if isinstance(inception, InceptionFeatures)
-            else InceptionFeatures(inception, device=t.device)
+            else InceptionFeatures(inception, device=translator.device)
         )
     per: list[dict[str, float]] = []
     base_psnr: list[float] = []
@@ -198,9 +192,9 @@ def evaluate(
 
         batches = tqdm(batches, desc="eval", unit="batch")
     for x, y in batches:
-        pred = t.tensor(x.to(t.device)).cpu()
+        pred = translator.tensor(x.to(translator.device)).cpu()
         y = y.cpu()
-        _check_pair(pred, y)
+        check_same_shape(pred, y)
         rows: list[dict[str, float]] = [{} for _ in range(pred.shape[0])]
         same = x.shape == y.shape
         if "psnr" in wanted:
@@ -215,9 +209,9 @@ def evaluate(
                 base_ssim += ssim(x.cpu(), y, data_range=rng).tolist()
         per += rows
         if net is not None:
-            dev = t.device
-            feats_fake.append(net(_unit(pred, rng).to(dev)).cpu())
-            feats_real.append(net(_unit(y, rng).to(dev)).cpu())
+            dev = translator.device
+            feats_fake.append(net(to_unit(pred, rng).to(dev)).cpu())
+            feats_real.append(net(to_unit(y, rng).to(dev)).cpu())
     if not per:
         raise ValueError("no (input, target) pairs to evaluate")
     result = EvalResult(n=len(per), per_image=per)
@@ -230,7 +224,7 @@ def evaluate(
     if net is not None:
         if len(per) < 2:
             raise ValueError(f"FID/KID need at least 2 images; got {len(per)}")
-        scores = _fid_kid_from_features(
+        scores = fid_kid_from_features(
             torch.cat(feats_fake),
             torch.cat(feats_real),
             kid_subset_size=kid_subset_size,

@@ -1,0 +1,95 @@
+"""The evaluation metrics by name, and which way each one is better: the one table.
+
+:func:`~cyclegan_ms.metrics.evaluate` computes these metrics; the training config
+(``train.eval_metric``), the evaluation callbacks, ``cyclegan-ms eval --metrics`` and the
+benchmarks accept the same names and read from here which way is better.
+
+>>> METRICS
+('psnr', 'ssim', 'fid', 'kid')
+>>> is_better("fid", 10.0, 12.0), is_better("psnr", 20.0, 21.0)
+(True, False)
+>>> names_or(METRICS)
+'psnr, ssim, fid or kid'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Literal, TypeAlias, get_args
+
+__all__ = [
+    "HIGHER_IS_BETTER",
+    "INCEPTION_METRICS",
+    "METRICS",
+    "MetricName",
+    "is_better",
+    "names_or",
+]
+
+#: The name of a metric :func:`~cyclegan_ms.metrics.evaluate` computes (for type checkers; the
+#: names and their order are those of :data:`HIGHER_IS_BETTER`).
+MetricName: TypeAlias = Literal["psnr", "ssim", "fid", "kid"]
+
+#: Every metric :func:`~cyclegan_ms.metrics.evaluate` computes, in order, and whether a higher
+#: value is better (PSNR in dB and SSIM against ground truth: yes; FID and KID, distances between
+#: the translations and the targets: no).
+HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType(
+    {"psnr": True, "ssim": True, "fid": False, "kid": False}
+)
+
+#: The metric names, in the order of :data:`HIGHER_IS_BETTER`.
+METRICS: tuple[str, ...] = tuple(HIGHER_IS_BETTER)
+
+#: The metrics that need an InceptionV3 feature extractor (see :mod:`~cyclegan_ms.metrics.fid`).
+INCEPTION_METRICS: frozenset[str] = frozenset({"fid", "kid"})
+
+if set(get_args(MetricName)) != set(METRICS) or not set(METRICS) >= INCEPTION_METRICS:
+    raise AssertionError("MetricName, HIGHER_IS_BETTER and INCEPTION_METRICS disagree")
+
+
+def is_better(metric: str, value: float, best: float | None) -> bool:
+    """Whether ``value`` of ``metric`` improves on ``best`` (any finite value beats ``None``).
+
+    Parameters
+    ----------
+    metric
+        A name of :data:`METRICS`.
+    value
+        The new score; a non-finite one is never better.
+    best
+        The best score so far, or ``None``.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    KeyError
+        For a name that is not a metric.
+
+    Shape
+    -----
+    No tensors: scalars only.
+    """
+    higher = HIGHER_IS_BETTER[metric]
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    return value > best if higher else value < best
+
+
+def names_or(names: Iterable[str]) -> str:
+    """``"a, b, c or d"``: names for an error message.
+
+    Shape
+    -----
+    No tensors: strings only.
+    """
+    items = list(names)
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"

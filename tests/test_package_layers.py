@@ -1,0 +1,127 @@
+"""The package's rooms: which package may import which, and facts kept in one place only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import cyclegan_ms
+from cyclegan_ms.metrics import HIGHER_IS_BETTER, INCEPTION_METRICS, METRICS, is_better
+from cyclegan_ms.training import TrainConfig
+from cyclegan_ms.training.callbacks import BestCheckpoint, PeriodicEval
+from cyclegan_ms.training.config import ConfigError
+
+ROOT = Path(cyclegan_ms.__file__).parent
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of every ``cyclegan_ms`` module ``path`` imports, at any depth."""
+    package = ".".join(("cyclegan_ms", *path.relative_to(ROOT).with_suffix("").parts))
+    if path.name != "__init__.py":
+        package = package.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            found.add(name)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {n for n in found if n == "cyclegan_ms" or n.startswith("cyclegan_ms.")}
+
+
+def sources(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden", "allowed_files"),
+    [
+        ("metrics", ("inference", "video", "training", "loading", "cli"), ()),
+        ("inference", ("video", "metrics"), ("cli.py",)),
+        ("video", ("training", "cli"), ()),
+    ],
+)
+def test_packages_import_only_the_layers_below(
+    package: str, forbidden: tuple[str, ...], allowed_files: tuple[str, ...]
+) -> None:
+    bad = []
+    for path in sources(package):
+        if path.name in allowed_files:
+            continue
+        for name in imported_modules(path):
+            if any(
+                name == f"cyclegan_ms.{f}" or name.startswith(f"cyclegan_ms.{f}.")
+                for f in forbidden
+            ):
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert not bad
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    bad = []
+    for package in ("metrics", "video", "inference"):
+        for path in sources(package):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and (
+                    node.level or "cyclegan_ms" in (node.module or "")
+                ):
+                    bad += [
+                        f"{path.relative_to(ROOT)}: {a.name}"
+                        for a in node.names
+                        if a.name.startswith("_")
+                    ]
+    assert not bad
+
+
+def environment_reads(path: Path) -> list[str]:
+    """The variables ``path`` reads with ``os.environ.get``, ``os.environ[...]`` or
+    ``os.getenv`` (a constant's name when the variable is one)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        arg = None
+        if isinstance(node, ast.Call) and node.args:
+            f = ast.unparse(node.func)
+            if f in ("os.environ.get", "os.getenv", "environ.get", "getenv"):
+                arg = node.args[0]
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) in (
+            "os.environ",
+            "environ",
+        ):
+            arg = node.slice
+        if arg is not None:
+            names.append(arg.value if isinstance(arg, ast.Constant) else ast.unparse(arg))
+    return names
+
+
+def test_the_inception_variable_is_read_in_one_place() -> None:
+    readers = [
+        str(p.relative_to(ROOT))
+        for p in sorted(ROOT.rglob("*.py"))
+        if {"INCEPTION_ENV", "CYCLEGAN_MS_INCEPTION"} & set(environment_reads(p))
+    ]
+    assert readers == ["layers/pretrained.py"]
+
+
+def test_one_table_of_metric_names_and_directions() -> None:
+    assert METRICS == ("psnr", "ssim", "fid", "kid")
+    assert [m for m in METRICS if not HIGHER_IS_BETTER[m]] == ["fid", "kid"]
+    assert {"fid", "kid"} == INCEPTION_METRICS
+    assert is_better("kid", 0.01, 0.02) and not is_better("ssim", 0.3, 0.4)
+    assert is_better("psnr", 10.0, None) and not is_better("psnr", float("nan"), None)
+    for name in METRICS:  # every reader accepts exactly the table's names
+        TrainConfig(eval_metric=name)  # type: ignore[arg-type]
+        PeriodicEval(5, (name,))
+        BestCheckpoint(5, monitor=name)
+    with pytest.raises(ConfigError, match="psnr, ssim, fid or kid; got 'lpips'"):
+        TrainConfig(eval_metric="lpips")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="accepted: psnr, ssim, fid, kid"):
+        PeriodicEval(5, ("lpips",))
+    with pytest.raises(ValueError, match="one of psnr, ssim, fid, kid"):
+        BestCheckpoint(5, monitor="lpips")
