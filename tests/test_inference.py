@@ -55,11 +55,8 @@ def model(run_dir: Path) -> CycleGAN:
 
 
 def reference(model: CycleGAN, x: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
-    """Untiled translation done by hand: reflect-pad to the multiple, run, crop."""
-    g = model.G_ab if direction == "a2b" else model.G_ba
-    padded, (top, left) = pad_to_multiple(x, g.size_multiple)
-    with torch.no_grad():
-        return g(padded)[:, :, top : top + x.shape[-2], left : left + x.shape[-1]]
+    """Untiled translation done by hand (see :func:`reference_generator`)."""
+    return reference_generator(model.G_ab if direction == "a2b" else model.G_ba, x)
 
 
 # ----------------------------------------------------------------------------- kinds
@@ -238,9 +235,13 @@ def test_value_range_of_a_tanh_model_is_respected() -> None:
 
 
 def reference_generator(G: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    padded, (top, left) = pad_to_multiple(x, G.size_multiple)
+    """``reference`` for a bare generator (``border="auto"``: twice its size multiple)."""
+    b = 2 * G.size_multiple
+    h, w = x.shape[-2], x.shape[-1]
+    bordered = pad_to_multiple(x, 1, size=(h + 2 * b, w + 2 * b))[0]
+    padded, (top, left) = pad_to_multiple(bordered, G.size_multiple)
     with torch.no_grad():
-        return G(padded)[:, :, top : top + x.shape[-2], left : left + x.shape[-1]]
+        return G(padded)[:, :, top + b : top + b + h, left + b : left + b + w]
 
 
 # ----------------------------------------------------------------------------- fixed size

@@ -191,14 +191,14 @@ def test_constant_image_translates_without_seams(norm_stats: str) -> None:
     x = torch.full((1, 3, 64, 96), 0.4)
     y = Translator(net, tile=32, overlap=16, norm_stats=norm_stats)(x)  # type: ignore[arg-type]
     assert float((y - y.mean(dim=(2, 3), keepdim=True)).abs().max()) < 1e-5
-    torch.testing.assert_close(y, Translator(net, tile=None)(x), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y, Translator(net, tile=None, border=0)(x), atol=1e-5, rtol=0)
 
 
 def test_smooth_image_global_stats_no_step_and_matches_untiled() -> None:
     torch.manual_seed(0)
     net = SmoothNet().eval()
     x = smooth_image()
-    untiled = Translator(net, tile=None)(x)
+    untiled = Translator(net, tile=None, border=0)(x)
     tiled = Translator(net, tile=32, overlap=16, norm_stats="global")(x)
     cols = seam_columns(96, 32, 16)
     assert step_at(tiled, cols) <= step_at(untiled, list(range(1, 96))) + 1e-4
@@ -212,7 +212,7 @@ def test_smooth_image_blending_hides_per_tile_colour_differences() -> None:
     torch.manual_seed(0)
     net = SmoothNet().eval()
     x = smooth_image()
-    untiled_step = step_at(Translator(net, tile=None)(x), list(range(1, 96)))
+    untiled_step = step_at(Translator(net, tile=None, border=0)(x), list(range(1, 96)))
     cols = seam_columns(96, 32, 16)
     blended = Translator(net, tile=32, overlap=16, norm_stats="tile")(x)
     hard = Translator(net, tile=32, overlap=16, norm_stats="tile", margin=0.5)(x)
@@ -301,7 +301,7 @@ def test_library_generators_tiled_agree_with_untiled(name: str, kwargs: dict) ->
     torch.manual_seed(0)
     G = build("generator", name, **kwargs).eval()
     x = smooth_image(96, 192)
-    untiled = Translator(G, tile=None)(x)
+    untiled = Translator(G, tile=None, border=0)(x)
     tiled = Translator(G, tile=96, overlap=48, norm_stats="global")(x)
     per_tile = Translator(G, tile=96, overlap=48, norm_stats="tile")(x)
     err_global = float((tiled - untiled).abs().mean())

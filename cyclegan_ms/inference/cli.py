@@ -71,6 +71,20 @@ def _tile_arg(text: str) -> int | str | None:
     return value
 
 
+def _border_arg(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--border must be a number of pixels or 'auto'; got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--border must be >= 0; got {value}")
+    return value
+
+
 #: How each :class:`TranslateOptions` field appears on the command line (the default comes from
 #: the field). ``ema`` is the pair ``--ema``/``--no-ema``; fields not listed have no flag.
 _FLAGS: dict[str, dict[str, Any]] = {
@@ -81,12 +95,17 @@ _FLAGS: dict[str, dict[str, Any]] = {
     "tile": {
         "type": _tile_arg,
         "metavar": "N|auto|none",
-        "help": "tile side in pixels for large images; 'auto' (default) tiles images over 1 MP with 1024-pixel tiles",
+        "help": "tile side in pixels for large images; 'auto' (default) tiles images over 4 MP (2560x1600) with 1024-pixel tiles",
     },
     "overlap": {
         "type": int,
         "metavar": "N",
         "help": "overlap of neighbouring tiles in pixels (default: 32, at most a quarter tile)",
+    },
+    "border": {
+        "type": _border_arg,
+        "metavar": "N|auto",
+        "help": "pixels of reflected context around an image translated in one pass, cropped away after (default auto: twice the generator's size multiple; 0: none)",
     },
     "norm_stats": {
         "choices": get_args(NormStatsMode),
@@ -168,7 +187,17 @@ def _common(p: argparse.ArgumentParser, *, direction: bool = True) -> None:
 
 def _tiling(p: argparse.ArgumentParser) -> None:
     add_option_flags(
-        p, ("tile", "overlap", "norm_stats", "fixed_size_mode", "batch_size", "device", "precision")
+        p,
+        (
+            "tile",
+            "overlap",
+            "border",
+            "norm_stats",
+            "fixed_size_mode",
+            "batch_size",
+            "device",
+            "precision",
+        ),
     )
 
 

@@ -75,6 +75,13 @@ class TranslateOptions:
     margin
         Fraction of each overlap ignored at a tile's edge, in ``[0, 0.5]`` (see
         :func:`~cyclegan_ms.inference.tiling.blend_window`).
+    border
+        Pixels of reflected context added on every side of an image translated in one pass, and
+        cropped away after: the generator's zero padding then acts outside the picture, where a
+        network trained on small crops leaves bright or dark bands along the borders of a large
+        photograph. ``"auto"`` (default): twice the generator's ``size_multiple`` (64 for the
+        five-level U-Net); ``0``: none (the behaviour before 0.1.0's last change). Fixed-size
+        generators and tiled images are not bordered.
     device
         Where the generator runs (it is moved there). ``None``: where its parameters are.
     value_range
@@ -111,6 +118,7 @@ class TranslateOptions:
     batch_size: int = 4
     fixed_size_mode: FixedSizeMode = "resize"
     margin: float = 0.25
+    border: int | Literal["auto"] = "auto"
     device: str | torch.device | None = None
     value_range: tuple[float, float] | None = None
     ema: bool | None = None
@@ -144,6 +152,8 @@ class TranslateOptions:
         ):
             raise ValueError(f"margin must be in [0, 0.5]; got {margin}")
         object.__setattr__(self, "margin", float(margin))
+        if self.border != "auto":
+            check_integer(self.border, "border", 0)
         if self.value_range is not None:
             object.__setattr__(self, "value_range", check_value_range(self.value_range))
         if self.ema is not None and not isinstance(self.ema, bool):
@@ -177,6 +187,7 @@ class EvalTranslateKwargs(TypedDict, total=False):
     stats_size: int
     fixed_size_mode: FixedSizeMode
     margin: float
+    border: int | Literal["auto"]
     device: str | torch.device | None
     value_range: tuple[float, float] | None
     ema: bool | None
