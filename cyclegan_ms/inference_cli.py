@@ -41,11 +41,11 @@ import sys
 from pathlib import Path
 from typing import Any, get_args
 
-from ..cli import SubCommand
-from ..generators.card import Direction
-from ..metrics.names import INCEPTION_METRICS, METRICS
-from ..utils.files import atomic_path
-from .options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
+from .cli import SubCommand
+from .generators.card import Direction
+from .inference.options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
+from .metrics.names import INCEPTION_METRICS, METRICS
+from .utils.files import atomic_path
 
 __all__ = ["COMMANDS", "add_option_flags", "options_from_args", "plan_outputs"]
 
@@ -173,7 +173,7 @@ def _tiling(p: argparse.ArgumentParser) -> None:
 
 
 def _temporal(p: argparse.ArgumentParser) -> None:
-    from ..video.temporal import TemporalOptions
+    from .video.temporal import TemporalOptions
 
     d = TemporalOptions()
     g = p.add_argument_group("video: temporal stability (see cyclegan_ms.video.temporal)")
@@ -206,7 +206,7 @@ def _temporal(p: argparse.ArgumentParser) -> None:
 
 
 def _temporal_from_args(args: argparse.Namespace) -> Any:
-    from ..video.temporal import TemporalOptions
+    from .video.temporal import TemporalOptions
 
     if args.no_temporal:
         return TemporalOptions.off()
@@ -226,7 +226,7 @@ def _device(arg: str | None) -> str:
 
 
 def _translator(args: argparse.Namespace, progress: bool) -> Any:
-    from .translate import Translator
+    from .inference.translate import Translator
 
     return Translator(args.checkpoint, options_from_args(args, progress=progress))
 
@@ -264,7 +264,7 @@ def plan_outputs(
         If ``out`` is an existing file, two inputs would be written to the same output, or an
         output would overwrite its input.
     """
-    from ..data.images import IMAGE_EXTENSIONS, find_images
+    from .data.images import IMAGE_EXTENSIONS, find_images
 
     root = Path(out)
     if root.exists() and not root.is_dir():
@@ -354,7 +354,7 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
 
 def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Split the inputs into video jobs ``[(clip, output clip)]`` and the other inputs."""
-    from ..video.files import is_video_path
+    from .video.files import is_video_path
 
     videos = [Path(p) for p in args.inputs if is_video_path(p) and Path(p).is_file()]
     others = [p for p in args.inputs if not (is_video_path(p) and Path(p).is_file())]
@@ -371,8 +371,8 @@ def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list
 def _run_videos(
     args: argparse.Namespace, jobs: list[tuple[Path, Path]], translator: Any, skipped: list[str]
 ) -> int:
-    from ..video.files import VideoError, translate_video
-    from ..video.temporal import FrameTranslator
+    from .video.files import VideoError, translate_video
+    from .video.temporal import FrameTranslator
 
     frames = FrameTranslator(translator, temporal=_temporal_from_args(args))
     done = 0
@@ -405,7 +405,7 @@ def _run_videos(
 def _run_translate(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from ..data.images import load_image
+    from .data.images import load_image
 
     video_jobs, image_inputs = _video_jobs(args)
     skipped: list[str] = []
@@ -471,7 +471,7 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .export import export, verify_export
+    from .inference.export import export, verify_export
 
     path = export(
         args.checkpoint,
@@ -545,8 +545,8 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
 
 
 def _run_eval_drives(args: argparse.Namespace) -> int:
-    from ..data.scenes.drives import drive_pairs
-    from ..metrics.drives import evaluate_drives
+    from .data.scenes.drives import drive_pairs
+    from .metrics.drives import evaluate_drives
 
     if args.inputs is not None or args.targets is not None:
         raise ValueError("--drives scores the built-in drives; it does not take --inputs/--targets")
@@ -578,15 +578,15 @@ def _run_eval_drives(args: argparse.Namespace) -> int:
 
 
 def _frames(translator: Any, temporal: Any) -> Any:
-    from ..video.temporal import FrameTranslator
+    from .video.temporal import FrameTranslator
 
     return FrameTranslator(translator, temporal=temporal)
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    from ..data.pairs import folder_pairs, scene_pairs
-    from ..metrics.evaluation import evaluate
-    from ..metrics.fid import find_inception_weights
+    from .data.pairs import folder_pairs, scene_pairs
+    from .metrics.evaluation import evaluate
+    from .metrics.fid import find_inception_weights
 
     if args.drives is not None:
         return _run_eval_drives(args)
