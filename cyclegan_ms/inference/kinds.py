@@ -33,6 +33,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ..layers.colour import LUMA_WEIGHTS
+
 __all__ = ["ImageBatch", "ImageLike", "image_batch"]
 
 #: An image ``translate`` accepts (and returns).
@@ -90,7 +92,11 @@ def _match_channels(x: Tensor, channels: int) -> Tensor:
     if c == 4 and channels == 3:
         return x[:, :3]
     if c in (3, 4) and channels == 1:
-        return x[:, 0:1] * 0.299 + x[:, 1:2] * 0.587 + x[:, 2:3] * 0.114
+        # BT.601 luma as a chain of scalar products, not layers.luma's weighted sum: the two are
+        # bit-identical in float32 and float64 (what PIL images, arrays and float32 generators
+        # give) but not in float16/bfloat16, which a half-precision generator's tensors are in.
+        r, g, b = LUMA_WEIGHTS
+        return x[:, 0:1] * r + x[:, 1:2] * g + x[:, 2:3] * b
     raise ValueError(f"the generator takes {channels} channel(s); cannot convert an image with {c}")
 
 

@@ -22,8 +22,8 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 import torch
 
-from .._checks import check_integer
-from ..generators.card import Direction, check_direction, check_value_range
+from .._checks import check_int, check_value_range
+from ..generators.card import Direction, check_direction
 
 __all__ = [
     "EvalTranslateKwargs",
@@ -127,11 +127,11 @@ class TranslateOptions:
         ):
             raise ValueError(f"tile must be 'auto', None or a positive integer; got {tile!r}")
         if self.overlap is not None:
-            check_integer(self.overlap, "overlap", 0)
+            check_int(self.overlap, "overlap", 0)
         if self.norm_stats not in ("global", "tile"):
             raise ValueError(f"norm_stats must be 'global' or 'tile'; got {self.norm_stats!r}")
-        check_integer(self.stats_size, "stats_size", 1)
-        check_integer(self.batch_size, "batch_size", 1)
+        check_int(self.stats_size, "stats_size", 1)
+        check_int(self.batch_size, "batch_size", 1)
         if self.fixed_size_mode not in ("resize", "tile"):
             raise ValueError(
                 f"fixed_size_mode must be 'resize' or 'tile'; got {self.fixed_size_mode!r}"

@@ -18,8 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..discriminators.multiview import luma
-from ..layers import gaussian_blur
+from ..layers import gaussian_blur, luma
 from .image import to_unit
 
 __all__ = ["auto_gamma", "clahe", "histogram_equalize", "oracle_curve"]

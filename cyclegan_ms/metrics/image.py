@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..layers import luma
+
 __all__ = ["check_same_shape", "psnr", "require_torchmetrics", "ssim", "structure_ssim", "to_unit"]
 
 
@@ -193,8 +195,6 @@ def structure_ssim(
     -----
     ``(B, C, H, W)`` or ``(C, H, W)`` with C in {1, 3} → ``(B,)``.
     """
-    from ..discriminators.multiview import luma
-
     check_same_shape(pred, target)
     lp, lt = luma(to_unit(pred, data_range)), luma(to_unit(target, data_range))
     mp, sp = lp.mean(dim=(1, 2, 3), keepdim=True), lp.std(dim=(1, 2, 3), keepdim=True)

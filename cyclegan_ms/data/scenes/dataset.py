@@ -12,11 +12,11 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from ..._checks import check_int
+from ..._checks import check_int, check_value_range
 from ...layers import luma
 from ..base import UnpairedDataset, item_rngs
 from ..sampler import SampleKey
-from ..transforms import ValueRange, check_value_range
+from ..transforms import ValueRange
 from .layout import sample_scene
 from .render import check_darkness_range, render_day_chw, render_night_chw, resolve_darkness
 
