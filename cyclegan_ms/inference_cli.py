@@ -38,14 +38,21 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, TypedDict, get_args
 
 from .cli import SubCommand
 from .generators.card import Direction
 from .inference.options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
 from .metrics.names import INCEPTION_METRICS, METRICS
 from .utils.files import atomic_path
+
+if TYPE_CHECKING:  # imported when a command runs
+    from PIL import Image
+
+    from .inference.translate import Translator
+    from .video.temporal import FrameTranslator, TemporalOptions
 
 __all__ = ["COMMANDS", "add_option_flags", "options_from_args", "plan_outputs"]
 
@@ -71,9 +78,18 @@ def _tile_arg(text: str) -> int | str | None:
     return value
 
 
+class FlagSpec(TypedDict, total=False):
+    """The ``argparse`` arguments of one option's flag (its default is the field's)."""
+
+    choices: tuple[str, ...]
+    type: Callable[[str], object]
+    metavar: str
+    help: str
+
+
 #: How each :class:`TranslateOptions` field appears on the command line (the default comes from
 #: the field). ``ema`` is the pair ``--ema``/``--no-ema``; fields not listed have no flag.
-_FLAGS: dict[str, dict[str, Any]] = {
+_FLAGS: dict[str, FlagSpec] = {
     "direction": {
         "choices": get_args(Direction),
         "help": "a2b (default; night→day for the seed) or b2a",
@@ -205,7 +221,7 @@ def _temporal(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _temporal_from_args(args: argparse.Namespace) -> Any:
+def _temporal_from_args(args: argparse.Namespace) -> TemporalOptions:
     from .video.temporal import TemporalOptions
 
     if args.no_temporal:
@@ -225,7 +241,7 @@ def _device(arg: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _translator(args: argparse.Namespace, progress: bool) -> Any:
+def _translator(args: argparse.Namespace, progress: bool) -> Translator:
     from .inference.translate import Translator
 
     return Translator(args.checkpoint, options_from_args(args, progress=progress))
@@ -303,13 +319,13 @@ def plan_outputs(
     return jobs, missing
 
 
-def _save_atomic(image: Any, path: Path) -> None:
+def _save_atomic(image: Image.Image, path: Path) -> None:
     from PIL import Image
 
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot write images with extension {path.suffix!r}")
-    options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    options: dict[str, int] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     with atomic_path(path) as tmp:
         image.save(tmp, format=fmt, **options)
 
@@ -369,7 +385,10 @@ def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list
 
 
 def _run_videos(
-    args: argparse.Namespace, jobs: list[tuple[Path, Path]], translator: Any, skipped: list[str]
+    args: argparse.Namespace,
+    jobs: list[tuple[Path, Path]],
+    translator: Translator,
+    skipped: list[str],
 ) -> int:
     from .video.files import VideoError, translate_video
     from .video.temporal import FrameTranslator
@@ -577,7 +596,7 @@ def _run_eval_drives(args: argparse.Namespace) -> int:
     return 0
 
 
-def _frames(translator: Any, temporal: Any) -> Any:
+def _frames(translator: Translator, temporal: TemporalOptions) -> FrameTranslator:
     from .video.temporal import FrameTranslator
 
     return FrameTranslator(translator, temporal=temporal)
@@ -640,7 +659,9 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_line_import_errors(run: Any) -> Any:
+def _one_line_import_errors(
+    run: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
     """A missing optional extra (onnx, torchmetrics) is a usage error: one line, status 2."""
 
     def wrapped(args: argparse.Namespace) -> int:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 import torch
@@ -39,6 +39,8 @@ __all__ = ["ImageBatch", "ImageLike", "image_batch"]
 
 #: An image ``translate`` accepts (and returns).
 ImageLike: TypeAlias = "Image.Image | np.ndarray | Tensor"
+#: One kind of :data:`ImageLike`, for signatures that return the kind they are given.
+ImageT = TypeVar("ImageT", Image.Image, np.ndarray, Tensor)
 
 
 @dataclass
@@ -70,8 +72,8 @@ class ImageBatch:
     encode: Callable[[Tensor], Tensor]
     decode: Callable[[Tensor], Tensor]
     out: Tensor
-    finish: Callable[[], Any]
-    key: tuple[Any, ...]
+    finish: Callable[[], ImageLike]
+    key: tuple[object, ...]
 
 
 def _pil_channels(im: Image.Image, channels: int) -> Image.Image:
@@ -149,7 +151,7 @@ def _array_batch(
     out = torch.from_numpy(out_arr).permute(2, 0, 1)[None]
     enc, dec = _codec(integer, out.dtype, c_in, value_range)
 
-    def finish() -> Any:
+    def finish() -> Image.Image | np.ndarray:
         if as_pil:
             return (
                 Image.fromarray(out_arr[:, :, 0], mode="L")
@@ -186,7 +188,7 @@ def _tensor_batch(
         def dec(v: Tensor) -> Tensor:
             return v
 
-    def finish() -> Any:
+    def finish() -> Tensor:
         return out[0] if single else out
 
     return ImageBatch(
@@ -195,7 +197,7 @@ def _tensor_batch(
 
 
 def image_batch(
-    image: Any,
+    image: object,
     *,
     in_channels: int,
     out_channels: int,
@@ -208,7 +210,8 @@ def image_batch(
     ----------
     image
         PIL image; numpy ``(H, W)``/``(H, W, C)`` ``uint8`` or float in [0, 1]; tensor
-        ``(C, H, W)``/``(B, C, H, W)`` in ``value_range`` (or ``uint8``).
+        ``(C, H, W)``/``(B, C, H, W)`` in ``value_range`` (or ``uint8``) (an :data:`ImageLike`;
+        anything else is a ``TypeError``).
     in_channels, out_channels
         The generator's channels.
     value_range

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, TypedDict
 
 import torch
+from typing_extensions import Unpack
 
 from .._checks import check_int, check_value_range
 from ..generators.card import Direction, check_direction
@@ -153,7 +154,7 @@ class TranslateOptions:
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16'; got {self.precision!r}")
 
-    def replace(self, **changes: Any) -> TranslateOptions:
+    def replace(self, **changes: Unpack[OptionsKwargs]) -> TranslateOptions:
         """A copy with ``changes`` applied (validated; unknown names rejected with a suggestion).
 
         Raises
@@ -192,12 +193,22 @@ class TranslateKwargs(EvalTranslateKwargs, total=False):
     progress: bool
 
 
+class OptionsKwargs(TranslateKwargs, total=False):
+    """Every field of :class:`TranslateOptions` as a keyword argument (all optional), as
+    :meth:`TranslateOptions.replace` takes them."""
+
+    direction: Direction
+
+
 #: Names of the fields of :class:`TranslateOptions`, in order.
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TranslateOptions))
 
 
 def options_with(
-    options: TranslateOptions | None, changes: Mapping[str, Any], *, owner: str = "TranslateOptions"
+    options: TranslateOptions | None,
+    changes: Mapping[str, Any],
+    *,
+    owner: str = "TranslateOptions",
 ) -> TranslateOptions:
     """``options`` (default: all defaults) with the fields in ``changes`` replaced.
 
