@@ -21,6 +21,7 @@ from cyclegan_ms.metrics import (
     evaluate,
     fid_kid,
     find_inception_weights,
+    follows_input,
     frechet_distance,
     kernel_distance,
     masked_psnr,
@@ -124,6 +125,14 @@ def test_masked_metrics_score_only_the_masked_pixels() -> None:
     torch.testing.assert_close(
         masked_ssim(y * 2 - 1, x * 2 - 1, right, data_range=(-1, 1)), masked_ssim(y, x, right)
     )
+
+
+def test_follows_input_counts_translations_closest_to_their_own_truth() -> None:
+    truths = torch.stack([day for _, day in scene_pairs(4, size=32)])
+    assert follows_input(truths * 0.5, truths) == 1.0  # darker, same structure
+    same = truths[:1].expand(4, -1, -1, -1)  # one memorised scene for every input
+    assert follows_input(same, truths) == 0.25
+    assert follows_input(truths * 2 - 1, truths * 2 - 1, data_range=(-1.0, 1.0)) == 1.0
 
 
 def test_to_unit_and_from_unit_are_inverse_on_the_range() -> None:

@@ -18,6 +18,7 @@ from ..layers import luma
 
 __all__ = [
     "check_same_shape",
+    "follows_input",
     "from_unit",
     "masked_psnr",
     "masked_ssim",
@@ -87,7 +88,7 @@ def from_unit(u: Tensor, data_range: tuple[float, float]) -> Tensor:
 
     Shape
     -----
-    Any, unchanged.
+    Unchanged.
 
     Examples
     --------
@@ -228,6 +229,41 @@ def structure_ssim(
     mt, st = lt.mean(dim=(1, 2, 3), keepdim=True), lt.std(dim=(1, 2, 3), keepdim=True)
     matched = ((lp - mp) / sp.clamp_min(1e-6) * st + mt).clamp(0.0, 1.0)
     return ssim(matched, lt)
+
+
+def follows_input(
+    pred: Tensor, target: Tensor, *, data_range: tuple[float, float] = (0.0, 1.0)
+) -> float:
+    """The share of translations that are structurally closest to their own ground truth.
+
+    For each ``pred[i]``, the target with the highest :func:`structure_ssim` among all of
+    ``target`` is found; the score is the share of ``i`` for which it is ``target[i]``. A
+    translator that keeps its input's structure scores 1; one that paints the same memorised
+    scene whatever the input scores about ``1 / N``.
+
+    Parameters
+    ----------
+    pred, target
+        ``N`` translations and their ``N`` ground truths, in ``data_range``, same shape.
+    data_range
+        ``(low, high)`` of the values.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Shape
+    -----
+    ``(N, C, H, W), (N, C, H, W) -> ()``.
+    """
+    check_same_shape(pred, target)
+    n = len(pred)
+    hits = 0
+    for i in range(n):
+        s = structure_ssim(pred[i : i + 1].expand(n, -1, -1, -1), target, data_range=data_range)
+        hits += int(int(s.argmax()) == i)
+    return hits / n
 
 
 def _mask_weights(mask: Tensor, like: Tensor) -> Tensor:
