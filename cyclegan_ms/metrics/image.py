@@ -184,6 +184,18 @@ def ssim(
     ValueError
         If the shapes differ or an image is smaller than the window.
     """
+    return _ssim_and_map(pred, target, data_range, kernel_size, sigma)[0].float()
+
+
+def _ssim_and_map(
+    pred: Tensor,
+    target: Tensor,
+    data_range: tuple[float, float],
+    kernel_size: int,
+    sigma: float,
+) -> tuple[Tensor, Tensor]:
+    """torchmetrics' SSIM of images mapped to [0, 1]: per image ``(B,)`` and its map
+    ``(B, C, H, W)`` (the per-image value is the map's mean)."""
     check_same_shape(pred, target)
     p, t = to_unit(pred, data_range), to_unit(target, data_range)
     if min(p.shape[-2:]) < kernel_size:
@@ -191,7 +203,7 @@ def ssim(
             f"SSIM needs images of at least {kernel_size}×{kernel_size}; got {tuple(p.shape[-2:])}"
         )
     tm = require_torchmetrics()
-    value = tm.functional.image.structural_similarity_index_measure(
+    value, smap = tm.functional.image.structural_similarity_index_measure(
         p,
         t,
         gaussian_kernel=True,
@@ -199,8 +211,9 @@ def ssim(
         kernel_size=kernel_size,
         reduction="none",
         data_range=1.0,
+        return_full_image=True,
     )
-    return value.float()
+    return value, smap
 
 
 def structure_ssim(
@@ -357,22 +370,6 @@ def masked_ssim(
     -----
     ``(B, C, H, W)`` or ``(C, H, W)``, mask as in :func:`masked_psnr` → ``(B,)``.
     """
-    check_same_shape(pred, target)
-    p, t = to_unit(pred, data_range), to_unit(target, data_range)
-    if min(p.shape[-2:]) < kernel_size:
-        raise ValueError(
-            f"SSIM needs images of at least {kernel_size}×{kernel_size}; got {tuple(p.shape[-2:])}"
-        )
-    m = _mask_weights(mask, p)
-    tm = require_torchmetrics()
-    _, smap = tm.functional.image.structural_similarity_index_measure(
-        p,
-        t,
-        gaussian_kernel=True,
-        sigma=sigma,
-        kernel_size=kernel_size,
-        reduction="none",
-        data_range=1.0,
-        return_full_image=True,
-    )
+    _, smap = _ssim_and_map(pred, target, data_range, kernel_size, sigma)
+    m = _mask_weights(mask, smap)
     return ((smap * m).flatten(1).sum(1) / m.flatten(1).sum(1)).float()
