@@ -30,8 +30,8 @@ def private_imports(path: Path) -> list[str]:
         if isinstance(node, ast.ImportFrom) and (
             node.level or (node.module or "").split(".")[0] == "cyclegan_ms"
         ):
-            module = "." * node.level + (node.module or "")
-            found += [f"{module}.{a.name}" for a in node.names if a.name.startswith("_")]
+            module = "." * node.level + (f"{node.module}." if node.module else "")
+            found += [f"{module}{a.name}" for a in node.names if a.name.startswith("_")]
     return found
 
 
@@ -44,6 +44,15 @@ def test_no_private_name_is_imported_across_modules() -> None:
         for name in private_imports(path)
     ]
     assert not bad
+
+
+def test_the_private_import_scan_finds_them(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(
+        "from .x import _a, b\nfrom cyclegan_ms.y import _c as c\nfrom os import _exit\n"
+        "def f():\n    from .. import _z\n"
+    )
+    assert private_imports(source) == [".x._a", "cyclegan_ms.y._c", ".._z"]
 
 
 def environment_reads(path: Path) -> list[str]:
