@@ -30,6 +30,7 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check cyclegan_ms tests examples benchmarks docs
+	$(BIN)/lint-imports  # the layers of docs/architecture.rst ([tool.importlinter] in pyproject.toml)
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
@@ -44,4 +45,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/train_step.py
 
 clean:
-	rm -rf $(VENV) docs/_build docs/api/generated docs/_generated .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) docs/_build docs/api/generated docs/_generated .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

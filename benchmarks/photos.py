@@ -161,15 +161,13 @@ def score_one(out: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
 
 
 def follows_input(outs: Sequence[torch.Tensor], truths: Sequence[torch.Tensor]) -> float:
-    from cyclegan_ms.metrics.image import structure_ssim
+    """:func:`cyclegan_ms.metrics.follows_input` of photos of any sizes, compared at 128²."""
+    from cyclegan_ms.metrics import follows_input as follows
 
     def small(x: torch.Tensor) -> torch.Tensor:
         return torch.nn.functional.interpolate(x[None], size=(128, 128), mode="area")[0]
 
-    o = torch.stack([small(x) for x in outs])
-    t = torch.stack([small(x) for x in truths])
-    hits = sum(int(structure_ssim(o[i : i + 1].expand_as(t), t).argmax()) == i for i in range(len(o)))
-    return hits / len(o)
+    return follows(torch.stack([small(x) for x in outs]), torch.stack([small(x) for x in truths]))
 
 
 def score_dir(out_dir: Path, photos: Path) -> dict[str, Any]:

@@ -27,10 +27,10 @@ from torch import Tensor
 __all__ = [
     "check_finite",
     "check_int",
-    "check_integer",
     "check_nonnegative",
     "check_probability",
     "check_seed",
+    "check_value_range",
     "check_weights",
 ]
 
@@ -82,10 +82,6 @@ def check_int(value: object, name: str, lo: int = 0, *, part: str = "") -> int:
         where = f"{part}: " if part else ""
         raise ValueError(f"{where}{name} must be an integer >= {lo}; got {value!r}")
     return int(value)
-
-
-#: The former name of :func:`check_int`, still imported by :mod:`cyclegan_ms.inference`.
-check_integer = check_int
 
 
 def check_finite(value: object, name: str) -> float:
@@ -162,6 +158,35 @@ def check_seed(value: object, name: str = "seed") -> int | None:
     if not _is_int(value) or not 0 <= value < 2**63:
         raise ValueError(f"{name} must be an int in [0, 2**63) or None; got {value!r}")
     return value
+
+
+def check_value_range(value_range: object, name: str = "value_range") -> tuple[float, float]:
+    """A data range ``(low, high)``: a list or tuple of two finite numbers (not bools) with
+    ``low < high``, returned as two floats; the one range check of the package.
+
+    Raises
+    ------
+    ValueError
+        ``"{name} must be (low, high) with low < high, e.g. (0, 1) for a sigmoid generator or
+        (-1, 1) for tanh; got {value!r}"``.
+
+    Examples
+    --------
+    >>> check_value_range([-1, 1])
+    (-1.0, 1.0)
+    """
+    ends = list(value_range) if isinstance(value_range, (tuple, list)) else []
+    numbers = [
+        float(v) for v in ends if _is_number(v) or isinstance(v, (np.integer, np.floating))
+    ]
+    if not (len(ends) == len(numbers) == 2 and all(map(math.isfinite, numbers))) or not (
+        numbers[0] < numbers[1]
+    ):
+        raise ValueError(
+            f"{name} must be (low, high) with low < high, e.g. (0, 1) for a sigmoid generator "
+            f"or (-1, 1) for tanh; got {value_range!r}"
+        )
+    return numbers[0], numbers[1]
 
 
 def check_weights(

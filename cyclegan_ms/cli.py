@@ -25,7 +25,7 @@ __all__ = ["COMMAND_MODULES", "SubCommand", "build_parser", "main"]
 
 #: Modules that add sub-commands, in the order they are listed; each has a ``COMMANDS`` tuple of
 #: :class:`SubCommand`. A module that is not installed is left out.
-COMMAND_MODULES: tuple[str, ...] = ("cyclegan_ms.cli", "cyclegan_ms.inference.cli")
+COMMAND_MODULES: tuple[str, ...] = ("cyclegan_ms.cli", "cyclegan_ms.inference_cli")
 
 
 @dataclass(frozen=True)

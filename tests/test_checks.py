@@ -16,6 +16,7 @@ from cyclegan_ms._checks import (
     check_nonnegative,
     check_probability,
     check_seed,
+    check_value_range,
     check_weights,
 )
 
@@ -115,3 +116,21 @@ def test_check_weights() -> None:
         check_weights((-1.0,), "layer_weights")
     with _raises("layer_weights[0] must be finite and >= 0; got nan"):
         check_weights((math.nan,), "layer_weights")
+
+
+def test_check_value_range_accepts_two_finite_numbers_low_first() -> None:
+    for value in ((0, 1), [-1.0, 1.0], (np.float32(0.0), np.int64(255))):
+        out = check_value_range(value)
+        assert out == (float(value[0]), float(value[1])) and all(type(v) is float for v in out)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [(1, 0), (0, 0), (0,), (0, 1, 2), "01", None, (False, True), (0, math.inf), (math.nan, 1)],
+)
+def test_check_value_range_rejects_with_name_and_value(value: object) -> None:
+    with _raises(
+        "range must be (low, high) with low < high, e.g. (0, 1) for a sigmoid generator or "
+        f"(-1, 1) for tanh; got {value!r}"
+    ):
+        check_value_range(value, "range")

@@ -22,14 +22,13 @@ from cyclegan_ms.discriminators import (
     PyramidDiscriminator,
     SeedMultiScaleDiscriminator,
     downsample_half,
-    gaussian_blur,
     make_view,
     patchgan_receptive_field,
     sobel_magnitude,
 )
 from cyclegan_ms.discriminators.patchgan import PATCHGAN_PARAMS
 from cyclegan_ms.discriminators.seed_multiscale import SEED_MULTISCALE_PARAMS
-from cyclegan_ms.layers import luma
+from cyclegan_ms.layers import gaussian_blur, luma
 
 PIXEL = {"name": "pixel", "ndf": 4}
 SMALL_SEED = {"name": "seed_multiscale", "base_width": 2}
@@ -402,18 +401,22 @@ def test_gradient_view_is_zero_on_constants_and_the_slope_on_ramps() -> None:
 
 def test_blur_view_keeps_constants_and_smooths_an_impulse() -> None:
     c = torch.full((1, 3, 13, 13), -0.4)
-    torch.testing.assert_close(gaussian_blur(c, 1.5), c)
+    torch.testing.assert_close(make_view(c, "blur"), c)
     impulse = torch.zeros(1, 1, 21, 21)
     impulse[..., 10, 10] = 1.0
-    b = gaussian_blur(impulse, 1.5)
+    b = make_view(impulse, "blur")
+    assert torch.equal(b, gaussian_blur(impulse, 1.5, padding="reflect"))
     torch.testing.assert_close(b.sum(), torch.tensor(1.0))
     assert b[..., 10, 10] < 0.2
     torch.testing.assert_close(b, b.flip(-1))
     torch.testing.assert_close(b, b.transpose(-1, -2))
     with pytest.raises(ValueError, match="sigma must be > 0"):
-        gaussian_blur(c, 0.0)
+        make_view(c, "blur", blur_sigma=0.0)
     with pytest.raises(ValueError, match="reflect-pads by 5"):
-        gaussian_blur(torch.rand(1, 3, 5, 40), 1.5)
+        make_view(torch.rand(1, 3, 5, 40), "blur")
+    with pytest.raises(ValueError, match="reflect-pads by 5"):
+        gaussian_blur(torch.rand(1, 3, 5, 40), 1.5, padding="reflect")
+    assert gaussian_blur(torch.rand(1, 3, 5, 40), 1.5).shape == (1, 3, 5, 40)  # replicate
 
 
 @given(

@@ -12,7 +12,7 @@ from PIL import Image
 from cyclegan_ms import CycleGAN
 from cyclegan_ms.cli import build_parser, main
 from cyclegan_ms.inference import export, translate
-from cyclegan_ms.inference.cli import plan_outputs
+from cyclegan_ms.inference_cli import plan_outputs
 
 TINY_G = {"name": "resnet_6blocks", "ngf": 4}
 TINY_D = {"name": "patchgan", "ndf": 4, "n_layers": 2}
@@ -152,13 +152,13 @@ def test_plan_outputs_refuses_collisions_and_overwriting_inputs(tmp_path: Path) 
     ],
 )
 def test_subcommands_are_registered(argv: list[str]) -> None:
-    import cyclegan_ms.inference.cli  # noqa: F401  (main() imports it the same way)
+    import cyclegan_ms.inference_cli  # noqa: F401  (main() imports it the same way)
 
     assert build_parser().parse_args(argv).command == argv[0]
 
 
 def test_tile_argument() -> None:
-    import cyclegan_ms.inference.cli  # noqa: F401
+    import cyclegan_ms.inference_cli  # noqa: F401
 
     parser = build_parser()
     base = ["translate", "--checkpoint", "c", "i", "--out", "o"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 import torch
 import torch.nn as nn
@@ -12,6 +14,8 @@ from cyclegan_ms.layers import (
     EncoderStep,
     InceptionBlock,
     SubsampleConv1x1,
+    blur_radius,
+    gaussian_blur,
     init_weights,
     luma,
     make_activation,
@@ -106,3 +110,18 @@ def test_luma_is_bt601_on_images_and_batches() -> None:
         luma(torch.rand(1, 4, 2, 2))
     with pytest.raises(ValueError, match=r"got shape \(3, 4\)"):
         luma(torch.rand(3, 4))
+
+
+@pytest.mark.parametrize("padding", ["replicate", "reflect"])
+def test_gaussian_blur_keeps_constants_and_checks_its_input(
+    padding: Literal["replicate", "reflect"],
+) -> None:
+    c = torch.full((2, 3, 9, 11), 0.3)
+    torch.testing.assert_close(gaussian_blur(c, 1.2, padding=padding), c)
+    x = torch.rand(1, 2, 9, 9)
+    assert gaussian_blur(x, 0.0) is x
+    assert blur_radius(0.1) == 1 and blur_radius(1.5) == 5
+    with pytest.raises(ValueError, match="sigma must be >= 0"):
+        gaussian_blur(x, -1.0)
+    with pytest.raises(ValueError, match=r"expects a \(B, C, H, W\) batch"):
+        gaussian_blur(x[0], 1.0)

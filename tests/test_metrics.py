@@ -13,7 +13,7 @@ from PIL import Image
 
 from cyclegan_ms import CycleGAN
 from cyclegan_ms.cli import main
-from cyclegan_ms.data.pairs import folder_pairs, scene_pairs
+from cyclegan_ms.data.pairs import folder_pairs, scene_depths, scene_pairs, train_scene_pairs
 from cyclegan_ms.inference import Translator
 from cyclegan_ms.metrics import (
     INCEPTION_ENV,
@@ -21,12 +21,16 @@ from cyclegan_ms.metrics import (
     evaluate,
     fid_kid,
     find_inception_weights,
+    follows_input,
     frechet_distance,
     kernel_distance,
+    masked_psnr,
+    masked_ssim,
     packaged_inception_weights,
     psnr,
     ssim,
 )
+from cyclegan_ms.metrics.image import from_unit, to_unit
 
 TINY_G = {"name": "resnet_6blocks", "ngf": 4}
 TINY_D = {"name": "patchgan", "ndf": 4, "n_layers": 2}
@@ -93,6 +97,75 @@ def test_metric_input_errors() -> None:
         psnr(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
     with pytest.raises(ValueError, match="at least 11×11"):
         ssim(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
+
+
+def test_masked_metrics_score_only_the_masked_pixels() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(3, 3, 24, 24)
+    y = x.clone()
+    y[..., 12:] = (y[..., 12:] + 0.2 * torch.randn_like(y[..., 12:])).clamp(0, 1)  # right half
+    left = torch.zeros(3, 1, 24, 24, dtype=torch.bool)
+    left[..., :12] = True
+    assert torch.isinf(masked_psnr(y, x, left)).all()  # the left half is untouched
+    torch.testing.assert_close(masked_ssim(y, x, left) > 0.9, torch.ones(3, dtype=torch.bool))
+    everything = torch.ones(24, 24, dtype=torch.bool)  # an (H, W) mask: every image, channel
+    torch.testing.assert_close(masked_psnr(y, x, everything), psnr(y, x))
+    torch.testing.assert_close(masked_ssim(y, x, everything), ssim(y, x))
+    # the right half by hand: -10 log10 of its mean squared error
+    right = ~left
+    mse = ((y - x) ** 2)[..., 12:].flatten(1).mean(1)
+    torch.testing.assert_close(masked_psnr(y, x, right), -10 * torch.log10(mse))
+    empty = torch.zeros(3, 1, 24, 24, dtype=torch.bool)
+    empty[0, :, 0, 0] = True
+    assert not masked_psnr(y, x, empty)[1:].isfinite().any()  # nan: nothing to score
+    assert masked_ssim(y, x, empty)[1:].isnan().all()
+    with pytest.raises(ValueError, match="mask must be"):
+        masked_psnr(y, x, left[..., :20])
+    # another data range, same images: the same scores
+    torch.testing.assert_close(
+        masked_ssim(y * 2 - 1, x * 2 - 1, right, data_range=(-1, 1)), masked_ssim(y, x, right)
+    )
+
+
+def test_follows_input_counts_translations_closest_to_their_own_truth() -> None:
+    truths = torch.stack([day for _, day in scene_pairs(4, size=32)])
+    assert follows_input(truths * 0.5, truths) == 1.0  # darker, same structure
+    same = truths[:1].expand(4, -1, -1, -1)  # one memorised scene for every input
+    assert follows_input(same, truths) == 0.25
+    assert follows_input(truths * 2 - 1, truths * 2 - 1, data_range=(-1.0, 1.0)) == 1.0
+
+
+def test_to_unit_and_from_unit_are_inverse_on_the_range() -> None:
+    u = torch.rand(2, 3, 4, 4)
+    torch.testing.assert_close(to_unit(from_unit(u, (-1.0, 1.0)), (-1.0, 1.0)), u)
+    assert torch.equal(from_unit(u, (0.0, 1.0)), u)
+
+
+def test_scene_depths_match_the_scene_pairs() -> None:
+    depth = scene_depths(3, size=32)
+    assert depth.shape == (3, 1, 32, 32) and depth.dtype == torch.float32
+    near = depth < 8.0  # the road in front of the camera is near in every scene
+    assert near[..., -1, :].all()
+    sky = torch.isinf(depth)
+    days = torch.stack([day for _, day in scene_pairs(3, size=32)])
+    # the sky is the bright, blue part of the day images
+    assert float(days[:, 2:3][sky].mean()) > float(days[:, 2:3][~sky].mean())
+
+
+def test_train_scene_pairs_are_the_training_nights_with_their_days() -> None:
+    from cyclegan_ms.data.scenes import NightDayScenes, render_day
+
+    ds = NightDayScenes(num_scenes=8, size=32)
+    pairs = list(train_scene_pairs([5, 2, 5], size=32))
+    assert len(pairs) == 3 and torch.equal(pairs[0][0], pairs[2][0])
+    for i, (night, day) in zip([5, 2], pairs, strict=False):
+        item = ds.get(ds.resolve(i)._replace(index_a=i))
+        torch.testing.assert_close(night, item["A"], rtol=0, atol=1e-6)  # the dataset's night
+        scene = item["index_A"]
+        expected = torch.from_numpy(render_day(scene, height=32).copy()).permute(2, 0, 1) / 255
+        assert torch.equal(day, expected)
+    n2, _ = next(train_scene_pairs([2], size=32, value_range=(-1.0, 1.0)))
+    torch.testing.assert_close(n2, pairs[1][0] * 2 - 1)
 
 
 # ----------------------------------------------------------------------------- evaluate

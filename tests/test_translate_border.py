@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from cyclegan_ms.inference import AUTO_TILE_PIXELS, TranslateOptions, Translator
-from cyclegan_ms.inference.cli import add_option_flags, options_from_args
+from cyclegan_ms.inference_cli import add_option_flags, options_from_args
 
 
 class ZeroPadBlur(nn.Module):

@@ -13,7 +13,7 @@ from cyclegan_ms import CycleGAN
 from cyclegan_ms.cli import COMMAND_MODULES, SubCommand, build_parser
 from cyclegan_ms.data.pairs import scene_pairs
 from cyclegan_ms.inference import TranslateOptions, Translator, as_translator, translate
-from cyclegan_ms.inference.cli import _FLAGS, add_option_flags, options_from_args
+from cyclegan_ms.inference_cli import _FLAGS, add_option_flags, options_from_args
 from cyclegan_ms.metrics import evaluate
 
 TINY_G = {"name": "resnet_6blocks", "ngf": 4}

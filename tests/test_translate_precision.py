@@ -67,7 +67,7 @@ def test_precision_is_checked() -> None:
 def test_cli_has_a_precision_flag() -> None:
     import argparse
 
-    from cyclegan_ms.inference.cli import add_option_flags, options_from_args
+    from cyclegan_ms.inference_cli import add_option_flags, options_from_args
 
     p = argparse.ArgumentParser()
     add_option_flags(p, ("precision",))

@@ -14,15 +14,16 @@ ints ``(N,)`` int64 tensors.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
+from torch import Tensor
 from torch.utils.data import Dataset
 
 from .._checks import check_int
 from .sampler import SampleKey, key_for_index
 
-__all__ = ["UnpairedDataset", "item_rngs"]
+__all__ = ["UnpairedDataset", "UnpairedItem", "item_rngs"]
 
 
 def item_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -31,7 +32,25 @@ def item_rngs(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
     return np.random.default_rng(a), np.random.default_rng(b)
 
 
-class UnpairedDataset(Dataset[dict[str, Any]]):
+class UnpairedItem(TypedDict):
+    """What every unpaired dataset's item holds (a dataset may add keys: a ``TypedDict``
+    deriving from this one).
+
+    Attributes
+    ----------
+    A, B
+        The two images, ``(C, H, W)`` float in the dataset's value range.
+    index_A, index_B
+        Which item of each domain they are.
+    """
+
+    A: Tensor
+    B: Tensor
+    index_A: int
+    index_B: int
+
+
+class UnpairedDataset(Dataset[UnpairedItem]):
     """Base class: two domains, items addressed by :class:`~.sampler.SampleKey` or ``int``.
 
     Subclasses set ``self.seed`` and ``self.epoch``, and implement :attr:`len_a`, :attr:`len_b`
@@ -52,7 +71,7 @@ class UnpairedDataset(Dataset[dict[str, Any]]):
         """Number of domain-B items."""
 
     @abstractmethod
-    def get(self, key: SampleKey) -> dict[str, Any]:
+    def get(self, key: SampleKey) -> UnpairedItem:
         """The item for ``key`` (a pure function of the key)."""
 
     def __len__(self) -> int:
@@ -89,5 +108,5 @@ class UnpairedDataset(Dataset[dict[str, Any]]):
             )
         raise TypeError(f"index with an int or a SampleKey; got {type(key).__name__}")
 
-    def __getitem__(self, key: int | SampleKey) -> dict[str, Any]:
+    def __getitem__(self, key: int | SampleKey) -> UnpairedItem:
         return self.get(self.resolve(key))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from PIL import Image
 
 from .._checks import check_int
-from .base import UnpairedDataset, item_rngs
+from .base import UnpairedDataset, UnpairedItem, item_rngs
 from .images import (
     IMAGE_EXTENSIONS,
     BadFile,
@@ -24,7 +24,7 @@ from .images import (
 from .sampler import SampleKey
 from .transforms import Pipeline, RecipeName, recipe
 
-__all__ = ["Domain", "UnpairedImageFolder", "cyclegan_layout"]
+__all__ = ["Domain", "FolderItem", "UnpairedImageFolder", "cyclegan_layout"]
 
 Domain = Literal["A", "B"]
 _SPLITS = ("train", "test")
@@ -60,6 +60,22 @@ def cyclegan_layout(root: str | os.PathLike[str], split: str = "train") -> tuple
         )
     r = Path(root)
     return r / f"{split}A", r / f"{split}B"
+
+
+class FolderItem(UnpairedItem):
+    """An :class:`UnpairedImageFolder` item: the images' files and the files skipped on the way.
+
+    Attributes
+    ----------
+    path_A, path_B
+        The files of ``A`` and ``B``.
+    skipped
+        The unreadable files passed over to reach them, one a line (empty: none).
+    """
+
+    path_A: str
+    path_B: str
+    skipped: str
 
 
 class UnpairedImageFolder(UnpairedDataset):
@@ -284,7 +300,7 @@ class UnpairedImageFolder(UnpairedDataset):
             f"files failed to load (see dataset.bad_files)"
         )
 
-    def get(self, key: SampleKey) -> dict[str, Any]:
+    def get(self, key: SampleKey) -> FolderItem:
         """The item for ``key``; see the class docstring for its format."""
         rng_a, rng_b = item_rngs(key.seed)
         img_a, ia, broke_a = self.load("A", key.index_a)

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TypeGuard
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from .._checks import check_int
 from .base import UnpairedDataset
-from .sampler import ResumableSampler, UnpairedSampler, seed_worker
+from .sampler import (
+    ResumableSampler,
+    SizedIterable,
+    StatefulSampler,
+    UnpairedSampler,
+    seed_worker,
+)
 
 __all__ = ["BatchStream", "make_loader", "training_sampler"]
 
@@ -111,14 +117,22 @@ def make_loader(
     )
 
 
+def is_stateful(sampler: object) -> TypeGuard[StatefulSampler]:
+    """Whether ``sampler`` has the state of a :class:`~.sampler.StatefulSampler`
+    (``state_dict`` and ``load_state_dict``)."""
+    return callable(getattr(sampler, "state_dict", None)) and callable(
+        getattr(sampler, "load_state_dict", None)
+    )
+
+
 def training_sampler(
-    dataset: Dataset[Any],
-    sampler: Any = None,
+    dataset: Dataset[object],
+    sampler: SizedIterable | None = None,
     *,
     seed: int = 0,
     num_replicas: int = 1,
     rank: int = 0,
-) -> Any:
+) -> StatefulSampler:
     """A sampler whose state is the position in the data (``state_dict(consumed=...)`` /
     ``load_state_dict``), for :class:`BatchStream`.
 
@@ -139,7 +153,7 @@ def training_sampler(
 
     Returns
     -------
-    Any
+    StatefulSampler
         The sampler.
     """
     if sampler is None:
@@ -148,9 +162,7 @@ def training_sampler(
         sampler = DistributedSampler(
             dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True
         )
-    if callable(getattr(sampler, "state_dict", None)) and callable(
-        getattr(sampler, "load_state_dict", None)
-    ):
+    if is_stateful(sampler):
         return sampler
     return ResumableSampler(sampler)
 
@@ -194,8 +206,8 @@ class BatchStream:
 
     def __init__(
         self,
-        dataset: Dataset[Any],
-        sampler: Any = None,
+        dataset: Dataset[object],
+        sampler: SizedIterable | None = None,
         *,
         batch_size: int,
         seed: int = 0,
@@ -218,7 +230,7 @@ class BatchStream:
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.consumed = 0
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[dict[str, object]]:
         """Batches from the sampler's current position on, forever."""
         bs = self.batch_size
         while True:
@@ -248,13 +260,15 @@ class BatchStream:
                     f"the sampler yields {len(self.sampler)} indices, fewer than a batch of {bs}"
                 )
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self) -> Mapping[str, int | bool]:
         """The position in the data: the sampler's state, counting the samples handed out."""
         if self.consumed:
             return self.sampler.state_dict(consumed=self.consumed)
         return self.sampler.state_dict()
 
-    def load_state_dict(self, state: Mapping[str, Any], *, num_replicas: int | None = None) -> None:
+    def load_state_dict(
+        self, state: Mapping[str, object], *, num_replicas: int | None = None
+    ) -> None:
         """Continue from a :meth:`state_dict` (the next iteration starts there).
 
         Parameters
@@ -274,7 +288,7 @@ class BatchStream:
                 num_replicas,
                 self.num_replicas,
             )
-            self.sampler.set_epoch(int(saved["epoch"]))
+            self.sampler.set_epoch(check_int(saved["epoch"], "epoch"))
         else:
             self.sampler.load_state_dict(saved)
         self.consumed = 0

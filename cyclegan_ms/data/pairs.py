@@ -1,25 +1,29 @@
 """Aligned (input, ground truth) pairs to evaluate a translation on.
 
 * :func:`scene_pairs`: the built-in night/day scenes' held-out split, rendered by night and by
-  day;
-* :func:`folder_pairs`: two folders of images matched by relative path and stem.
+  day (and :func:`scene_depths`, the renderer's depth of the same scenes, to score near and far
+  parts apart);
+* :func:`folder_pairs`: two folders of images matched by relative path and stem;
+* :func:`train_scene_pairs`: the night scenes of the training split with their day truth, for a
+  supervised reference trained on aligned pairs.
 
-Both yield ``(input, target)`` tensors ``(C, H, W)`` in a data range, what
+They yield ``(input, target)`` tensors ``(C, H, W)`` in a data range, what
 :func:`cyclegan_ms.metrics.evaluate` consumes.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal, TypeAlias
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["folder_pairs", "scene_pairs"]
+__all__ = ["folder_pairs", "scene_depths", "scene_pairs", "train_scene_pairs"]
 
 _Direction: TypeAlias = Literal["a2b", "b2a"]
 
@@ -72,6 +76,89 @@ def scene_pairs(
         item = ds[i]
         a, b = item["A"], item["B"]
         yield (a, b) if direction == "a2b" else (b, a)
+
+
+def scene_depths(num: int = 100, *, size: int = 256, seed: int = 0) -> Tensor:
+    """The renderer's depth of the scenes :func:`scene_pairs` yields (same ``num``, ``seed``).
+
+    Metres along the camera's view axis, ``inf`` for the sky
+    (:func:`~cyclegan_ms.data.scenes.render_depth`); the same by night and by day, so
+    ``depth < near`` and ``depth >= far`` mask near and far parts of both images (for
+    :func:`~cyclegan_ms.metrics.masked_psnr` and :func:`~cyclegan_ms.metrics.masked_ssim`).
+
+    Returns
+    -------
+    Tensor
+        ``(num, 1, size, size)`` float32.
+
+    Shape
+    -----
+    ``(num, 1, size, size)``.
+
+    Examples
+    --------
+    >>> d = scene_depths(2, size=32)
+    >>> d.shape, bool(torch.isinf(d).any()), bool((d[torch.isfinite(d)] > 0).all())
+    (torch.Size([2, 1, 32, 32]), True, True)
+    """
+    from .sampler import SampleKey
+    from .scenes import NightDayScenes, render_depth
+
+    ds = NightDayScenes(split="eval", num_scenes=num, size=size, seed=seed)
+    ids = [ds.scene_ids(SampleKey(i, i, 0))[0] for i in range(num)]
+    depth = [torch.from_numpy(render_depth(i, height=size, seed=seed)) for i in ids]
+    return torch.stack(depth).unsqueeze(1)
+
+
+def train_scene_pairs(
+    indices: Iterable[int],
+    *,
+    size: int = 256,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    seed: int = 0,
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Aligned (night, day) pairs of the built-in scenes' training split, by index.
+
+    Pair ``i`` is the night image :class:`~cyclegan_ms.data.scenes.NightDayScenes` (train split,
+    same ``seed``, default darkness) shows as domain A's item ``i``, with the day render of the
+    same scene, which the unpaired training never sees: the data of a supervised reference (a
+    generator trained on aligned pairs, the ceiling an unpaired one aims at).
+
+    Parameters
+    ----------
+    indices
+        Domain-A item indices (``>= 0``), in the order wanted; repeats allowed.
+    size
+        Side of the square images.
+    value_range
+        Range of the yielded tensors.
+    seed
+        World seed.
+
+    Yields
+    ------
+    tuple[Tensor, Tensor]
+        ``(night, day)``, each ``(3, size, size)`` float32 in ``value_range``.
+
+    Shape
+    -----
+    ``(3, size, size)`` each.
+
+    Examples
+    --------
+    >>> night, day = next(train_scene_pairs([0], size=32))
+    >>> night.shape, bool(night.mean() < day.mean())
+    (torch.Size([3, 32, 32]), True)
+    """
+    from ..utils.images import from_uint8
+    from .sampler import SampleKey
+    from .scenes import NightDayScenes, render_scene
+
+    ds = NightDayScenes(split="train", num_scenes=1, size=size, seed=seed)
+    for i in indices:
+        scene = ds.scene_ids(SampleKey(int(i), 0, 0))[0]
+        night, day = render_scene(scene, height=size, seed=seed)
+        yield from_uint8(night, value_range), from_uint8(day, value_range)
 
 
 def folder_pairs(

@@ -30,6 +30,8 @@ from .._checks import check_int
 __all__ = [
     "ResumableSampler",
     "SampleKey",
+    "SizedIterable",
+    "StatefulSampler",
     "SupportsUnpaired",
     "UnpairedSampler",
     "epoch_keys",
@@ -376,12 +378,23 @@ class UnpairedSampler(Sampler[SampleKey]):
         self._reset_iteration()
 
 
-class _SizedIterable(Protocol):
+class SizedIterable(Protocol):
     """What :class:`ResumableSampler` wraps: iterable, with a length."""
 
     def __iter__(self) -> Iterator[object]: ...
 
     def __len__(self) -> int: ...
+
+
+class StatefulSampler(SizedIterable, Protocol):
+    """A sampler whose state is its position in the data, as :class:`UnpairedSampler` and
+    :class:`ResumableSampler`: what :class:`~cyclegan_ms.data.loader.BatchStream` draws from."""
+
+    def set_epoch(self, epoch: int) -> None: ...
+
+    def state_dict(self, *, consumed: int | None = None) -> Mapping[str, int | bool]: ...
+
+    def load_state_dict(self, state: Mapping[str, object]) -> None: ...
 
 
 class ResumableSampler(Sampler[object]):
@@ -408,7 +421,7 @@ class ResumableSampler(Sampler[object]):
     [2, 3, 4]
     """
 
-    def __init__(self, sampler: _SizedIterable) -> None:
+    def __init__(self, sampler: SizedIterable) -> None:
         if not hasattr(sampler, "__iter__") or not hasattr(sampler, "__len__"):
             raise TypeError(
                 f"sampler must be iterable and have a len(); got {type(sampler).__name__}"

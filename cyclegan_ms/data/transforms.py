@@ -24,7 +24,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .._checks import check_probability
+from .._checks import check_probability, check_value_range
 
 __all__ = [
     "RECIPES",
@@ -37,7 +37,6 @@ __all__ = [
     "RecipeName",
     "Resize",
     "ValueRange",
-    "check_value_range",
     "recipe",
     "to_tensor",
     "value_range_for",
@@ -229,27 +228,6 @@ class RandomHorizontalFlip:
 
     def __repr__(self) -> str:
         return f"RandomHorizontalFlip(p={self.p})"
-
-
-def check_value_range(value_range: Sequence[float]) -> ValueRange:
-    """Validate a ``(low, high)`` pixel range and return it as floats.
-
-    Raises
-    ------
-    ValueError
-        Unless it is two finite numbers with ``low < high`` (e.g. ``(0, 1)`` or ``(-1, 1)``).
-    """
-    if (
-        not isinstance(value_range, Sequence)
-        or len(value_range) != 2
-        or not all(isinstance(v, (int, float)) and np.isfinite(v) for v in value_range)
-        or not value_range[0] < value_range[1]
-    ):
-        raise ValueError(
-            f"value_range must be (low, high) with low < high, e.g. (0, 1) for a sigmoid "
-            f"generator or (-1, 1) for tanh; got {value_range!r}"
-        )
-    return float(value_range[0]), float(value_range[1])
 
 
 def value_range_for(output_activation: str) -> ValueRange:

@@ -10,7 +10,7 @@ height/width it accepts (wrappers derive theirs from the inner one).
 """
 
 from .base import Discriminator
-from .multiview import MultiViewDiscriminator, gaussian_blur, make_view, sobel_magnitude
+from .multiview import MultiViewDiscriminator, make_view, sobel_magnitude
 from .patchgan import NLayerDiscriminator, PixelDiscriminator, patchgan_receptive_field
 from .projected import ProjectedDiscriminator
 from .pyramid import PyramidDiscriminator, downsample_half
@@ -25,7 +25,6 @@ __all__ = [
     "PyramidDiscriminator",
     "SeedMultiScaleDiscriminator",
     "downsample_half",
-    "gaussian_blur",
     "make_view",
     "patchgan_receptive_field",
     "sobel_magnitude",

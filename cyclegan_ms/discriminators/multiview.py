@@ -2,8 +2,8 @@
 
 ToDayGAN judges a night-to-day translation with one discriminator per view — colour with
 the texture blurred away, texture without colour, and edges — so that no single cue dominates.
-Views here: ``"image"`` (the image itself), ``"blur"`` (separable Gaussian blur, reflect
-padding), ``"gray"`` (ITU-R BT.601 luma) and ``"gradient"`` (Sobel gradient magnitude of the
+Views here: ``"image"`` (the image itself), ``"blur"``
+(:func:`~cyclegan_ms.layers.gaussian_blur` with reflect padding), ``"gray"`` (ITU-R BT.601 luma) and ``"gradient"`` (Sobel gradient magnitude of the
 luma).
 
 **Channels.** Every view has the input's ``C`` channels: the single-channel views (``gray``,
@@ -18,7 +18,6 @@ all of them work for data in [0, 1] or [-1, 1].
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Literal, TypeAlias
 
@@ -26,8 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..layers import gaussian_blur as _blur
-from ..layers import luma
+from ..layers import blur_radius, gaussian_blur, luma
 from ..registry import register
 from .base import check_batch, check_input
 from .pyramid import InnerSpec, InnerWrapper
@@ -36,8 +34,6 @@ __all__ = [
     "VIEWS",
     "MultiViewDiscriminator",
     "ViewName",
-    "blur_radius",
-    "gaussian_blur",
     "make_view",
     "sobel_magnitude",
 ]
@@ -46,44 +42,6 @@ ViewName: TypeAlias = Literal["image", "blur", "gray", "gradient"]
 #: The views, in their default order.
 VIEWS: tuple[str, ...] = ("image", "blur", "gray", "gradient")
 _GRADIENT_EPS = 1e-8
-
-
-def blur_radius(sigma: float) -> int:
-    """Half-width of the Gaussian kernel used for ``sigma``: ``ceil(3 * sigma)``."""
-    return max(1, math.ceil(3.0 * sigma))
-
-
-def gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of every channel, reflect padding, kernel ``2*ceil(3σ)+1``.
-
-    The kernel is normalised to sum 1, so a constant image is left unchanged.
-
-    Parameters
-    ----------
-    x
-        Image batch.
-    sigma
-        Standard deviation in pixels (``> 0``).
-
-    Shape
-    -----
-    ``(B, C, H, W) -> (B, C, H, W)``; needs ``H, W > ceil(3 * sigma)`` (reflect padding).
-
-    Raises
-    ------
-    ValueError
-        On ``sigma <= 0``, a non-4D input, or an input too small to reflect-pad.
-    """
-    check_batch("gaussian_blur", x)
-    if not sigma > 0:
-        raise ValueError(f"gaussian_blur: sigma must be > 0; got {sigma!r}")
-    r = blur_radius(sigma)
-    if x.shape[-2] <= r or x.shape[-1] <= r:
-        raise ValueError(
-            f"gaussian_blur with sigma={sigma} reflect-pads by {r}, so it needs inputs larger "
-            f"than {r}×{r}; got {x.shape[-2]}×{x.shape[-1]}"
-        )
-    return _blur(x, sigma, padding="reflect")
 
 
 def sobel_magnitude(x: Tensor) -> Tensor:
@@ -144,7 +102,9 @@ def make_view(x: Tensor, view: str, *, blur_sigma: float = 1.5) -> Tensor:
     if view == "image":
         return x
     if view == "blur":
-        return gaussian_blur(x, blur_sigma)
+        if not blur_sigma > 0:
+            raise ValueError(f"the blur view's blur_sigma must be > 0; got {blur_sigma!r}")
+        return gaussian_blur(x, blur_sigma, padding="reflect")
     if view == "gray":
         return luma(x).expand_as(x)
     if view == "gradient":

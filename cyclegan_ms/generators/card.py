@@ -23,13 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
-from .._checks import check_int
+from .._checks import check_int, check_value_range
 
 __all__ = [
     "Direction",
     "GeneratorCard",
     "check_direction",
-    "check_value_range",
 ]
 
 #: What a generator translates: ``"a2b"`` (domain A to B; night → day for the seed) or ``"b2a"``.
@@ -43,21 +42,6 @@ def check_direction(direction: object) -> Direction:
     if direction == "b2a":
         return "b2a"
     raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
-
-
-def check_value_range(value_range: object) -> tuple[float, float]:
-    """Return ``value_range`` as ``(low, high)`` floats with ``low < high``, else raise ``ValueError``."""
-    if (
-        not isinstance(value_range, (tuple, list))
-        or len(value_range) != 2
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value_range)
-        or not float(value_range[0]) < float(value_range[1])
-    ):
-        raise ValueError(
-            f"value_range must be (low, high) with low < high, e.g. (0, 1) or (-1, 1); "
-            f"got {value_range!r}"
-        )
-    return float(value_range[0]), float(value_range[1])
 
 
 @dataclass(frozen=True)

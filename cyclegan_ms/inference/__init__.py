@@ -15,7 +15,7 @@
 Scoring translations is :mod:`cyclegan_ms.metrics` (``evaluate(as_translator(model), pairs)``);
 video files and flicker-free frame sequences are :mod:`cyclegan_ms.video`. The command line
 exposes them as ``cyclegan-ms translate``, ``export`` and ``eval``
-(:mod:`~cyclegan_ms.inference.cli`).
+(:mod:`~cyclegan_ms.inference_cli`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias
 
 import torch
 import torch.nn as nn
@@ -148,7 +148,7 @@ def _export_onnx(
             f"(missing: {err.name})"
         ) from err
     dyn = torch.export.Dim.DYNAMIC
-    dims: Any = ({0: dyn, 2: dyn, 3: dyn},) if dynamic else ({0: dyn},)
+    dims: tuple[dict[int, object]] = ({0: dyn, 2: dyn, 3: dyn},) if dynamic else ({0: dyn},)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(

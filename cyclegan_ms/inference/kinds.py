@@ -26,17 +26,21 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TypeAlias, TypeVar
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
+from ..layers.colour import LUMA_WEIGHTS
+
 __all__ = ["ImageBatch", "ImageLike", "image_batch"]
 
 #: An image ``translate`` accepts (and returns).
 ImageLike: TypeAlias = "Image.Image | np.ndarray | Tensor"
+#: One kind of :data:`ImageLike`, for signatures that return the kind they are given.
+ImageT = TypeVar("ImageT", Image.Image, np.ndarray, Tensor)
 
 
 @dataclass
@@ -68,8 +72,8 @@ class ImageBatch:
     encode: Callable[[Tensor], Tensor]
     decode: Callable[[Tensor], Tensor]
     out: Tensor
-    finish: Callable[[], Any]
-    key: tuple[Any, ...]
+    finish: Callable[[], ImageLike]
+    key: tuple[object, ...]
 
 
 def _pil_channels(im: Image.Image, channels: int) -> Image.Image:
@@ -90,7 +94,11 @@ def _match_channels(x: Tensor, channels: int) -> Tensor:
     if c == 4 and channels == 3:
         return x[:, :3]
     if c in (3, 4) and channels == 1:
-        return x[:, 0:1] * 0.299 + x[:, 1:2] * 0.587 + x[:, 2:3] * 0.114
+        # BT.601 luma as a chain of scalar products, not layers.luma's weighted sum: the two are
+        # bit-identical in float32 and float64 (what PIL images, arrays and float32 generators
+        # give) but not in float16/bfloat16, which a half-precision generator's tensors are in.
+        r, g, b = LUMA_WEIGHTS
+        return x[:, 0:1] * r + x[:, 1:2] * g + x[:, 2:3] * b
     raise ValueError(f"the generator takes {channels} channel(s); cannot convert an image with {c}")
 
 
@@ -143,7 +151,7 @@ def _array_batch(
     out = torch.from_numpy(out_arr).permute(2, 0, 1)[None]
     enc, dec = _codec(integer, out.dtype, c_in, value_range)
 
-    def finish() -> Any:
+    def finish() -> Image.Image | np.ndarray:
         if as_pil:
             return (
                 Image.fromarray(out_arr[:, :, 0], mode="L")
@@ -180,7 +188,7 @@ def _tensor_batch(
         def dec(v: Tensor) -> Tensor:
             return v
 
-    def finish() -> Any:
+    def finish() -> Tensor:
         return out[0] if single else out
 
     return ImageBatch(
@@ -189,7 +197,7 @@ def _tensor_batch(
 
 
 def image_batch(
-    image: Any,
+    image: object,
     *,
     in_channels: int,
     out_channels: int,
@@ -202,7 +210,8 @@ def image_batch(
     ----------
     image
         PIL image; numpy ``(H, W)``/``(H, W, C)`` ``uint8`` or float in [0, 1]; tensor
-        ``(C, H, W)``/``(B, C, H, W)`` in ``value_range`` (or ``uint8``).
+        ``(C, H, W)``/``(B, C, H, W)`` in ``value_range`` (or ``uint8``) (an :data:`ImageLike`;
+        anything else is a ``TypeError``).
     in_channels, out_channels
         The generator's channels.
     value_range

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import torch
 import torch.nn as nn
@@ -197,7 +196,7 @@ def use_norm_stats(network: nn.Module, stats: NormStats) -> Iterator[None]:
     Inside the context the network takes ``(k · B, C, h, w)`` tiles of any ``h, w``.
     """
     counters: dict[nn.Module, int] = {}
-    saved: list[tuple[nn.Module, Any]] = []
+    saved: list[tuple[nn.Module, Callable[..., Tensor] | None]] = []
 
     def reset(module: nn.Module, args: tuple[Tensor, ...]) -> None:
         counters.clear()

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, TypedDict
 
 import torch
+from typing_extensions import Unpack
 
-from .._checks import check_integer
-from ..generators.card import Direction, check_direction, check_value_range
+from .._checks import check_int, check_value_range
+from ..generators.card import Direction, check_direction
 
 __all__ = [
     "EvalTranslateKwargs",
@@ -135,11 +136,11 @@ class TranslateOptions:
         ):
             raise ValueError(f"tile must be 'auto', None or a positive integer; got {tile!r}")
         if self.overlap is not None:
-            check_integer(self.overlap, "overlap", 0)
+            check_int(self.overlap, "overlap", 0)
         if self.norm_stats not in ("global", "tile"):
             raise ValueError(f"norm_stats must be 'global' or 'tile'; got {self.norm_stats!r}")
-        check_integer(self.stats_size, "stats_size", 1)
-        check_integer(self.batch_size, "batch_size", 1)
+        check_int(self.stats_size, "stats_size", 1)
+        check_int(self.batch_size, "batch_size", 1)
         if self.fixed_size_mode not in ("resize", "tile"):
             raise ValueError(
                 f"fixed_size_mode must be 'resize' or 'tile'; got {self.fixed_size_mode!r}"
@@ -153,7 +154,7 @@ class TranslateOptions:
             raise ValueError(f"margin must be in [0, 0.5]; got {margin}")
         object.__setattr__(self, "margin", float(margin))
         if self.border != "auto":
-            check_integer(self.border, "border", 0)
+            check_int(self.border, "border", 0)
         if self.value_range is not None:
             object.__setattr__(self, "value_range", check_value_range(self.value_range))
         if self.ema is not None and not isinstance(self.ema, bool):
@@ -163,7 +164,7 @@ class TranslateOptions:
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16'; got {self.precision!r}")
 
-    def replace(self, **changes: Any) -> TranslateOptions:
+    def replace(self, **changes: Unpack[OptionsKwargs]) -> TranslateOptions:
         """A copy with ``changes`` applied (validated; unknown names rejected with a suggestion).
 
         Raises
@@ -203,12 +204,22 @@ class TranslateKwargs(EvalTranslateKwargs, total=False):
     progress: bool
 
 
+class OptionsKwargs(TranslateKwargs, total=False):
+    """Every field of :class:`TranslateOptions` as a keyword argument (all optional), as
+    :meth:`TranslateOptions.replace` takes them."""
+
+    direction: Direction
+
+
 #: Names of the fields of :class:`TranslateOptions`, in order.
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TranslateOptions))
 
 
 def options_with(
-    options: TranslateOptions | None, changes: Mapping[str, Any], *, owner: str = "TranslateOptions"
+    options: TranslateOptions | None,
+    changes: Mapping[str, Any],
+    *,
+    owner: str = "TranslateOptions",
 ) -> TranslateOptions:
     """``options`` (default: all defaults) with the fields in ``changes`` replaced.
 

@@ -19,8 +19,9 @@ import torch.nn as nn
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from .._checks import check_value_range
 from ..generators import GeneratorCard, card_of, set_card
-from ..generators.card import Direction, check_direction, check_value_range
+from ..generators.card import Direction, check_direction
 from ..model import CycleGAN
 from ..registry import config_of, from_config
 from ..utils.files import atomic_path

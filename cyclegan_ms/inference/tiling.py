@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .._checks import check_integer
+from .._checks import check_int
 
 __all__ = ["Span", "blend_window", "pad_to_multiple", "tile_spans", "tiled_forward"]
 
@@ -175,10 +175,10 @@ def tile_spans(length: int, tile: int, overlap: int, *, multiple: int = 1) -> li
     >>> [(s.start, s.size) for s in tile_spans(100, 48, 8, multiple=4)]
     [(0, 40), (30, 40), (60, 40)]
     """
-    check_integer(length, "length", 1)
-    check_integer(multiple, "multiple", 1)
-    check_integer(tile, "tile", multiple)
-    check_integer(overlap, "overlap", 0)
+    check_int(length, "length", 1)
+    check_int(multiple, "multiple", 1)
+    check_int(tile, "tile", multiple)
+    check_int(overlap, "overlap", 0)
     if tile % multiple:
         raise ValueError(
             f"tile must be a multiple of the generator's size multiple {multiple}; got {tile} "
@@ -329,7 +329,7 @@ def tiled_forward(
     """
     if x.ndim != 4:
         raise ValueError(f"expected a (B, C, H, W) tensor; got shape {tuple(x.shape)}")
-    check_integer(batch_size, "batch_size", 1)
+    check_int(batch_size, "batch_size", 1)
     b, _, h, w = (int(s) for s in x.shape)
     th, tw = _as_pair(tile)
     ys = tile_spans(h, th, overlap, multiple=multiple)

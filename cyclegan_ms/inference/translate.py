@@ -42,18 +42,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Literal, overload
+from typing import Literal, TypeAlias, overload
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image
 from torch import Tensor
 from typing_extensions import Unpack
 
 from ..precision import autocast, resolve_inference_precision
-from .kinds import ImageBatch, image_batch
+from .kinds import ImageBatch, ImageLike, ImageT, image_batch
 from .norm_stats import NormStats, collect_norm_stats, needs_image_stats, use_norm_stats
 from .options import (
     FixedSizeMode,
@@ -78,6 +76,8 @@ __all__ = [
     "as_translator",
     "translate",
 ]
+#: What :class:`Translator` and :func:`translate` take: an image, or a list or tuple of them.
+ImageOrList: TypeAlias = "ImageLike | Sequence[ImageLike]"
 
 #: ``tile="auto"`` tiles images with more pixels than this (2560 × 1600, 4.1 MP: photos and
 #: dash-cam frames up to that size go through in one pass, without seams; the night2day
@@ -143,6 +143,7 @@ class Translator:
 
     Examples
     --------
+    >>> import numpy as np
     >>> from cyclegan_ms import build
     >>> G = build("generator", "resnet_6blocks", ngf=4)
     >>> t = Translator(G, tile=32, overlap=8)
@@ -161,7 +162,7 @@ class Translator:
         direction: Direction | None = None,
         **overrides: Unpack[TranslateKwargs],
     ) -> None:
-        changes: dict[str, Any] = dict(overrides)
+        changes: dict[str, object] = dict(overrides)
         if direction is not None:
             changes["direction"] = direction
         opts = options_with(options, changes, owner="Translator")
@@ -354,7 +355,7 @@ class Translator:
                     progress=progress,
                 )
 
-    def _batch(self, image: Any) -> ImageBatch:
+    def _batch(self, image: object) -> ImageBatch:
         return image_batch(
             image,
             in_channels=self.in_channels,
@@ -365,15 +366,11 @@ class Translator:
 
     # ------------------------------------------------------------------ public
     @overload
-    def __call__(self, image: Image.Image) -> Image.Image: ...
+    def __call__(self, image: ImageT) -> ImageT: ...
     @overload
-    def __call__(self, image: np.ndarray) -> np.ndarray: ...
-    @overload
-    def __call__(self, image: Tensor) -> Tensor: ...
-    @overload
-    def __call__(self, image: Sequence[Any]) -> list[Any]: ...
+    def __call__(self, image: list[ImageT] | tuple[ImageT, ...]) -> list[ImageT]: ...
 
-    def __call__(self, image: Any) -> Any:
+    def __call__(self, image: ImageOrList) -> ImageLike | Sequence[ImageLike]:
         """Translate one image, or a list of images (same kind in, same kind out).
 
         Parameters
@@ -385,7 +382,7 @@ class Translator:
 
         Returns
         -------
-        Any
+        PIL.Image.Image, numpy.ndarray, Tensor or list
             Same kind as ``image``; arrays and tensors keep dtype, layout and device.
 
         Shape
@@ -393,16 +390,19 @@ class Translator:
         ``(H, W, C) -> (H, W, C_out)``, ``(C, H, W) -> (C_out, H, W)``,
         ``(B, C, H, W) -> (B, C_out, H, W)``.
         """
+        return self._translate(image)
+
+    def _translate(self, image: ImageOrList) -> ImageLike | Sequence[ImageLike]:
         if isinstance(image, (list, tuple)):
             return self._many(list(image))
         p = self._batch(image)
         self._run(p, None, self.progress)
         return p.finish()
 
-    def _many(self, images: list[Any]) -> list[Any]:
+    def _many(self, images: list[ImageLike]) -> list[ImageLike]:
         prepared = [self._batch(im) for im in images]
-        results: list[Any] = [None] * len(prepared)
-        groups: dict[tuple[Any, ...], list[int]] = {}
+        results: dict[int, ImageLike] = {}
+        groups: dict[tuple[object, ...], list[int]] = {}
         for i, p in enumerate(prepared):
             h, w = int(p.x.shape[-2]), int(p.x.shape[-1])
             if self.plan(h, w) == "tiled" or p.x.shape[0] != 1:
@@ -423,7 +423,7 @@ class Translator:
         for idx in groups.values():
             for i in idx:
                 results[i] = prepared[i].finish()
-        return results
+        return [results[i] for i in range(len(prepared))]
 
     def tensor(
         self, x: Tensor, norm_stats: NormStats | None = None, *, progress: bool | None = None
@@ -497,14 +497,34 @@ class Translator:
             return collect_norm_stats(self.generator, self._stats_input(p.x, p.encode))
 
 
+@overload
 def translate(
     model: ModelSource,
-    image: Any,
+    image: ImageT,
     direction: Direction | None = None,
     *,
     options: TranslateOptions | None = None,
     **overrides: Unpack[TranslateKwargs],
-) -> Any:
+) -> ImageT: ...
+@overload
+def translate(
+    model: ModelSource,
+    image: list[ImageT] | tuple[ImageT, ...],
+    direction: Direction | None = None,
+    *,
+    options: TranslateOptions | None = None,
+    **overrides: Unpack[TranslateKwargs],
+) -> list[ImageT]: ...
+
+
+def translate(
+    model: ModelSource,
+    image: ImageOrList,
+    direction: Direction | None = None,
+    *,
+    options: TranslateOptions | None = None,
+    **overrides: Unpack[TranslateKwargs],
+) -> ImageLike | Sequence[ImageLike]:
     """Translate an image (or a list of images) with a model or checkpoint.
 
     A one-call form of :class:`Translator` (which see for every option); to translate many
@@ -527,7 +547,7 @@ def translate(
 
     Returns
     -------
-    Any
+    PIL.Image.Image, numpy.ndarray, Tensor or list
         The translated image(s), of the same kind as ``image``.
 
     Raises
@@ -544,16 +564,17 @@ def translate(
 
     Examples
     --------
+    >>> from PIL import Image
     >>> from cyclegan_ms import build
     >>> G = build("generator", "resnet_6blocks", ngf=4)
     >>> out = translate(G, Image.new("RGB", (30, 20)))
     >>> out.size, out.mode
     ((30, 20), 'RGB')
     """
-    changes: dict[str, Any] = dict(overrides)
+    changes: dict[str, object] = dict(overrides)
     if direction is not None:
         changes["direction"] = direction
-    return Translator(model, options_with(options, changes, owner="translate()"))(image)
+    return Translator(model, options_with(options, changes, owner="translate()"))._translate(image)
 
 
 def as_translator(

@@ -25,6 +25,7 @@ __all__ = [
     "SameConv2d",
     "SubsampleConv1x1",
     "Upsample",
+    "blur_radius",
     "gaussian_blur",
     "make_upsample",
     "seed_norm",
@@ -425,23 +426,56 @@ class ExposureNorm(nn.Module):
         return u * self.gain(u) * w + self.lo
 
 
+def blur_radius(sigma: float) -> int:
+    """Half-width of :func:`gaussian_blur`'s kernel for ``sigma``: ``max(1, ceil(3 * sigma))``."""
+    return max(1, math.ceil(3.0 * sigma))
+
+
 def gaussian_blur(
     x: Tensor, sigma: float, *, padding: Literal["replicate", "reflect"] = "replicate"
 ) -> Tensor:
-    """Separable Gaussian blur of every channel, kernel ``2 * max(1, ceil(3 sigma)) + 1``.
+    """Separable Gaussian blur of every channel, kernel ``2 * blur_radius(sigma) + 1``.
 
     The kernel is normalised to sum 1, so a constant image is left unchanged. ``padding`` is the
-    border rule (``"reflect"`` needs H and W larger than the radius).
+    border rule: ``"replicate"`` repeats the edge pixels, ``"reflect"`` mirrors the image about
+    them (it needs H and W larger than the radius).
+
+    Parameters
+    ----------
+    x
+        Image batch.
+    sigma
+        Standard deviation in pixels (``>= 0``).
+    padding
+        How the image is extended past its border.
 
     Shape
     -----
     ``(B, C, H, W) -> (B, C, H, W)``; ``sigma = 0`` returns ``x``.
+
+    Raises
+    ------
+    ValueError
+        On ``sigma < 0``, a non-4D input, or (``"reflect"``) an input too small to reflect-pad.
+
+    Examples
+    --------
+    >>> x = torch.full((1, 3, 8, 8), 0.25)
+    >>> torch.allclose(gaussian_blur(x, 1.5, padding="reflect"), x)
+    True
     """
     if sigma < 0:
         raise ValueError(f"sigma must be >= 0; got {sigma}")
+    if x.dim() != 4:
+        raise ValueError(f"gaussian_blur expects a (B, C, H, W) batch; got shape {tuple(x.shape)}")
     if sigma == 0:
         return x
-    r = max(1, math.ceil(3.0 * sigma))  # as discriminators.multiview.blur_radius
+    r = blur_radius(sigma)
+    if padding == "reflect" and (x.shape[-2] <= r or x.shape[-1] <= r):
+        raise ValueError(
+            f"gaussian_blur with sigma={sigma} reflect-pads by {r}, so it needs inputs larger "
+            f"than {r}×{r}; got {x.shape[-2]}×{x.shape[-1]}"
+        )
     t = torch.arange(-r, r + 1, device=x.device, dtype=torch.float32)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
     k = (k / k.sum()).to(x.dtype)

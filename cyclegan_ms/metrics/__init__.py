@@ -4,7 +4,8 @@
   (:data:`METRICS`, :data:`HIGHER_IS_BETTER`), read by the training config, the evaluation
   callbacks, ``cyclegan-ms eval`` and the benchmarks;
 * :mod:`~cyclegan_ms.metrics.image`: :func:`psnr`, :func:`ssim`, :func:`structure_ssim`, per
-  image against ground truth;
+  image against ground truth, :func:`masked_psnr`, :func:`masked_ssim` over a region, and
+  :func:`follows_input` over a set;
 * :mod:`~cyclegan_ms.metrics.fid`: FID/KID between image sets with an Inception network found on
   disk (:class:`InceptionFeatures`, :func:`fid_kid`);
 * :mod:`~cyclegan_ms.metrics.flicker`: flicker of translated clips (:func:`temporal_error`,
@@ -38,7 +39,7 @@ from .fid import (
     packaged_inception_weights,
 )
 from .flicker import STILL, change_error, frame_change, static_flicker, temporal_error
-from .image import psnr, ssim, structure_ssim
+from .image import follows_input, masked_psnr, masked_ssim, psnr, ssim, structure_ssim
 from .names import HIGHER_IS_BETTER, INCEPTION_METRICS, METRICS, MetricName, is_better
 
 __all__ = [
@@ -59,10 +60,13 @@ __all__ = [
     "fid_kid",
     "fid_kid_from_features",
     "find_inception_weights",
+    "follows_input",
     "frame_change",
     "frechet_distance",
     "is_better",
     "kernel_distance",
+    "masked_psnr",
+    "masked_ssim",
     "packaged_inception_weights",
     "psnr",
     "ssim",

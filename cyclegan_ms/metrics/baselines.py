@@ -18,16 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..discriminators.multiview import luma
-from ..layers import gaussian_blur
-from .image import to_unit
+from ..layers import gaussian_blur, luma
+from .image import from_unit, to_unit
 
 __all__ = ["auto_gamma", "clahe", "histogram_equalize", "oracle_curve"]
-
-
-def _back(u: Tensor, value_range: tuple[float, float]) -> Tensor:
-    lo, hi = value_range
-    return u * (hi - lo) + lo
 
 
 def auto_gamma(
@@ -52,7 +46,7 @@ def auto_gamma(
     u = gaussian_blur(to_unit(x, value_range), denoise)
     means = u.mean(dim=(1, 2, 3), keepdim=True).clamp(1e-4, 0.9999)
     gamma = math.log(target_mean) / torch.log(means)
-    return _back(u.pow(gamma), value_range).reshape(x.shape)
+    return from_unit(u.pow(gamma), value_range).reshape(x.shape)
 
 
 def _to_uint8(u: Tensor) -> np.ndarray:
@@ -78,7 +72,7 @@ def histogram_equalize(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0))
             span = max(cdf[-1] - lo, 1.0)
             lut = np.clip((cdf - lo) / span, 0.0, 1.0)
             out[b, c] = lut[px[b, c]]
-    return _back(torch.from_numpy(out), value_range).reshape(x.shape)
+    return from_unit(torch.from_numpy(out), value_range).reshape(x.shape)
 
 
 def clahe(
@@ -111,7 +105,7 @@ def clahe(
         ).float()
         gain = eq / y[b].clamp_min(1e-3)
         out[b] = (u[b] * gain).clamp(0.0, 1.0)
-    return _back(out, value_range).reshape(x.shape)
+    return from_unit(out, value_range).reshape(x.shape)
 
 
 def oracle_curve(
@@ -142,4 +136,4 @@ def oracle_curve(
     counts = torch.zeros(b * c, bins).scatter_add_(1, flat_l, torch.ones_like(flat_t))
     lut = sums / counts.clamp_min(1.0)
     out = lut.gather(1, flat_l).reshape(u.shape)
-    return _back(out, value_range).reshape(x.shape)
+    return from_unit(out, value_range).reshape(x.shape)

@@ -20,8 +20,6 @@ the translation flickers. These numbers measure it against a ground-truth clip:
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 from torch import Tensor
@@ -29,7 +27,7 @@ from torch import Tensor
 __all__ = ["STILL", "change_error", "frame_change", "static_flicker", "temporal_error"]
 
 
-def _frames_tensor(frames: Any, data_range: tuple[float, float]) -> Tensor:
+def _frames_tensor(frames: Tensor | np.ndarray, data_range: tuple[float, float]) -> Tensor:
     if isinstance(frames, np.ndarray):
         if frames.ndim not in (3, 4):
             raise ValueError(f"expected (T, H, W) or (T, H, W, C) frames; got shape {frames.shape}")

@@ -13,7 +13,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from .._typecheck import describe, matches
 from ..metrics.names import METRICS, MetricName, names_or
@@ -213,7 +213,7 @@ class TrainConfig:
     steps: int = 1000
     batch_size: int = 1
     pool_size: int = 50
-    schedule: str | dict[str, Any] = "constant"
+    schedule: str | dict[str, object] = "constant"
     precision: Precision = "fp32"
     channels_last: bool = False
     compile: bool = False
@@ -275,7 +275,7 @@ class TrainConfig:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
 
 
-def _default_model() -> dict[str, Any]:
+def _default_model() -> dict[str, object]:
     return {"generator": {"name": "seed_unet"}, "discriminator": {"name": "seed_multiscale"}}
 
 
@@ -293,13 +293,13 @@ class ExperimentConfig:
         The ``[optim.generator]`` and ``[optim.discriminator]`` tables.
     """
 
-    model: dict[str, Any] = field(default_factory=_default_model)
+    model: dict[str, object] = field(default_factory=_default_model)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     optim_g: OptimConfig = field(default_factory=OptimConfig)
     optim_d: OptimConfig = field(default_factory=OptimConfig)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain nested dict in TOML layout (``optim.generator`` / ``optim.discriminator``)."""
         return {
             "model": dataclasses.asdict(self)["model"],
@@ -312,7 +312,7 @@ class ExperimentConfig:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ExperimentConfig:
+    def from_dict(cls, data: Mapping[str, object]) -> ExperimentConfig:
         """Strictly parse the TOML layout; raises :class:`ConfigError` on any bad key/value."""
         allowed = {"model", "data", "train", "optim"}
         _reject_unknown("", data, allowed)
@@ -336,11 +336,11 @@ class ExperimentConfig:
         )
 
 
-def _listify(d: dict[str, Any]) -> dict[str, Any]:
+def _listify(d: dict[str, object]) -> dict[str, object]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
-def _reject_unknown(prefix: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+def _reject_unknown(prefix: str, data: Mapping[str, object], allowed: set[str]) -> None:
     for key in data:
         if key not in allowed:
             where = f"{prefix}.{key}" if prefix else key
@@ -356,7 +356,7 @@ def _reject_unknown(prefix: str, data: Mapping[str, Any], allowed: set[str]) -> 
 T = typing.TypeVar("T")
 
 
-def from_mapping(cls: type[T], data: Mapping[str, Any] | T, prefix: str) -> T:
+def from_mapping(cls: type[T], data: object, prefix: str) -> T:
     """Build dataclass ``cls`` from ``data``, checking keys and simple types.
 
     Raises
@@ -372,7 +372,7 @@ def from_mapping(cls: type[T], data: Mapping[str, Any] | T, prefix: str) -> T:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     _reject_unknown(prefix, data, names)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, object] = {}
     for key, value in data.items():
         hint = hints[key]
         if not matches(value, hint):
@@ -396,7 +396,7 @@ def presets() -> list[str]:
     return sorted(p.stem for p in _PRESET_DIR.glob("*.toml"))
 
 
-def load_preset(name: str) -> dict[str, Any]:
+def load_preset(name: str) -> dict[str, object]:
     """The raw TOML table of a built-in preset."""
     path = _PRESET_DIR / f"{name}.toml"
     if not path.is_file():
@@ -406,7 +406,7 @@ def load_preset(name: str) -> dict[str, Any]:
 
 
 def load_config(
-    source: str | Path | Mapping[str, Any], overrides: list[str] | None = None
+    source: str | Path | Mapping[str, object], overrides: list[str] | None = None
 ) -> ExperimentConfig:
     """Load an experiment from a TOML path, a preset name or a mapping, then apply overrides.
 
@@ -419,7 +419,7 @@ def load_config(
         ``"text"``, ``[0.5, 0.999]``), bare words as strings.
     """
     if isinstance(source, Mapping):
-        raw: dict[str, Any] = _deep_copy(source)
+        raw: dict[str, object] = _deep_copy(source)
     else:
         path = Path(source)
         if path.suffix == ".toml" or path.exists():
@@ -436,20 +436,20 @@ def load_config(
     return ExperimentConfig.from_dict(raw)
 
 
-def _deep_copy(data: Mapping[str, Any]) -> dict[str, Any]:
+def _deep_copy(data: Mapping[str, object]) -> dict[str, object]:
     import copy
 
     return copy.deepcopy(dict(data))
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str) -> object:
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
 
 
-def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+def apply_overrides(raw: dict[str, object], overrides: list[str]) -> dict[str, object]:
     """Apply ``"a.b.c=value"`` overrides to a raw config table in place (and return it)."""
     for item in overrides:
         if "=" not in item:

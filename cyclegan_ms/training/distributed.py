@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
 import torch
 import torch.distributed as dist
@@ -125,7 +125,7 @@ class _GeneratorPhase(nn.Module):
         self._model: CycleGAN
         object.__setattr__(self, "_model", model)
 
-    def forward(self, real_a: Tensor, real_b: Tensor) -> dict[str, Any]:
+    def forward(self, real_a: Tensor, real_b: Tensor) -> GeneratorPhaseOutput:
         out = self._model.generator_objective(real_a, real_b)
         return {
             "losses": out.losses,
@@ -134,6 +134,16 @@ class _GeneratorPhase(nn.Module):
             "rec_a": out.rec_a,
             "rec_b": out.rec_b,
         }
+
+
+class GeneratorPhaseOutput(TypedDict):
+    """What the generator phase of :func:`wrap_phases` returns (a dict, which DDP can walk)."""
+
+    losses: dict[str, Tensor]
+    fake_a: Tensor
+    fake_b: Tensor
+    rec_a: Tensor
+    rec_b: Tensor
 
 
 class _DiscriminatorPhase(nn.Module):

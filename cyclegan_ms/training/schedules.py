@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ..registry import from_config, register
 from .config import ConfigError
@@ -106,7 +105,7 @@ class Cosine(Schedule):
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
-def schedule_from_config(spec: str | Mapping[str, Any], total_steps: int) -> Schedule:
+def schedule_from_config(spec: str | Mapping[str, object], total_steps: int) -> Schedule:
     """The schedule ``train.schedule`` names, with ``total_steps`` filled in where it is needed.
 
     Parameters
@@ -131,7 +130,7 @@ def schedule_from_config(spec: str | Mapping[str, Any], total_steps: int) -> Sch
     >>> schedule_from_config("linear_decay", 100)(75)
     0.5
     """
-    cfg: dict[str, Any] = {"name": spec} if isinstance(spec, str) else dict(spec)
+    cfg: dict[str, object] = {"name": spec} if isinstance(spec, str) else dict(spec)
     if cfg.get("name") in ("linear_decay", "cosine"):
         cfg.setdefault("total_steps", total_steps)
     try:

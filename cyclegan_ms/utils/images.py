@@ -13,7 +13,10 @@ from torch import Tensor
 
 from .files import atomic_path
 
-__all__ = ["from_uint8", "save_grid", "to_uint8"]
+__all__ = ["GRID_PAD", "from_uint8", "read_grid", "save_grid", "to_uint8"]
+
+#: White pixels around and between the images of a :func:`save_grid` picture.
+GRID_PAD = 2
 
 
 def to_uint8(x: Tensor, value_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
@@ -56,7 +59,7 @@ def save_grid(
     path: str | os.PathLike[str],
     *,
     value_range: tuple[float, float] = (0.0, 1.0),
-    pad: int = 2,
+    pad: int = GRID_PAD,
 ) -> Path:
     """Save a grid of ``(C, H, W)`` images (one list per row) as a PNG, atomically.
 
@@ -79,3 +82,45 @@ def save_grid(
     with atomic_path(path, durable=False) as tmp:
         Image.fromarray(canvas).save(tmp, format="PNG")
     return Path(path)
+
+
+def read_grid(
+    path: str | os.PathLike[str], size: int | tuple[int, int], *, pad: int = GRID_PAD
+) -> list[list[np.ndarray]]:
+    """The images of a :func:`save_grid` picture, row by row: its inverse for ``uint8`` pixels.
+
+    Parameters
+    ----------
+    path
+        A PNG written by :func:`save_grid`.
+    size
+        Side, or ``(height, width)``, of its images.
+    pad
+        The ``pad`` it was written with.
+
+    Returns
+    -------
+    list[list[numpy.ndarray]]
+        ``(height, width, 3)`` ``uint8`` images (gray ones as three equal channels), one list per
+        row, every row as long as the grid (a shorter row ends in white tiles).
+
+    Raises
+    ------
+    ValueError
+        If the picture is not a grid of ``size`` images with ``pad``.
+
+    Shape
+    -----
+    ``(height, width, 3)`` per image.
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    with Image.open(path) as im:
+        a = np.asarray(im.convert("RGB"))
+    rows, cols = (a.shape[0] - pad) // (h + pad), (a.shape[1] - pad) // (w + pad)
+    if rows < 1 or cols < 1 or (rows * (h + pad) + pad, cols * (w + pad) + pad) != a.shape[:2]:
+        raise ValueError(
+            f"{path} ({a.shape[0]}×{a.shape[1]}) is not a grid of {h}×{w} images with pad {pad}"
+        )
+    tops = [pad + i * (h + pad) for i in range(rows)]
+    lefts = [pad + j * (w + pad) for j in range(cols)]
+    return [[a[y : y + h, x : x + w] for x in lefts] for y in tops]

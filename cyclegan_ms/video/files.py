@@ -33,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,7 @@ class VideoError(ValueError):
     """A file that is not a readable video, or a video that cannot be written as asked."""
 
 
-def _av() -> Any:
+def _av() -> ModuleType:
     try:
         import av
     except ImportError:
@@ -122,6 +123,9 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(text).split())
 
 
+# PyAV's containers and streams are left untyped here: its annotations change between the
+# versions the ``video`` extra accepts (av>=12), and its streams and frames are unions that each
+# use would have to narrow.
 def _open_input(path: Path) -> Any:
     av = _av()
     if not path.is_file():
@@ -210,7 +214,7 @@ def _temporary_beside(dst: Path) -> Iterator[Path]:
         raise
 
 
-def _codec_name(av: Any, dst: Path, codec: str | None) -> str:
+def _codec_name(av: ModuleType, dst: Path, codec: str | None) -> str:
     suffix = dst.suffix.lower()
     candidates = (codec,) if codec else DEFAULT_CODECS.get(suffix, ())
     if not candidates:
@@ -227,13 +231,13 @@ def _codec_name(av: Any, dst: Path, codec: str | None) -> str:
 
 
 def _video_stream(
-    av: Any,
+    av: ModuleType,
     out: Any,
     name: str,
     rate: Fraction,
     width: int,
     height: int,
-    time_base: Any,
+    time_base: Fraction | None,
     crf: int | None,
 ) -> Any:
     options: dict[str, str] = {}

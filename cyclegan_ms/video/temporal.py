@@ -49,14 +49,16 @@ import dataclasses
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict, overload
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor
 from typing_extensions import Unpack
 
-from ..inference.kinds import image_batch
+from ..inference.kinds import ImageLike, ImageT, image_batch
 from ..inference.norm_stats import NormStats, needs_image_stats
 from ..inference.options import TranslateKwargs, TranslateOptions
 from ..inference.source import Direction, ModelSource
@@ -74,6 +76,17 @@ def _unit_float(name: str, value: object, *, lo: float, hi: float, hi_open: bool
         bound = f"[{lo}, {hi})" if hi_open else f"[{lo}, {hi}]"
         raise ValueError(f"{name} must be a number in {bound}; got {value!r}")
     return float(value)  # type: ignore[arg-type]
+
+
+class TemporalKwargs(TypedDict, total=False):
+    """The fields of :class:`TemporalOptions` as keyword arguments (all optional), as
+    :meth:`TemporalOptions.replace` takes them."""
+
+    stats_decay: float
+    filter_strength: float
+    filter_threshold: float
+    filter_radius: int
+    cut_threshold: float | None
 
 
 @dataclass(frozen=True)
@@ -151,7 +164,7 @@ class TemporalOptions:
         """Whether any remedy is on."""
         return self.stats_decay > 0 or self.filter_strength > 0
 
-    def replace(self, **changes: Any) -> TemporalOptions:
+    def replace(self, **changes: Unpack[TemporalKwargs]) -> TemporalOptions:
         """A copy with ``changes`` applied (validated).
 
         Raises
@@ -325,7 +338,14 @@ class FrameTranslator:
         self._ref_out = y
         return y
 
-    def __call__(self, frame: Any) -> Any:
+    @overload
+    def __call__(self, frame: Image.Image) -> Image.Image: ...
+    @overload
+    def __call__(self, frame: np.ndarray) -> np.ndarray: ...
+    @overload
+    def __call__(self, frame: Tensor) -> Tensor: ...
+
+    def __call__(self, frame: ImageLike) -> ImageLike:
         """Translate the next frame.
 
         Parameters
@@ -336,7 +356,7 @@ class FrameTranslator:
 
         Returns
         -------
-        Any
+        PIL.Image.Image, numpy.ndarray or Tensor
             The translated frame, of the same kind, dtype and layout.
 
         Raises
@@ -376,7 +396,7 @@ class FrameTranslator:
         self.frames += 1
         return p.finish()
 
-    def run(self, frames: Iterable[Any]) -> Iterator[Any]:
+    def run(self, frames: Iterable[ImageT]) -> Iterator[ImageT]:
         """Translate ``frames`` in order, lazily (one frame in memory at a time).
 
         Shape

@@ -7,26 +7,33 @@ ids, day scenes odd ones, so A and B never show the same scene; eval: held-out s
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import torch
 
-from ..._checks import check_int
+from ..._checks import check_int, check_value_range
 from ...layers import luma
-from ..base import UnpairedDataset, item_rngs
+from ..base import UnpairedDataset, UnpairedItem, item_rngs
 from ..sampler import SampleKey
-from ..transforms import ValueRange, check_value_range
+from ..transforms import ValueRange
 from .layout import sample_scene
 from .render import check_darkness_range, render_day_chw, render_night_chw, resolve_darkness
 
-__all__ = ["NightDayScenes"]
+__all__ = ["NightDayScenes", "SceneItem"]
 
 # Scene ids of the evaluation split start here, disjoint from any training range below it
 # (exported, and documented, as ``cyclegan_ms.data.scenes.EVAL_OFFSET``).
 EVAL_OFFSET = 1_000_000_000
 
 FLIP_P = 0.5  # probability of a horizontal flip (``flip=True``)
+
+
+class SceneItem(UnpairedItem):
+    """A :class:`NightDayScenes` item: ``index_A``/``index_B`` are scene ids, and
+    ``darkness`` is how dark the night image (``A``) is, in [0, 1]."""
+
+    darkness: float
 
 
 class NightDayScenes(UnpairedDataset):
@@ -149,7 +156,7 @@ class NightDayScenes(UnpairedDataset):
         lo, hi = self.value_range
         return x.mul_((hi - lo) / 255.0).add_(lo)
 
-    def get(self, key: SampleKey) -> dict[str, Any]:
+    def get(self, key: SampleKey) -> SceneItem:
         """The item for ``key``; see the class docstring for its format."""
         ia, ib = self.scene_ids(key)
         rng_a, rng_b = item_rngs(key.seed)

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..._checks import check_int
+from ..._checks import check_int, check_value_range
 from .dataset import EVAL_OFFSET
 from .layout import PARKED_KERB_OFFSET_M, Car, SceneSpec, sample_scene
 from .render import (
@@ -256,9 +256,7 @@ def drive_pairs(
     if direction not in ("a2b", "b2a"):
         raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
     h, w = (size, size) if isinstance(size, int) else size
-    lo, hi = (float(v) for v in value_range)
-    if not hi > lo:
-        raise ValueError(f"value_range must be (low, high) with low < high; got {value_range!r}")
+    lo, hi = check_value_range(value_range)
 
     def tensor(clip: np.ndarray) -> Tensor:
         t = torch.from_numpy(clip).permute(0, 3, 1, 2).float()

@@ -38,14 +38,21 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, TypedDict, get_args
 
-from ..cli import SubCommand
-from ..generators.card import Direction
-from ..metrics.names import INCEPTION_METRICS, METRICS
-from ..utils.files import atomic_path
-from .options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
+from .cli import SubCommand
+from .generators.card import Direction
+from .inference.options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
+from .metrics.names import INCEPTION_METRICS, METRICS
+from .utils.files import atomic_path
+
+if TYPE_CHECKING:  # imported when a command runs
+    from PIL import Image
+
+    from .inference.translate import Translator
+    from .video.temporal import FrameTranslator, TemporalOptions
 
 __all__ = ["COMMANDS", "add_option_flags", "options_from_args", "plan_outputs"]
 
@@ -85,9 +92,18 @@ def _border_arg(text: str) -> int | str:
     return value
 
 
+class FlagSpec(TypedDict, total=False):
+    """The ``argparse`` arguments of one option's flag (its default is the field's)."""
+
+    choices: tuple[str, ...]
+    type: Callable[[str], object]
+    metavar: str
+    help: str
+
+
 #: How each :class:`TranslateOptions` field appears on the command line (the default comes from
 #: the field). ``ema`` is the pair ``--ema``/``--no-ema``; fields not listed have no flag.
-_FLAGS: dict[str, dict[str, Any]] = {
+_FLAGS: dict[str, FlagSpec] = {
     "direction": {
         "choices": get_args(Direction),
         "help": "a2b (default; night→day for the seed) or b2a",
@@ -202,7 +218,7 @@ def _tiling(p: argparse.ArgumentParser) -> None:
 
 
 def _temporal(p: argparse.ArgumentParser) -> None:
-    from ..video.temporal import TemporalOptions
+    from .video.temporal import TemporalOptions
 
     d = TemporalOptions()
     g = p.add_argument_group("video: temporal stability (see cyclegan_ms.video.temporal)")
@@ -234,8 +250,8 @@ def _temporal(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _temporal_from_args(args: argparse.Namespace) -> Any:
-    from ..video.temporal import TemporalOptions
+def _temporal_from_args(args: argparse.Namespace) -> TemporalOptions:
+    from .video.temporal import TemporalOptions
 
     if args.no_temporal:
         return TemporalOptions.off()
@@ -254,8 +270,8 @@ def _device(arg: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _translator(args: argparse.Namespace, progress: bool) -> Any:
-    from .translate import Translator
+def _translator(args: argparse.Namespace, progress: bool) -> Translator:
+    from .inference.translate import Translator
 
     return Translator(args.checkpoint, options_from_args(args, progress=progress))
 
@@ -293,7 +309,7 @@ def plan_outputs(
         If ``out`` is an existing file, two inputs would be written to the same output, or an
         output would overwrite its input.
     """
-    from ..data.images import IMAGE_EXTENSIONS, find_images
+    from .data.images import IMAGE_EXTENSIONS, find_images
 
     root = Path(out)
     if root.exists() and not root.is_dir():
@@ -332,13 +348,13 @@ def plan_outputs(
     return jobs, missing
 
 
-def _save_atomic(image: Any, path: Path) -> None:
+def _save_atomic(image: Image.Image, path: Path) -> None:
     from PIL import Image
 
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot write images with extension {path.suffix!r}")
-    options: dict[str, Any] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    options: dict[str, int] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     with atomic_path(path) as tmp:
         image.save(tmp, format=fmt, **options)
 
@@ -383,7 +399,7 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
 
 def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Split the inputs into video jobs ``[(clip, output clip)]`` and the other inputs."""
-    from ..video.files import is_video_path
+    from .video.files import is_video_path
 
     videos = [Path(p) for p in args.inputs if is_video_path(p) and Path(p).is_file()]
     others = [p for p in args.inputs if not (is_video_path(p) and Path(p).is_file())]
@@ -398,10 +414,13 @@ def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list
 
 
 def _run_videos(
-    args: argparse.Namespace, jobs: list[tuple[Path, Path]], translator: Any, skipped: list[str]
+    args: argparse.Namespace,
+    jobs: list[tuple[Path, Path]],
+    translator: Translator,
+    skipped: list[str],
 ) -> int:
-    from ..video.files import VideoError, translate_video
-    from ..video.temporal import FrameTranslator
+    from .video.files import VideoError, translate_video
+    from .video.temporal import FrameTranslator
 
     frames = FrameTranslator(translator, temporal=_temporal_from_args(args))
     done = 0
@@ -434,7 +453,7 @@ def _run_videos(
 def _run_translate(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
-    from ..data.images import load_image
+    from .data.images import load_image
 
     video_jobs, image_inputs = _video_jobs(args)
     skipped: list[str] = []
@@ -500,7 +519,7 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .export import export, verify_export
+    from .inference.export import export, verify_export
 
     path = export(
         args.checkpoint,
@@ -574,8 +593,8 @@ def _configure_eval(p: argparse.ArgumentParser) -> None:
 
 
 def _run_eval_drives(args: argparse.Namespace) -> int:
-    from ..data.scenes.drives import drive_pairs
-    from ..metrics.drives import evaluate_drives
+    from .data.scenes.drives import drive_pairs
+    from .metrics.drives import evaluate_drives
 
     if args.inputs is not None or args.targets is not None:
         raise ValueError("--drives scores the built-in drives; it does not take --inputs/--targets")
@@ -606,16 +625,16 @@ def _run_eval_drives(args: argparse.Namespace) -> int:
     return 0
 
 
-def _frames(translator: Any, temporal: Any) -> Any:
-    from ..video.temporal import FrameTranslator
+def _frames(translator: Translator, temporal: TemporalOptions) -> FrameTranslator:
+    from .video.temporal import FrameTranslator
 
     return FrameTranslator(translator, temporal=temporal)
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    from ..data.pairs import folder_pairs, scene_pairs
-    from ..metrics.evaluation import evaluate
-    from ..metrics.fid import find_inception_weights
+    from .data.pairs import folder_pairs, scene_pairs
+    from .metrics.evaluation import evaluate
+    from .metrics.fid import find_inception_weights
 
     if args.drives is not None:
         return _run_eval_drives(args)
@@ -669,7 +688,9 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _one_line_import_errors(run: Any) -> Any:
+def _one_line_import_errors(
+    run: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
     """A missing optional extra (onnx, torchmetrics) is a usage error: one line, status 2."""
 
     def wrapped(args: argparse.Namespace) -> int:
