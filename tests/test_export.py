@@ -31,7 +31,7 @@ def model() -> CycleGAN:
 
 
 def untiled(model: CycleGAN, x: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
-    return Translator(model, direction=direction, tile=None).tensor(x)  # type: ignore[arg-type]
+    return Translator(model, direction=direction, tile=None, border=0).tensor(x)  # type: ignore[arg-type]
 
 
 SIZES = [(1, 30, 45), (2, 17, 64), (1, 64, 64)]  # odd sizes: padded inside the graph
@@ -104,7 +104,7 @@ def test_pad_to_multiple_module() -> None:
     net = PadToMultiple(G, 4)
     x = torch.rand(1, 3, 21, 18)
     with torch.no_grad():
-        torch.testing.assert_close(net(x), Translator(G, tile=None).tensor(x))
+        torch.testing.assert_close(net(x), Translator(G, tile=None, border=0).tensor(x))
     with pytest.raises(ValueError, match="multiple must be an integer >= 1"):
         PadToMultiple(G, 0)
 

@@ -61,6 +61,11 @@ _SUFFIXES = {
 class PadToMultiple(nn.Module):
     """Run a generator on any H × W: reflect-pad to a multiple, translate, crop back.
 
+    Exported files pad to the multiple only: they do not add the reflected ``border`` that
+    :class:`~cyclegan_ms.inference.Translator` puts around a whole image (a reflection wider
+    than a small input cannot be expressed with one dynamic pad), so near the borders their
+    output is that of ``Translator(..., border=0)``.
+
     Scriptable and exportable with dynamic shapes (the pad is computed from the input's shape).
 
     Parameters
@@ -328,7 +333,12 @@ def verify_export(
     x = torch.rand(2, card.in_channels, h, w, generator=g) * (hi - lo) + lo
     param = next(generator.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    ref = Translator(generator, tile=None, value_range=rng).tensor(x.to(device)).float().cpu()
+    ref = (
+        Translator(generator, tile=None, border=0, value_range=rng)
+        .tensor(x.to(device))
+        .float()
+        .cpu()
+    )
     if fmt == "onnx":
         try:
             import onnxruntime as ort
@@ -346,7 +356,7 @@ def verify_export(
         from .source import load_generator
 
         loaded = load_generator(p)
-        got = Translator(loaded, tile=None).tensor(x).float()
+        got = Translator(loaded, tile=None, border=0).tensor(x).float()
     else:
         raise ValueError(f"unknown format {fmt!r}; accepted: {', '.join(EXPORT_FORMATS)}")
     return float((got - ref).abs().max())

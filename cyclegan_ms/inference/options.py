@@ -82,7 +82,8 @@ class TranslateOptions:
         network trained on small crops leaves bright or dark bands along the borders of a large
         photograph. ``"auto"`` (default): twice the generator's ``size_multiple`` (64 for the
         five-level U-Net); ``0``: none (the behaviour before 0.1.0's last change). Fixed-size
-        generators and tiled images are not bordered.
+        generators, tiled images and exported files
+        (:func:`~cyclegan_ms.inference.export`) are not bordered.
     device
         Where the generator runs (it is moved there). ``None``: where its parameters are.
     value_range
