@@ -20,11 +20,10 @@ from typing import Literal
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_int
-from ..layers.pretrained import INCEPTION_STAGE_CHANNELS, TF_INCEPTION_RANGE, InceptionStages
+from ..layers.pretrained import INCEPTION_STAGE_CHANNELS, InceptionStages, inception_input
 from ..registry import from_config, register
 from .base import Discriminator, check_input
 
@@ -176,20 +175,8 @@ class ProjectedDiscriminator(Discriminator):
     def _to_inception(self, x: Tensor) -> Tensor:
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        lo = 0.0 if self.value_range == "unit" else -1.0
-        unit = (x - lo) / (1.0 - lo)
-        a, b = TF_INCEPTION_RANGE
-        x = a + (b - a) * unit
-        if self.input_scale != 1.0:
-            x = F.interpolate(
-                x, scale_factor=self.input_scale, mode="bilinear", align_corners=False
-            )
-        if torch.is_autocast_enabled(x.device.type):
-            x = x.to(torch.get_autocast_dtype(x.device.type))
-        param = next(self.features.parameters())
-        if param.dtype != x.dtype and not torch.is_autocast_enabled(x.device.type):
-            x = x.to(param.dtype)
-        return x
+        dtype = next(self.features.parameters()).dtype
+        return inception_input(x, self.value_range, self.input_scale, dtype)
 
     def forward_features(self, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Score maps (the inner discriminator's first, then one per stage) and features."""

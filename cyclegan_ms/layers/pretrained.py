@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "TF_INCEPTION_RANGE",
     "InceptionStages",
     "find_inception_weights",
+    "inception_input",
     "load_torchscript",
     "packaged_inception_weights",
 ]
@@ -207,3 +209,22 @@ class InceptionStages(nn.Module):
             x = block(x)
             feats.append(x)
         return feats
+
+
+def inception_input(x: Tensor, value_range: str, scale: float, dtype: torch.dtype) -> Tensor:
+    """Images in ``value_range`` (``"unit"``: [0, 1], ``"tanh"``: [-1, 1]) as the frozen
+    network's input: mapped to :data:`TF_INCEPTION_RANGE`, resized by ``scale`` (bilinear) and
+    cast to the autocast dtype when autocast is on, else to ``dtype`` (the network's).
+
+    Shape
+    -----
+    ``(B, 3, H, W) -> (B, 3, round(H * scale), round(W * scale))``.
+    """
+    lo = 0.0 if value_range == "unit" else -1.0
+    a, b = TF_INCEPTION_RANGE
+    x = a + (b - a) * (x - lo) / (1.0 - lo)
+    if scale != 1.0:
+        x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False)
+    if torch.is_autocast_enabled(x.device.type):
+        return x.to(torch.get_autocast_dtype(x.device.type))
+    return x.to(dtype)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 from ..layers import gaussian_blur
-from ..layers.pretrained import TF_INCEPTION_RANGE, InceptionStages
+from ..layers.pretrained import InceptionStages, inception_input
 from ..registry import register
 
 __all__ = ["BlurredL1Loss", "InceptionFeatureLoss"]
@@ -118,18 +117,6 @@ class InceptionFeatureLoss(nn.Module):
         # Not a submodule: read from the file, never saved or trained.
         self._features: list[InceptionStages] = [InceptionStages(weights, stages=stages)]
 
-    def _prepare(self, x: Tensor) -> Tensor:
-        lo = 0.0 if self.value_range == "unit" else -1.0
-        a, b = TF_INCEPTION_RANGE
-        x = a + (b - a) * (x - lo) / (1.0 - lo)
-        if self.input_scale != 1.0:
-            x = F.interpolate(
-                x, scale_factor=self.input_scale, mode="bilinear", align_corners=False
-            )
-        if torch.is_autocast_enabled(x.device.type):
-            return x.to(torch.get_autocast_dtype(x.device.type))
-        return x.to(next(self._features[0].parameters()).dtype)
-
     def forward(self, output: Tensor, target: Tensor) -> Tensor:
         """Mean over stages of the features' mean absolute difference (+ the pixel term)."""
         if output.shape != target.shape:
@@ -137,7 +124,9 @@ class InceptionFeatureLoss(nn.Module):
                 f"inception_l1 needs one shape; got {tuple(output.shape)} and {tuple(target.shape)}"
             )
         net = self._features[0].to(output.device)
-        both = net(self._prepare(torch.cat([output, target.detach()])))
+        x = torch.cat([output, target.detach()])
+        dtype = next(net.parameters()).dtype
+        both = net(inception_input(x, self.value_range, self.input_scale, dtype))
         n = output.shape[0]
         loss = torch.stack([(f[:n].float() - f[n:].float()).abs().mean() for f in both]).mean()
         if self.pixel > 0:
