@@ -141,6 +141,12 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> P
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    cyclegan_ms.utils.files.WriteError
+        The disk or the folder refused the file (no space, quota, read-only): one line naming it
+        and the space needed; no temporary file is left and an older file at ``path`` is intact.
     """
     tensors, skeleton = pack(dict(state))
     meta = {_META_KEY: json.dumps({"format": _FORMAT_VERSION, "state": skeleton})}
@@ -148,9 +154,22 @@ def save_checkpoint(path: str | os.PathLike[str], state: Mapping[str, Any]) -> P
     return atomic_write_bytes(path, data)
 
 
-def _looks_like_pickle(head: bytes) -> bool:
-    # pickle protocol 2+ starts with 0x80; torch.save zip archives start with "PK".
-    return head[:1] == b"\x80" or head[:2] == b"PK"
+def _looks_like_safetensors(data: bytes) -> bool:
+    """An 8-byte little-endian header length that fits the file, then the JSON header's ``{``."""
+    if len(data) < 9:
+        return False
+    n = int.from_bytes(data[:8], "little")
+    return 0 < n <= len(data) - 8 and data[8:9] == b"{"
+
+
+def _looks_like_pickle(data: bytes) -> bool:
+    # pickle protocol 2+ starts with 0x80; torch.save zip archives start with "PK". A
+    # safetensors file whose header length ends in the byte 0x80 (one in 32 of them: headers
+    # are padded to 8 bytes) starts with 0x80 too, so a file that parses as safetensors is not
+    # taken for a pickle.
+    if _looks_like_safetensors(data):
+        return False
+    return data[:1] == b"\x80" or data[:2] == b"PK"
 
 
 def _read_metadata(data: bytes) -> dict[str, str]:
@@ -179,7 +198,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     data = path.read_bytes()
-    if _looks_like_pickle(data[:4]):
+    if _looks_like_pickle(data):
         raise CheckpointError(
             f"{path} is a pickle/torch.save file; cyclegan_ms refuses to unpickle checkpoints "
             "(they can run arbitrary code). Expected a .safetensors checkpoint written by "
@@ -229,12 +248,29 @@ def find_latest(folder: str | os.PathLike[str]) -> Path | None:
     return None
 
 
-def prune(folder: str | os.PathLike[str], keep_last: int) -> list[Path]:
-    """Delete all but the ``keep_last`` newest checkpoints; returns the deleted paths."""
+def prune(
+    folder: str | os.PathLike[str],
+    keep_last: int,
+    *,
+    keep: str | os.PathLike[str] | None = None,
+) -> list[Path]:
+    """Delete all but the ``keep_last`` newest checkpoints; returns the deleted paths.
+
+    Parameters
+    ----------
+    folder
+        A ``checkpoints`` folder.
+    keep_last
+        How many of the newest ``step_*.safetensors`` to keep.
+    keep
+        A checkpoint that is never deleted, whatever its step: the one a run has just written
+        (so the file a run reports always exists, even beside checkpoints of higher steps).
+    """
     if keep_last < 1:
         raise ValueError(f"keep_last must be >= 1; got {keep_last}")
     found = list_checkpoints(folder)
-    doomed = found[:-keep_last]
+    spared = Path(keep).name if keep is not None else None
+    doomed = [p for p in found[:-keep_last] if p.name != spared]
     for p in doomed:
         p.unlink(missing_ok=True)
     # temp files of writes that were killed half-way (never valid checkpoints)

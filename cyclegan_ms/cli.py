@@ -1,6 +1,6 @@
 """The ``cyclegan-ms`` command line.
 
-    cyclegan-ms train CONFIG [--set key=value ...] [--run-dir DIR] [--resume RUN_DIR]
+    cyclegan-ms train CONFIG [--set key=value ...] [--run-dir DIR] [--resume RUN_DIR] [--overwrite]
     cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction] [--tile N]
     cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
     cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR]
@@ -8,7 +8,10 @@
     cyclegan-ms presets
 
 CONFIG is a TOML file or a built-in preset name (``seed``, ``cyclegan_paper``). Bad input gives
-one line on stderr naming the key and what is accepted, and exit status 2.
+one line on stderr naming the key and what is accepted, and exit status 2; so does a refused run
+folder (it holds another run, or another process trains into it), which is left unchanged. An
+output the disk refuses (full, over quota, read-only) gives one line naming the file, the space
+needed and how to continue, and exit status 1.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["COMMAND_MODULES", "SubCommand", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "CommandError", "SubCommand", "build_parser", "main"]
 
 #: Modules that add sub-commands, in the order they are listed; each has a ``COMMANDS`` tuple of
 #: :class:`SubCommand`. A module that is not installed is left out.
@@ -73,15 +77,92 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from .training.experiment import run_experiment
+class CommandError(Exception):
+    """A sub-command failed in a way it explains in one line: ``main`` prints
+    ``cyclegan-ms COMMAND: error: MESSAGE`` on stderr and returns ``status``.
 
-    result = run_experiment(
-        args.config,
-        overrides=args.set,
-        run_dir=args.run_dir,
-        resume=args.resume,
-    )
+    Parameters
+    ----------
+    message
+        The line (without the ``cyclegan-ms COMMAND: error:`` prefix).
+    status
+        The exit status.
+    """
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _refusal(err: Exception, run_dir: Path) -> str:
+    """The one line of a refused run folder, in the command's words."""
+    from .training.run_folder import RunExistsError, RunLockedError
+
+    if isinstance(err, RunExistsError):
+        info = err.info
+        aside = (
+            f"`--overwrite` (moves it aside to {run_dir}.old-N; add `--delete-old` to delete it)"
+        )
+        if info.step is None:
+            return (
+                f"{run_dir} already holds a run ({info.describe()}) with nothing to resume: "
+                f"replace it with {aside}, or pick another --run-dir"
+            )
+        return (
+            f"{run_dir} already holds a run ({info.describe()}): continue it with "
+            f"`--resume {run_dir}`, replace it with {aside}, or pick another --run-dir"
+        )
+    if isinstance(err, RunLockedError):
+        return (
+            f"{run_dir} is being trained by {err.holder.describe()}: wait for it to finish (or "
+            "stop it), or pick another --run-dir"
+        )
+    return str(err)
+
+
+def _write_failure(err: OSError, run_dir: Path) -> str:
+    """The one line of an output the disk refused: the file, the space, how to go on."""
+    import errno
+
+    from .training import find_latest
+    from .training.run_folder import describe_run
+
+    no_room = err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
+    cure = "free space" if no_room else "make it writable"
+    latest = find_latest(run_dir)
+    if latest is not None:
+        step = latest.stem.split("_")[-1].lstrip("0") or "0"
+        return (
+            f"{err}; the newest complete checkpoint is step {step} ({latest}): {cure}, then "
+            f"continue with `cyclegan-ms train --resume {run_dir}`"
+        )
+    again = " with --overwrite" if describe_run(run_dir) is not None else ""
+    return f"{err}; no checkpoint was written: {cure}, then run the command again{again}"
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .training.experiment import default_run_dir, run_experiment
+    from .training.run_folder import Overwrite, RunFolderError
+    from .utils.files import WriteError
+
+    if args.delete_old and not args.overwrite:
+        raise CommandError("--delete-old goes with --overwrite (it deletes the run replaced)")
+    overwrite: Overwrite = "delete" if args.delete_old else bool(args.overwrite)
+    if args.config is None and args.resume is None:
+        raise CommandError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.config, args.resume)
+    try:
+        result = run_experiment(
+            args.config,
+            overrides=args.set,
+            run_dir=run_dir,
+            resume=args.resume,
+            overwrite=overwrite,
+        )
+    except RunFolderError as err:
+        raise CommandError(_refusal(err, run_dir), 2) from err
+    except WriteError as err:
+        raise CommandError(_write_failure(err, run_dir), 1) from err
     state = "interrupted, checkpoint saved" if result.interrupted else "done"
     if result.stopped_on_nan:
         state = "stopped on non-finite losses"
@@ -117,6 +198,17 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         metavar="RUN_DIR",
         help="continue from the newest checkpoint of RUN_DIR (or a checkpoint file); without "
         "CONFIG the run's stored config is used",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train a new run into a run folder that holds another one: the old run is moved "
+        "aside to RUN_DIR.old-N (without this flag such a folder is refused, unchanged)",
+    )
+    p.add_argument(
+        "--delete-old",
+        action="store_true",
+        help="with --overwrite: delete the old run instead of moving it aside",
     )
 
 
@@ -185,6 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except CommandError as err:
+        if os.environ.get("CYCLEGAN_MS_DEBUG"):
+            raise
+        print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+        return err.status
     except (ValueError, TypeError, FileNotFoundError) as err:
         # One line naming what was wrong: configuration and input errors are not crashes.
         # CYCLEGAN_MS_DEBUG=1 shows the full traceback instead.
@@ -192,7 +289,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:
+        # an output the disk or folder refused (no space, quota, read-only): one line, status 1
+        from .utils.files import WriteError
+
+        if not isinstance(err, WriteError) or os.environ.get("CYCLEGAN_MS_DEBUG"):
+            raise
+        print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # run the package's module, not this __main__ copy, so that its classes (CommandError, which
+    # the sub-commands raise) are the ones main() catches
+    from cyclegan_ms.cli import main as _main
+
+    sys.exit(_main())

@@ -42,6 +42,7 @@ import torch
 
 from .._checks import check_int
 from ..metrics.names import HIGHER_IS_BETTER, INCEPTION_METRICS, METRICS, is_better
+from ..utils.files import append_text
 
 if TYPE_CHECKING:
     from .trainer import Trainer, TrainResult
@@ -121,8 +122,8 @@ class MetricsLog(Callback):
         trainer.log({"step": trainer.step, "event": "skipped_nonfinite"})
 
     def on_log(self, trainer: Trainer, record: Mapping[str, Any]) -> None:
-        with (trainer.run_dir / "metrics.jsonl").open("a") as fh:
-            fh.write(json.dumps(dict(record)) + "\n")
+        # all or nothing: a full disk raises WriteError and leaves no torn line
+        append_text(trainer.run_dir / "metrics.jsonl", json.dumps(dict(record)) + "\n")
 
     def on_fit_end(self, trainer: Trainer, result: TrainResult) -> None:
         if result.stopped_on_nan:

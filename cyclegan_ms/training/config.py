@@ -291,6 +291,9 @@ class ExperimentConfig:
         :class:`DataConfig`, :class:`TrainConfig`.
     optim_g, optim_d
         The ``[optim.generator]`` and ``[optim.discriminator]`` tables.
+    name
+        What the experiment is called (top-level ``name = "..."``; by default the preset's name
+        or the TOML file's stem). Run folders name their run by it.
     """
 
     model: dict[str, object] = field(default_factory=_default_model)
@@ -298,10 +301,13 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     optim_g: OptimConfig = field(default_factory=OptimConfig)
     optim_d: OptimConfig = field(default_factory=OptimConfig)
+    name: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain nested dict in TOML layout (``optim.generator`` / ``optim.discriminator``)."""
+        named = {"name": self.name} if self.name is not None else {}
         return {
+            **named,
             "model": dataclasses.asdict(self)["model"],
             "data": dataclasses.asdict(self.data),
             "train": dataclasses.asdict(self.train),
@@ -314,8 +320,11 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ExperimentConfig:
         """Strictly parse the TOML layout; raises :class:`ConfigError` on any bad key/value."""
-        allowed = {"model", "data", "train", "optim"}
+        allowed = {"name", "model", "data", "train", "optim"}
         _reject_unknown("", data, allowed)
+        name = data.get("name")
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(f"name must be a string; got {name!r}")
         optim = data.get("optim", {})
         if not isinstance(optim, Mapping):
             raise ConfigError(
@@ -333,6 +342,7 @@ class ExperimentConfig:
             optim_d=from_mapping(
                 OptimConfig, optim.get("discriminator", {}), "optim.discriminator"
             ),
+            name=name,
         )
 
 
@@ -413,7 +423,8 @@ def load_config(
     Parameters
     ----------
     source
-        Path to a ``.toml`` file, a preset name (see :func:`presets`), or a plain mapping.
+        Path to a ``.toml`` file, a preset name (see :func:`presets`), or a plain mapping. The
+        experiment's ``name`` defaults to the preset name or the file's stem.
     overrides
         ``"dotted.key=value"`` strings; values are parsed as TOML (``3``, ``1e-4``, ``true``,
         ``"text"``, ``[0.5, 0.999]``), bare words as strings.
@@ -430,8 +441,10 @@ def load_config(
                     raw = tomllib.load(fh)
             except tomllib.TOMLDecodeError as err:
                 raise ConfigError(f"{path}: invalid TOML ({err})") from None
+            raw.setdefault("name", path.stem)
         else:
             raw = load_preset(str(source))
+            raw.setdefault("name", str(source))
     apply_overrides(raw, overrides or [])
     return ExperimentConfig.from_dict(raw)
 

@@ -16,9 +16,16 @@ from ..generators import card_of
 from ..model import CycleGAN
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
 from .distributed import init_process
+from .run_folder import Overwrite, check_run_folder, run_folder_of
 from .trainer import Trainer, TrainResult
 
-__all__ = ["build_dataset", "build_trainer", "run_experiment", "value_range_of"]
+__all__ = [
+    "build_dataset",
+    "build_trainer",
+    "default_run_dir",
+    "run_experiment",
+    "value_range_of",
+]
 
 
 def value_range_of(data: DataConfig) -> tuple[float, float]:
@@ -120,9 +127,15 @@ def _sample_images(cfg: ExperimentConfig, dataset: Any) -> tuple[torch.Tensor, t
     return torch.stack([it["A"] for it in items]), torch.stack([it["B"] for it in items])
 
 
-def build_trainer(cfg: ExperimentConfig, run_dir: str | os.PathLike[str]) -> Trainer:
+def build_trainer(
+    cfg: ExperimentConfig, run_dir: str | os.PathLike[str], *, overwrite: Overwrite = False
+) -> Trainer:
     """Seed everything, build the model and data, check them against each other, and return a
-    :class:`Trainer` (not started)."""
+    :class:`Trainer` (not started).
+
+    ``overwrite`` is the Trainer's: what its :meth:`~Trainer.fit` does with a run ``run_dir``
+    already holds (default: refuse; see :class:`Trainer`).
+    """
     from ..data import UnpairedSampler
 
     torch.manual_seed(cfg.train.seed)
@@ -148,6 +161,7 @@ def build_trainer(cfg: ExperimentConfig, run_dir: str | os.PathLike[str]) -> Tra
         sampler=sampler,
         sample_images=_sample_images(cfg, dataset),
         num_workers=cfg.data.num_workers,
+        overwrite=overwrite,
     )
 
 
@@ -167,12 +181,25 @@ def _stored_config(run_dir: Path) -> dict[str, Any]:
     return dict(experiment)
 
 
+def default_run_dir(
+    config: str | os.PathLike[str] | Mapping[str, Any] | None,
+    resume: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Where :func:`run_experiment` trains without an explicit ``run_dir``: the run folder of
+    ``resume`` when resuming, else ``runs/<config name>`` (``runs/experiment`` for a mapping)."""
+    if resume is not None:
+        return run_folder_of(resume)
+    name = Path(str(config)).stem if isinstance(config, (str, os.PathLike)) else "experiment"
+    return Path("runs") / name
+
+
 def run_experiment(
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     *,
     overrides: list[str] | None = None,
     run_dir: str | os.PathLike[str] | None = None,
     resume: str | os.PathLike[str] | None = None,
+    overwrite: Overwrite = False,
 ) -> TrainResult:
     """Train from a TOML path, preset name or mapping (or the config stored in ``resume``).
 
@@ -184,9 +211,24 @@ def run_experiment(
     overrides
         ``"dotted.key=value"`` strings applied on top.
     run_dir
-        Output folder; default ``resume`` when resuming, else ``runs/<config name>``.
+        Output folder; default ``resume`` when resuming, else ``runs/<config name>``
+        (:func:`default_run_dir`).
     resume
         Run folder (or checkpoint file) to continue from.
+    overwrite
+        What to do when ``run_dir`` holds another run than the one resumed: ``False`` refuse,
+        ``True``/``"move"`` move it aside to ``RUN_DIR.old-N``, ``"delete"`` delete it.
+
+    Raises
+    ------
+    RunLockedError, RunExistsError, RunFolderError
+        ``run_dir`` is being trained by another process, holds another run, or holds a newer
+        checkpoint than the one resumed; checked before anything is built, and nothing is
+        changed (see :mod:`cyclegan_ms.training.run_folder`).
+    ConfigError
+        A bad config, or ``overwrite`` with a resume of ``run_dir`` itself.
+    cyclegan_ms.utils.files.WriteError
+        The disk or the folder refused an output during training (see :meth:`Trainer.fit`).
     """
     resume_path = Path(resume) if resume is not None else None
     if resume_path is not None and not resume_path.exists():
@@ -197,20 +239,22 @@ def run_experiment(
     if config is None:
         if resume_path is None:
             raise ConfigError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
-        folder = resume_path if resume_path.is_dir() else resume_path.parent.parent
-        source: Any = _stored_config(folder)
+        source: Any = _stored_config(run_folder_of(resume_path))
     else:
         source = config
     cfg = load_config(source, overrides)
-    if run_dir is None:
-        if resume_path is not None:
-            run_dir = resume_path if resume_path.is_dir() else resume_path.parent.parent
-        else:
-            name = (
-                Path(str(config)).stem if isinstance(config, (str, os.PathLike)) else "experiment"
-            )
-            run_dir = Path("runs") / name
-    trainer = build_trainer(cfg, run_dir)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config, resume_path)
+    continuing = (
+        resume_path is not None and run_folder_of(resume_path).resolve() == run_dir.resolve()
+    )
+    if continuing and overwrite is not False:
+        raise ConfigError(
+            f"overwrite and a resume of {run_dir} contradict each other: resuming continues its "
+            "run, overwrite would remove it"
+        )
+    if int(os.environ.get("RANK", "0")) == 0:  # refuse before the (slow) set-up; rank 0 only
+        check_run_folder(run_dir, continuing=continuing, overwrite=overwrite)
+    trainer = build_trainer(cfg, run_dir, overwrite=overwrite)
     if resume_path is not None:
         trainer.resume(resume_path)
     return trainer.fit()

@@ -43,9 +43,18 @@ from ..data.loader import BatchStream
 from ..model import CycleGAN
 from ..pool import ImagePool
 from ..precision import FastPath, Precision, choose_fast_path, set_determinism
+from ..utils.files import atomic_write_bytes
 from .callbacks import Callback, default_callbacks, merge_callbacks
 from .config import ConfigError, OptimConfig, TrainConfig
 from .distributed import agree_max, init_process, losses_to_host, wrap_phases
+from .run_folder import (
+    Overwrite,
+    RunClaim,
+    RunFolderError,
+    claim_run_folder,
+    run_folder_of,
+    trim_log,
+)
 from .schedules import schedule_from_config
 
 __all__ = ["TrainResult", "Trainer"]
@@ -111,6 +120,12 @@ class Trainer:
         Extra :class:`~cyclegan_ms.training.callbacks.Callback` s, called after the defaults
         (see :func:`~cyclegan_ms.training.callbacks.default_callbacks`); one that is an instance
         of a default's class (the same class or a subclass) replaces that default.
+    overwrite
+        What :meth:`fit` does when ``run_dir`` already holds another run (one this trainer did
+        not :meth:`resume` from): ``False`` (default) refuse with
+        :class:`~cyclegan_ms.training.run_folder.RunExistsError`; ``True`` or ``"move"`` move
+        that run aside to ``RUN_DIR.old-N``; ``"delete"`` delete it (see
+        :func:`~cyclegan_ms.training.run_folder.claim_run_folder`).
 
     Examples
     --------
@@ -133,7 +148,13 @@ class Trainer:
         sample_images: tuple[Tensor, Tensor] | None = None,
         num_workers: int = 0,
         callbacks: Sequence[Callback] = (),
+        overwrite: Overwrite = False,
     ) -> None:
+        if overwrite not in (False, True, "move", "delete"):
+            raise ValueError(
+                f"overwrite must be False, True, 'move' or 'delete'; got {overwrite!r}"
+            )
+        self.overwrite: Overwrite = overwrite
         self.cfg = train or TrainConfig()
         self.optim_cfg_g = optim_g or OptimConfig()
         self.optim_cfg_d = optim_d or OptimConfig()
@@ -208,8 +229,14 @@ class Trainer:
         self.skipped_steps = 0
         self.stop_reason: str | None = None
         self.last_checkpoint: Path | None = None
+        #: Where ``overwrite`` moved the run ``run_dir`` held before this trainer's first
+        #: :meth:`fit` (``None``: nothing was moved).
+        self.previous_run: Path | None = None
         self._interrupted = False
         self._sample_images = sample_images
+        self._resumed_from: Path | None = None  # the run folder resume() read
+        self._owns_run_dir = False  # a fit() of this trainer has claimed run_dir
+        self._claim: RunClaim | None = None
 
     @property
     def precision(self) -> Precision:
@@ -333,61 +360,126 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_log(self, record)
 
+    def _continuing(self) -> bool:
+        """Whether :meth:`fit` continues the run in ``run_dir`` (rather than starting one)."""
+        if self._owns_run_dir:
+            return True
+        src = self._resumed_from
+        return src is not None and src.resolve() == self.run_dir.resolve()
+
+    def _claim_run_dir(self) -> None:
+        """Claim ``run_dir`` for this fit (main rank; every rank agrees on the outcome)."""
+        error: BaseException | None = None
+        continuing = self._continuing()
+        if self.dist.is_main:
+            try:
+                if continuing and self.overwrite is not False and not self._owns_run_dir:
+                    raise RunFolderError(
+                        self.run_dir,
+                        f"overwrite would remove the run this trainer resumed from "
+                        f"({self.run_dir}); resume without overwrite, or train into another "
+                        "folder",
+                    )
+                self._claim = claim_run_folder(
+                    self.run_dir,
+                    continuing=continuing,
+                    step=self.step if continuing else None,
+                    overwrite=self.overwrite,
+                )
+                if self._claim.moved_to is not None:
+                    self.previous_run = self._claim.moved_to
+                if continuing:
+                    trim_log(self.run_dir / "metrics.jsonl", self.step)
+            except BaseException as err:
+                if self._claim is not None:
+                    self._claim.release()
+                    self._claim = None
+                error = err
+        if agree_max(1.0 if error is not None else 0.0, self.dist, self.device) > 0:
+            if error is not None:
+                raise error
+            raise RunFolderError(self.run_dir, f"rank 0 could not claim {self.run_dir}")
+        self._owns_run_dir = True
+
+    def _release_run_dir(self) -> None:
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
+
     def fit(self, steps: int | None = None) -> TrainResult:
         """Train until ``steps`` (default ``train.steps``) optimisation steps have been taken.
 
         A callback may stop the run earlier (time budget, ``SIGINT``/``SIGTERM``: then
         ``interrupted=True``); ``max_bad_steps`` consecutive non-finite steps stop training with
         a checkpoint of the last good state. A final checkpoint is always written.
+
+        First ``run_dir`` is claimed (see :mod:`cyclegan_ms.training.run_folder`): it is locked
+        for this process until ``fit`` returns, and a folder that holds another run (not the
+        one :meth:`resume` read) is refused unless ``overwrite`` says otherwise.
+
+        Raises
+        ------
+        RunLockedError
+            Another process is training into ``run_dir``.
+        RunExistsError
+            ``run_dir`` holds another run and ``overwrite`` is ``False``.
+        RunFolderError
+            ``run_dir`` holds a newer checkpoint than the state resumed from.
+        cyclegan_ms.utils.files.WriteError
+            The disk or the folder refused a checkpoint, sample grid or log (no space, quota,
+            read-only): training stops there; the newest complete checkpoint is intact and
+            :meth:`resume` continues from it.
         """
         target = self.cfg.steps if steps is None else steps
         cfg = self.cfg
-        if self.dist.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            if self.experiment is not None:
-                config = json.dumps(self.experiment, indent=2, default=str)
-                (self.run_dir / "config.json").write_text(config)
-        self.stop_reason, self._interrupted = None, False
-        t0 = time.perf_counter()
-        last: dict[str, float] = {}
-        stopped_on_nan = False
-        stream = iter(self.data)
+        self._claim_run_dir()
         try:
-            for cb in self.callbacks:
-                cb.on_fit_start(self, target)
-            while self.step < target:
-                values = self.train_step(next(stream))
-                if values is None:
-                    self.bad_steps += 1
-                    self.skipped_steps += 1
-                    for cb in self.callbacks:
-                        cb.on_step_skipped(self)
-                    if self.bad_steps >= cfg.max_bad_steps:
-                        stopped_on_nan = True
-                        break
-                    continue
-                self.bad_steps = 0
-                self.step += 1
-                last = values
+            if self.dist.is_main and self.experiment is not None:
+                config = json.dumps(self.experiment, indent=2, default=str)
+                atomic_write_bytes(self.run_dir / "config.json", config.encode())
+            self.stop_reason, self._interrupted = None, False
+            t0 = time.perf_counter()
+            last: dict[str, float] = {}
+            stopped_on_nan = False
+            stream = iter(self.data)
+            try:
                 for cb in self.callbacks:
-                    cb.on_step_end(self, values)
-                if self._stop_agreed():
-                    break
-        finally:
+                    cb.on_fit_start(self, target)
+                while self.step < target:
+                    values = self.train_step(next(stream))
+                    if values is None:
+                        self.bad_steps += 1
+                        self.skipped_steps += 1
+                        for cb in self.callbacks:
+                            cb.on_step_skipped(self)
+                        if self.bad_steps >= cfg.max_bad_steps:
+                            stopped_on_nan = True
+                            break
+                        continue
+                    self.bad_steps = 0
+                    self.step += 1
+                    last = values
+                    for cb in self.callbacks:
+                        cb.on_step_end(self, values)
+                    if self._stop_agreed():
+                        break
+            finally:
+                for cb in self.callbacks:
+                    cb.on_teardown(self)
+            ckpt = self.save()
+            result = TrainResult(
+                step=self.step,
+                checkpoint=ckpt,
+                interrupted=self._interrupted,
+                stopped_on_nan=stopped_on_nan,
+                skipped_steps=self.skipped_steps,
+                seconds=time.perf_counter() - t0,
+                last_losses=last,
+            )
             for cb in self.callbacks:
-                cb.on_teardown(self)
-        ckpt = self.save()
-        result = TrainResult(
-            step=self.step,
-            checkpoint=ckpt,
-            interrupted=self._interrupted,
-            stopped_on_nan=stopped_on_nan,
-            skipped_steps=self.skipped_steps,
-            seconds=time.perf_counter() - t0,
-            last_losses=last,
-        )
-        for cb in self.callbacks:
-            cb.on_fit_end(self, result)
+                cb.on_fit_end(self, result)
+        finally:
+            self._release_run_dir()
         return result
 
     # ------------------------------------------------------------------ outputs
@@ -460,7 +552,16 @@ class Trainer:
         load_rng_state(state["rng"])
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path | None:
-        """Write a checkpoint atomically (rank 0 only) and prune old ones; returns its path."""
+        """Write a checkpoint atomically (rank 0 only) and prune old ones; returns its path.
+
+        Without ``path`` the checkpoint is ``run_dir/checkpoints/step_XXXXXXXX.safetensors`` and
+        the ``train.keep_last`` newest are kept (never deleting the one just written).
+
+        Raises
+        ------
+        cyclegan_ms.utils.files.WriteError
+            The disk or the folder refused the file: nothing was written or pruned.
+        """
         default = self.run_dir / "checkpoints" / checkpoint_name(self.step)
         target = Path(path) if path is not None else default
         state = self.state_dict()  # every rank builds it (cheap) to keep code paths equal
@@ -468,12 +569,16 @@ class Trainer:
             return None
         written = save_checkpoint(target, state)
         if path is None:
-            prune(written.parent, self.cfg.keep_last)
+            prune(written.parent, self.cfg.keep_last, keep=written)
             self.last_checkpoint = written
         return written
 
     def resume(self, source: str | os.PathLike[str]) -> int:
         """Continue from a checkpoint file or the newest checkpoint of a run folder.
+
+        When that run folder is ``run_dir``, :meth:`fit` continues its run there (its log loses
+        the records of steps after the checkpoint, which are taken again); another ``run_dir``
+        gets a new run that starts from this state.
 
         Returns
         -------
@@ -487,4 +592,5 @@ class Trainer:
                 f"no checkpoint found in {src} (looked for checkpoints/step_*.safetensors)"
             )
         self.load_state_dict(load_checkpoint(path))
+        self._resumed_from = run_folder_of(path)
         return self.step

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .files import atomic_path
+from .files import atomic_write_bytes
 
 __all__ = ["GRID_PAD", "from_uint8", "read_grid", "save_grid", "to_uint8"]
 
@@ -63,7 +64,8 @@ def save_grid(
 ) -> Path:
     """Save a grid of ``(C, H, W)`` images (one list per row) as a PNG, atomically.
 
-    All images must share one size; single-channel images are shown in gray.
+    All images must share one size; single-channel images are shown in gray. A disk or folder
+    that refuses the file raises :class:`~cyclegan_ms.utils.files.WriteError` (nothing written).
     """
     if not rows or not rows[0]:
         raise ValueError("save_grid needs at least one image")
@@ -79,9 +81,9 @@ def save_grid(
                 t = np.repeat(t, 3, axis=2)
             y, x = pad + i * (h + pad), pad + j * (w + pad)
             canvas[y : y + h, x : x + w] = t[:, :, :3]
-    with atomic_path(path, durable=False) as tmp:
-        Image.fromarray(canvas).save(tmp, format="PNG")
-    return Path(path)
+    buffer = io.BytesIO()
+    Image.fromarray(canvas).save(buffer, format="PNG")
+    return atomic_write_bytes(path, buffer.getvalue(), durable=False)
 
 
 def read_grid(

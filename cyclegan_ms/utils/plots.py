@@ -7,12 +7,13 @@ matplotlib is optional (``pip install 'cyclegan-ms[plots]'``); without it no plo
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 from pathlib import Path
 
-from .files import atomic_path
+from .files import atomic_write_bytes
 
 __all__ = ["plot_loss_curves", "read_metrics"]
 
@@ -65,6 +66,6 @@ def plot_loss_curves(metrics: str | os.PathLike[str], out: str | os.PathLike[str
         ax.set_yscale("symlog", linthresh=1e-2)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
-    with atomic_path(out, durable=False) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    return Path(out)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=110, format="png")
+    return atomic_write_bytes(out, buffer.getvalue(), durable=False)
