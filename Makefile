@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	@touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python examples/night_to_day.py
+	$(BIN)/python examples/night_to_day.py --overwrite
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check cyclegan_ms tests examples benchmarks docs

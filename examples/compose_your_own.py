@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> cms.CycleGAN:
     p = argparse.ArgumentParser(description="train a user-registered discriminator")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--run-dir", default="runs/compose_your_own")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --run-dir")
     args = p.parse_args(argv)
 
     torch.manual_seed(0)
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None) -> cms.CycleGAN:
     )
     data = NightDayScenes(num_scenes=64, size=64)
     train = TrainConfig(steps=args.steps, batch_size=2, pool_size=10, log_every=5, progress=False)
-    result = Trainer(model, data, run_dir=args.run_dir, train=train).fit()
+    trainer = Trainer(model, data, run_dir=args.run_dir, train=train, overwrite=args.overwrite)
+    result = trainer.fit()
     print(f"trained {result.step} steps; last losses: D={result.last_losses['d_total']:.3f}")
     rebuilt = cms.load(args.run_dir)  # rebuilt by name, including your part
     print(f"checkpoint rebuilds D_a as {type(rebuilt.D_a).__name__}: {cms.config_of(rebuilt.D_a)}")

@@ -21,6 +21,7 @@ Usage::
     python examples/night_to_day.py --minutes 60 --image-size 128
     python examples/night_to_day.py --preset seed        # the exact seed system
     python examples/night_to_day.py --data /data/bdd100k_night2day   # trainA/trainB folders
+    python examples/night_to_day.py --overwrite          # again into the same runs/night_to_day
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from cyclegan_ms.metrics import psnr, ssim, structure_ssim
 from cyclegan_ms.metrics.baselines import auto_gamma, histogram_equalize, oracle_curve
 from cyclegan_ms.training.config import load_config
 from cyclegan_ms.training.experiment import build_trainer, value_range_of
+from cyclegan_ms.training.run_folder import RunFolderError, check_run_folder
 from cyclegan_ms.utils.images import save_grid
 
 
@@ -60,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--preset", default="night2day", help="night2day (default), seed or cyclegan_paper")
     p.add_argument("--data", default=None, help="folder with trainA/trainB (night/day) instead of built-in scenes")
     p.add_argument("--run-dir", default="runs/night_to_day", help="output folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run already in --run-dir (it is moved aside to RUN_DIR.old-N)")
     p.add_argument("--eval-scenes", type=int, default=64, help="held-out scenes to measure on")
     p.add_argument(
         "--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
@@ -108,7 +112,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     run_dir = Path(args.run_dir)
     vr = value_range_of(cfg.data)
     t0 = time.perf_counter()
-    trainer = build_trainer(cfg, run_dir)
+    try:  # a run folder holds one run: refuse (before the set-up) to mix this one into another
+        check_run_folder(run_dir, overwrite=args.overwrite)
+    except RunFolderError as err:
+        raise SystemExit(f"night_to_day.py: {err} (here: --overwrite or another --run-dir)") from None
+    trainer = build_trainer(cfg, run_dir, overwrite=args.overwrite)
     print(f"training the {args.preset!r} system for up to {args.minutes:g} min at "
           f"{cfg.data.image_size}x{cfg.data.image_size}, batch {cfg.train.batch_size}, "
           f"{trainer.precision} on {trainer.device.type} -> {run_dir}")

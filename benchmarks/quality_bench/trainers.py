@@ -46,7 +46,8 @@ def train_unpaired(
     weights when the recipe keeps them), the step count, and the raw last weights when EMA is on."""
     preset, extra = systems(size)[name]
     cfg = load_config(preset, [*common_overrides(size, seed, minutes), *extra])
-    trainer = build_trainer(cfg, run_dir)
+    # the job's folder is its own scratch: a rerun (--force, or after a killed session) replaces it
+    trainer = build_trainer(cfg, run_dir, overwrite="delete")
     result = trainer.fit()
     vr = trainer.value_range
     raw = _translate_with(trainer.model, vr) if cfg.train.ema_decay is not None else None
