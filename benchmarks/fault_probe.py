@@ -1,5 +1,6 @@
-"""Fault probe of run folders: a forgotten ``--resume``, two trainings at once, ``kill -9`` of a
-training, and a disk that refuses a checkpoint, a sample grid, a log line or the config.
+"""Fault probe of run folders and outputs: a forgotten ``--resume``, two trainings at once,
+``kill -9`` of a training, and a disk that refuses a checkpoint, a sample grid, a log line, the
+config, a translated image or clip, or an export.
 
 Each case drives the ``cyclegan-ms train`` command the way a user would (a tiny model on 32×32
 built-in scenes, a few steps each) and checks three things:
@@ -12,8 +13,9 @@ built-in scenes, a few steps each) and checks three things:
   once the fault is gone, and the log ends up with every step exactly once.
 
 Disk faults are injected (a write that fails half-way with ``ENOSPC``, ``EDQUOT`` or ``EROFS``,
-by wrapping ``Path.write_bytes`` and ``os.write``; the log case reads ``/proc/self/fd`` and is
-skipped where there is none). The ``kill -9`` case runs the training in a second process.
+by wrapping ``Path.write_bytes`` and ``os.write``, and PyAV's output containers for video; the
+log case reads ``/proc/self/fd`` and is skipped where there is none, the video case without
+PyAV). The ``kill -9`` case runs the training in a second process.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/fault_probe.py          # about a minute on a CPU
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/fault_probe.py --case disk_full_checkpoint
@@ -400,6 +402,166 @@ disk_full_config = _disk_case(
     expect_step=None,
 )
 
+
+def _generator_file(work: Path) -> Path:
+    """A tiny generator file (``export`` of an untrained generator) to translate with."""
+    import torch
+
+    import cyclegan_ms
+    from cyclegan_ms.inference import export
+
+    path = work / "g.safetensors"
+    if not path.exists():
+        torch.manual_seed(0)
+        g = cyclegan_ms.build("generator", "resnet_6blocks", ngf=4, output="sigmoid")
+        export(g, path)
+    return path
+
+
+def disk_full_translate_images(work: Path) -> Outcome:
+    """``translate`` of three images; the disk fills while writing the second."""
+    import numpy as np
+    from PIL import Image
+
+    o = Outcome("disk full while translating images (ENOSPC)")
+    gen, src, out = _generator_file(work), work / "photos", work / "day"
+    src.mkdir(exist_ok=True)
+    for i, name in enumerate(("a", "b", "c")):
+        pixels = np.full((32, 48, 3), 40 * (i + 1), np.uint8)
+        Image.fromarray(pixels).save(src / f"{name}.png")
+    argv = ["translate", "--checkpoint", str(gen), str(src), "--out", str(out)]
+    argv += ["--no-progress", "--device", "cpu"]
+    with disk_refuses(".b.png.*.tmp", errno.ENOSPC):
+        failed = cli(*argv)
+    o.said(failed)
+    o.check("exit status 1", failed.status == 1, f"status {failed.status}: {failed.err}")
+    o.check("one line", failed.one_line, failed.err)
+    o.check(
+        "it names the file and the space needed",
+        f"could not write {out / 'b.png'} (needs " in failed.err,
+        failed.err.strip(),
+    )
+    o.check("it stops there (c is not tried)", not (out / "c.png").exists())
+    o.check("no temporary file is left", not temp_files(out), str(temp_files(out)))
+    before = snapshot(out)
+    o.check("the image written before is complete", list(before) == ["a.png"], str(list(before)))
+    again = cli(*argv, "--skip-existing")
+    o.check(
+        "once the disk has room, --skip-existing finishes the rest",
+        again.status == 0 and sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png"],
+        again.err,
+    )
+    o.check("and leaves a.png as it was", snapshot(out)["a.png"] == before["a.png"])
+    return o
+
+
+@contextlib.contextmanager
+def video_disk_refuses(code: int, *, after: int) -> Iterator[None]:
+    """Output containers PyAV opens for writing fail with ``code`` after ``after`` packets, as
+    FFmpeg reports a full disk (an ``av.error.OSError``)."""
+    import av
+
+    real_open = av.open
+
+    class Full:
+        def __init__(self, container: object, name: str) -> None:
+            self._c, self._name, self._n = container, name, 0
+
+        def __getattr__(self, key: str) -> object:
+            return getattr(self._c, key)
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self._c.close()  # type: ignore[attr-defined]
+
+        def mux(self, packets: object) -> None:
+            self._n += 1
+            if self._n > after:
+                raise av.error.OSError(code, os.strerror(code), self._name)
+            self._c.mux(packets)  # type: ignore[attr-defined]
+
+    def opener(file: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        container = real_open(file, mode, *args, **kwargs)
+        return Full(container, str(file)) if mode == "w" else container
+
+    av.open = opener
+    try:
+        yield
+    finally:
+        av.open = real_open
+
+
+def disk_full_translate_video(work: Path) -> Outcome:
+    """``translate`` of a clip; the disk fills half-way through the output clip."""
+    o = Outcome("disk full while translating a video (ENOSPC)")
+    try:
+        import av
+        import numpy as np
+    except ImportError:
+        o.skipped = "needs PyAV (the video extra)"
+        return o
+    clip, out = work / "night.mp4", work / "day.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 48, 32, "yuv420p"
+        for i in range(12):
+            frame = np.full((32, 48, 3), 20 * i, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode(None))
+    argv = ["translate", "--checkpoint", str(_generator_file(work)), str(clip), "--out", str(out)]
+    argv += ["--no-progress", "--device", "cpu"]
+    with video_disk_refuses(errno.ENOSPC, after=3):
+        failed = cli(*argv)
+    o.said(failed)
+    o.check("exit status 1", failed.status == 1, f"status {failed.status}: {failed.err}")
+    o.check("one line", failed.one_line, failed.err)
+    o.check(
+        "it names the clip and the space needed",
+        f"could not write {out} (needs " in failed.err,
+        failed.err.strip(),
+    )
+    o.check(
+        "no partial clip is left", sorted(p.name for p in work.iterdir() if "day" in p.name) == []
+    )
+    again = cli(*argv)
+    o.check(
+        "once the disk has room the clip is written", again.status == 0 and out.is_file(), again.err
+    )
+    return o
+
+
+def disk_full_export(work: Path) -> Outcome:
+    """``export`` over an earlier export; the disk fills while writing."""
+    o = Outcome("disk full while exporting (ENOSPC, EDQUOT)")
+    cfg, run = _config(work), work / "model"
+    trained = cli("train", str(cfg), "--run-dir", str(run), "--set", "train.steps=1")
+    o.check("a model to export", trained.status == 0, trained.err)
+    for fmt, code in (
+        ("safetensors", errno.ENOSPC),
+        ("pt", getattr(errno, "EDQUOT", errno.ENOSPC)),
+    ):
+        dst = work / f"g_export.{fmt}"
+        argv = ["export", "--checkpoint", str(run), "--out", str(dst), "--no-verify"]
+        first = cli(*argv)
+        o.check(f"{fmt}: a first export", first.status == 0 and dst.is_file(), first.err)
+        before = snapshot(work)[dst.name]
+        with disk_refuses(f".{dst.name}.*.tmp", code):
+            failed = cli(*argv)
+        o.said(failed)
+        o.check(
+            f"{fmt}: one line, status 1, naming the file and the space needed",
+            failed.status == 1
+            and failed.one_line
+            and f"could not write {dst} (needs " in failed.err,
+            failed.err.strip(),
+        )
+        o.check(f"{fmt}: the earlier export is intact", snapshot(work)[dst.name] == before)
+        o.check(f"{fmt}: no temporary file is left", not temp_files(work), str(temp_files(work)))
+    return o
+
+
 CASES: tuple[Callable[[Path], Outcome], ...] = (
     forgotten_resume,
     two_trainings_and_kill,
@@ -407,6 +569,9 @@ CASES: tuple[Callable[[Path], Outcome], ...] = (
     quota_sample_grid,
     read_only_log,
     disk_full_config,
+    disk_full_translate_images,
+    disk_full_translate_video,
+    disk_full_export,
 )
 
 

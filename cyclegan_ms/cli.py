@@ -23,7 +23,10 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .utils.files import WriteError
 
 __all__ = ["COMMAND_MODULES", "CommandError", "SubCommand", "build_parser", "main"]
 
@@ -120,15 +123,12 @@ def _refusal(err: Exception, run_dir: Path) -> str:
     return str(err)
 
 
-def _write_failure(err: OSError, run_dir: Path) -> str:
+def _write_failure(err: WriteError, run_dir: Path) -> str:
     """The one line of an output the disk refused: the file, the space, how to go on."""
-    import errno
-
     from .training import find_latest
     from .training.run_folder import describe_run
 
-    no_room = err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1))
-    cure = "free space" if no_room else "make it writable"
+    cure = "free space" if err.no_room else "make it writable"
     latest = find_latest(run_dir)
     if latest is not None:
         step = latest.stem.split("_")[-1].lstrip("0") or "0"

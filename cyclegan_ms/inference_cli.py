@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import json
 import os
 import sys
@@ -42,11 +43,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, get_args
 
-from .cli import SubCommand
+from .cli import CommandError, SubCommand
 from .generators.card import Direction
 from .inference.options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
 from .metrics.names import INCEPTION_METRICS, METRICS
-from .utils.files import atomic_path
+from .utils.files import WriteError, atomic_path, atomic_write_bytes
 
 if TYPE_CHECKING:  # imported when a command runs
     from PIL import Image
@@ -355,8 +356,9 @@ def _save_atomic(image: Image.Image, path: Path) -> None:
     if fmt is None:
         raise ValueError(f"cannot write images with extension {path.suffix!r}")
     options: dict[str, int] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    with atomic_path(path) as tmp:
-        image.save(tmp, format=fmt, **options)
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    atomic_write_bytes(path, buffer.getvalue())  # a refusal of the disk: WriteError, with the size
 
 
 def _configure_translate(p: argparse.ArgumentParser) -> None:
@@ -442,12 +444,22 @@ def _run_videos(
                 raise  # one clip: a one-line error
             skipped.append(f"{src} ({err})")
             continue
+        except WriteError as err:  # the disk is full: the next clips would fail the same way
+            raise CommandError(_stopped(err, done, len(jobs), "clip"), 1) from err
         done += 1
         audio = ", audio copied" if info.audio else ""
         print(
             f"wrote {dst}: {info.frames} frames, {info.width}×{info.height} at {float(info.fps):g} fps{audio}"
         )
     return done
+
+
+def _stopped(err: WriteError, done: int, total: int, what: str) -> str:
+    """The one line of a translation the disk stopped: the file, the space, how to go on."""
+    cure = "free space" if err.no_room else "make it writable"
+    kept = f"the {done} of {total} {what}(s) written before it are complete; " if done else ""
+    again = " with --skip-existing" if total > 1 else ""
+    return f"{err}; {kept}no partial file is left: {cure}, then run the command again{again}"
 
 
 def _run_translate(args: argparse.Namespace) -> int:
@@ -485,6 +497,8 @@ def _run_translate(args: argparse.Namespace) -> int:
         try:
             result = translator(image)
             _save_atomic(result, dst)
+        except WriteError as err:  # the disk is full: the next images would fail the same way
+            raise CommandError(_stopped(err, done, len(jobs), "image"), 1) from err
         except (RuntimeError, ValueError, OSError) as err:
             skipped.append(f"{src} ({type(err).__name__}: {err})")
             continue

@@ -25,6 +25,7 @@ the exact ``seed_unet``, is exported for that size only; resize or tile around i
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import warnings
@@ -37,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..generators import GeneratorCard
-from ..utils.files import atomic_path
+from ..utils.files import atomic_write_bytes, make_folder
 from .source import Direction, ModelSource, resolve_generator_card, save_generator
 
 __all__ = [
@@ -170,8 +171,9 @@ def _export_onnx(
         raise RuntimeError("torch.onnx.export returned no program")
     for key, value in meta.items():  # the program's IR model is what gets serialised
         program.model.metadata_props[f"cyclegan_ms.{key}"] = value
-    with atomic_path(path) as tmp:
-        program.save(str(tmp), external_data=False)
+    # what program.save(path, external_data=False) writes, as bytes: a disk that refuses the file
+    # is then a WriteError that knows its size
+    atomic_write_bytes(path, program.model_proto.SerializeToString())
 
 
 def _export_torchscript(
@@ -182,9 +184,11 @@ def _export_torchscript(
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(net.generator, example, check_trace=False)
         scripted = torch.jit.script(PadToMultiple(traced, net.multiple))
-    with atomic_path(path) as tmp, warnings.catch_warnings():
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.save(scripted, str(tmp), _extra_files={"cyclegan_ms.json": json.dumps(meta)})
+        torch.jit.save(scripted, buffer, _extra_files={"cyclegan_ms.json": json.dumps(meta)})
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def export(
@@ -233,6 +237,9 @@ def export(
         Unknown format or suffix.
     ImportError
         ONNX export without the ``export`` extra.
+    cyclegan_ms.utils.files.WriteError
+        The disk or the folder refused the file (no space, quota, read-only): one line naming it
+        and the space it needs; no partial file is left and an older ``path`` is intact.
 
     Shape
     -----
@@ -247,7 +254,7 @@ def export(
             f"(suffixes {', '.join(_SUFFIXES)})"
         )
     generator, card = resolve_generator_card(model, direction, ema=ema, value_range=value_range)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent)
     if fmt == "safetensors":
         save_generator(
             generator, out, value_range=card.value_range, direction=direction, step=card.step

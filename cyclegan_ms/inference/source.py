@@ -17,14 +17,15 @@ from typing import TypeAlias
 import torch
 import torch.nn as nn
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as st_save
 
 from .._checks import check_value_range
 from ..generators import GeneratorCard, card_of, set_card
 from ..generators.card import Direction, check_direction
 from ..model import CycleGAN
 from ..registry import config_of, from_config
-from ..utils.files import atomic_path
+from ..utils.files import atomic_write_bytes
 
 __all__ = [
     "GENERATOR_META_KEY",
@@ -92,8 +93,9 @@ def save_generator(
     }
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
     path = Path(path)
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={GENERATOR_META_KEY: json.dumps(meta)})
+    # serialised in memory, then written atomically: a disk that refuses the file raises a
+    # WriteError that knows its size (safetensors' own file writer reports no errno)
+    atomic_write_bytes(path, st_save(tensors, metadata={GENERATOR_META_KEY: json.dumps(meta)}))
     return path
 
 

@@ -76,25 +76,35 @@ class WriteError(OSError):
         The ``errno`` of the refusal.
     needed
         Bytes the write needed (``None``: unknown).
+    estimated
+        ``needed`` is an estimate (the message says "about").
 
     Attributes
     ----------
-    path, needed
+    path, needed, estimated
         As given.
     free
         Free bytes on that file system when the write failed (``None``: unknown).
     """
 
-    def __init__(self, path: str | os.PathLike[str], code: int, needed: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        code: int,
+        needed: int | None = None,
+        *,
+        estimated: bool = False,
+    ) -> None:
         self.path = Path(path)
         self.needed = needed
+        self.estimated = estimated
         self.free = _free_bytes(self.path.parent)
         reason = _REFUSALS.get(code, os.strerror(code))
         detail = ""
         if code in _NO_ROOM:
             parts = []
             if needed is not None:
-                parts.append(f"needs {format_bytes(needed)}")
+                parts.append(f"needs {'about ' if estimated else ''}{format_bytes(needed)}")
             if self.free is not None:
                 parts.append(f"{format_bytes(self.free)} free")
             if parts:
@@ -106,8 +116,13 @@ class WriteError(OSError):
     def __str__(self) -> str:
         return str(self.strerror)
 
+    @property
+    def no_room(self) -> bool:
+        """Whether free space would cure it (``ENOSPC``, ``EDQUOT``), not a writable folder."""
+        return self.errno in _NO_ROOM
+
     def __reduce__(self) -> tuple[object, ...]:  # picklable across processes like any OSError
-        return (type(self), (self.path, self.errno, self.needed))
+        return (_rebuild_write_error, (self.path, self.errno, self.needed, self.estimated))
 
 
 def _concerns(err: OSError, target: Path) -> bool:
@@ -120,6 +135,10 @@ def _concerns(err: OSError, target: Path) -> bool:
     except (OSError, ValueError, TypeError):  # pragma: no cover - unresolvable names
         return False
     return named == where or named.parent == where.parent or named in where.parents
+
+
+def _rebuild_write_error(path: Path, code: int, needed: int | None, estimated: bool) -> WriteError:
+    return WriteError(path, code, needed, estimated=estimated)
 
 
 def as_write_error(
@@ -191,7 +210,11 @@ def _fsync(path: Path, *, directory: bool = False) -> None:
 
 @contextlib.contextmanager
 def atomic_path(
-    path: str | os.PathLike[str], *, durable: bool = True, needed: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    durable: bool = True,
+    needed: int | None = None,
+    suffix: str = ".tmp",
 ) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; when the block succeeds, rename it over ``path``.
 
@@ -200,13 +223,15 @@ def atomic_path(
     ``fsync``-ed before the rename and the folder after it, so a power loss or ``SIGKILL`` leaves
     either the old file or the new one. On error the temporary file is removed and ``path`` is
     untouched; a refusal of the disk or the folder (no space, quota, read-only) is raised as a
-    :class:`WriteError` naming ``path`` (and ``needed`` bytes, when given).
+    :class:`WriteError` naming ``path`` (and ``needed`` bytes, when given). The temporary file
+    is named ``.NAME.XXXXXXXX`` + ``suffix`` (a writer that picks the format by the suffix
+    wants the final one, e.g. ``suffix=".part.mp4"``).
     """
     target = Path(path)
     tmp: Path | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
         yield tmp

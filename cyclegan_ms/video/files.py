@@ -21,14 +21,15 @@ What users translating clips can rely on:
 * **Atomic output**: the clip is written to a temporary file beside ``dst`` and renamed to
   ``dst`` only when complete; an error or an interruption leaves no file under the final name.
 * **One-line errors** (:class:`VideoError`, a ``ValueError``) for a file that is not a readable
-  video or cannot be written in the requested format.
+  video or cannot be written in the requested format; a disk that refuses the clip (full, over
+  quota, read-only) raises :class:`~cyclegan_ms.utils.files.WriteError` naming the clip and
+  the space it needs (estimated from the part written), and leaves no partial file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -42,6 +43,7 @@ from typing_extensions import Unpack
 from ..inference.options import EvalTranslateKwargs, TranslateOptions
 from ..inference.source import Direction, ModelSource
 from ..inference.translate import Translator, as_translator
+from ..utils.files import WriteError, as_write_error, atomic_path
 from .temporal import FrameTranslator, TemporalOptions
 
 __all__ = [
@@ -195,23 +197,33 @@ def read_frames(path: str | os.PathLike[str]) -> Iterator[np.ndarray]:
             raise VideoError(f"cannot read video {p}: {_one_line(err)}") from None
 
 
-@contextlib.contextmanager
-def _temporary_beside(dst: Path) -> Iterator[Path]:
+def _temporary_beside(dst: Path) -> contextlib.AbstractContextManager[Path]:
     """A temporary path beside ``dst`` with its suffix (so the container is chosen by it),
-    renamed to ``dst`` when the block succeeds and removed when it fails or is interrupted."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{dst.stem}.", suffix=f".part{dst.suffix}", dir=dst.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    renamed to ``dst`` when the block succeeds and removed when it fails or is interrupted (a
+    disk or folder that refuses it: :class:`~cyclegan_ms.utils.files.WriteError`)."""
+    return atomic_path(dst, durable=False, suffix=f".part{dst.suffix}")
+
+
+def _refused(
+    err: BaseException, dst: Path, tmp: Path, done: int, total: int, like: Path | None = None
+) -> WriteError | None:
+    """A write the disk or folder refused (``ENOSPC``, ``EDQUOT``, read-only: PyAV raises them
+    as ``OSError`` s) as a :class:`~cyclegan_ms.utils.files.WriteError` about ``dst``, with the
+    clip's size estimated from the part written (or, before the encoder wrote anything, from
+    the size of the input clip ``like``); ``None`` for any other error."""
+    needed = None
+    with contextlib.suppress(OSError):
+        written = tmp.stat().st_size
+        if written > 0 and total > done > 0:
+            needed = int(written * total / done)
+        elif like is not None:
+            needed = like.stat().st_size or None
+    converted = as_write_error(err, dst, needed)
+    if not isinstance(converted, WriteError):
+        return None
+    if needed is not None:
+        converted = WriteError(dst, int(converted.errno or 0), needed, estimated=True)
+    return converted
 
 
 def _codec_name(av: ModuleType, dst: Path, codec: str | None) -> str:
@@ -336,6 +348,9 @@ def write_frames(
                     raise ValueError("no frames to write")
                 out.mux(stream.encode(None))
         except av.error.FFmpegError as err:
+            refused = _refused(err, dst, tmp, 0, 0)
+            if refused is not None:
+                raise refused from None
             raise VideoError(f"cannot write video {dst}: {_one_line(err)}") from None
     return dst
 
@@ -472,6 +487,9 @@ def translate_video(
                     if count == 0:
                         raise VideoError(f"{src_p} has no decodable video frames")
             except av.error.FFmpegError as err:
+                refused = _refused(err, dst_p, tmp, count, int(vin.frames or 0), src_p)
+                if refused is not None:
+                    raise refused from None
                 raise VideoError(
                     f"cannot translate video {src_p} into {dst_p}: {_one_line(err)}"
                 ) from None
