@@ -147,9 +147,12 @@ def test_overwrite_moves_the_old_run_aside_or_deletes_it(
     _trainer(run, steps=2, overwrite="move").fit()
     assert (tmp_path / "run.old-2").is_dir()
     caplog.clear()
+    (run / "notes.txt").write_text("the user's own")
     t = _trainer(run, steps=1, overwrite="delete")
     t.fit()
     assert t.previous_run is None and "deleted it" in caplog.text
+    assert "left 1 other file(s) in place" in caplog.text
+    assert (run / "notes.txt").read_text() == "the user's own", "only what a run writes goes"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run.old-1", "run.old-2"]
     with pytest.raises(ValueError, match="overwrite must be"):
         _trainer(run, overwrite="yes")

@@ -39,6 +39,7 @@ from ..utils.files import as_write_error, atomic_write_bytes, make_folder
 
 __all__ = [
     "LOCK_NAME",
+    "RUN_ENTRIES",
     "LockHolder",
     "Overwrite",
     "RunClaim",
@@ -63,6 +64,17 @@ LOCK_NAME = ".train.lock"
 #: What to do with a run already in the folder of a new run: ``False`` refuse, ``True`` or
 #: ``"move"`` move it aside to ``RUN_DIR.old-N``, ``"delete"`` delete it.
 Overwrite: TypeAlias = bool | Literal["move", "delete"]
+
+#: What a run writes into its folder; ``overwrite`` moves aside (or deletes) these and leaves
+#: anything else (a user's own files) where it is.
+RUN_ENTRIES: tuple[str, ...] = (
+    "config.json",
+    "metrics.jsonl",
+    "checkpoints",
+    "samples",
+    "loss_curve.png",
+    "tensorboard",
+)
 
 _STEP = re.compile(r"^step_(\d+)\.safetensors$")
 _MARKERS = ("config.json", "metrics.jsonl")
@@ -488,16 +500,36 @@ def _aside_name(folder: Path) -> Path:
     return candidate
 
 
+def _run_entries(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The run's own entries of ``folder`` (:data:`RUN_ENTRIES`, and temporary files a killed
+    write of one of them left), and the others (the lock file aside)."""
+    ours, others = [], []
+    for entry in sorted(folder.iterdir()):
+        name = entry.name
+        if name == LOCK_NAME:
+            continue
+        temporary = name.startswith(".") and name.endswith(".tmp")
+        if name in RUN_ENTRIES or (temporary and name[1:].split(".tmp")[0].startswith(RUN_ENTRIES)):
+            ours.append(entry)
+        else:
+            others.append(entry)
+    return ours, others
+
+
 def _clear(folder: Path, info: RunInfo, how: Literal["move", "delete"]) -> Path | None:
-    """Move the run in ``folder`` aside (or delete it), all but the held lock file."""
-    entries = [e for e in folder.iterdir() if e.name != LOCK_NAME]
+    """Move the run in ``folder`` aside (or delete it): its :data:`RUN_ENTRIES`, not the held
+    lock file nor files the run did not write."""
+    entries, others = _run_entries(folder)
+    kept = f"; left {len(others)} other file(s) in place" if others else ""
     if how == "delete":
         for entry in entries:
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
-        logger.warning("%s held a run (%s): deleted it (overwrite)", folder, info.describe())
+        logger.warning(
+            "%s held a run (%s): deleted it (overwrite)%s", folder, info.describe(), kept
+        )
         return None
     dest = _aside_name(folder)
     if os.stat(folder).st_dev != os.stat(dest.parent).st_dev:
@@ -509,7 +541,9 @@ def _clear(folder: Path, info: RunInfo, how: Literal["move", "delete"]) -> Path 
     dest.mkdir()
     for entry in entries:
         os.rename(entry, dest / entry.name)
-    logger.warning("%s held a run (%s): moved it to %s (overwrite)", folder, info.describe(), dest)
+    logger.warning(
+        "%s held a run (%s): moved it to %s (overwrite)%s", folder, info.describe(), dest, kept
+    )
     return dest
 
 
@@ -535,7 +569,8 @@ def claim_run_folder(
     overwrite
         For a new run (not ``continuing``) into a folder that holds a run: ``False`` refuse;
         ``True`` or ``"move"`` move the old run aside to the sibling folder ``RUN_DIR.old-N``;
-        ``"delete"`` delete it. Which was done is logged (a warning) and kept in
+        ``"delete"`` delete it. Either way only what a run writes (:data:`RUN_ENTRIES`) is
+        moved or deleted; other files stay. Which was done is logged (a warning) and kept in
         :attr:`RunClaim.moved_to`.
 
     Returns
