@@ -18,6 +18,7 @@ from .config import (
     presets,
 )
 from .distributed import resolve_device
+from .run_folder import RunExistsError, RunFolderError, RunLockedError
 from .schedules import Constant, Cosine, LinearDecay, Schedule
 from .trainer import Trainer, TrainResult
 
@@ -31,6 +32,9 @@ __all__ = [
     "FastPath",
     "LinearDecay",
     "OptimConfig",
+    "RunExistsError",
+    "RunFolderError",
+    "RunLockedError",
     "Schedule",
     "TrainConfig",
     "TrainResult",
