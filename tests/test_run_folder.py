@@ -186,7 +186,7 @@ def test_resume_continues_only_its_own_folder(tmp_path: Path) -> None:
 def test_a_resume_drops_log_records_of_steps_taken_again(tmp_path: Path) -> None:
     _trainer(tmp_path, steps=3, checkpoint_every=0).fit()
     with (tmp_path / "metrics.jsonl").open("a") as fh:  # a killed run logged steps 4-5 and
-        fh.write(json.dumps({"step": 4}) + "\n" + json.dumps({"step": 5}) + "\n{\"st")  # tore 6
+        fh.write(json.dumps({"step": 4}) + "\n" + json.dumps({"step": 5}) + '\n{"st')  # tore 6
     t = _trainer(tmp_path, steps=5)
     assert t.resume(tmp_path) == 3
     t.fit()
