@@ -378,9 +378,8 @@ class PeriodicEval(Callback):
     The scores are :func:`cyclegan_ms.metrics.evaluate`'s, with a
     :class:`~cyclegan_ms.inference.Translator` of the generator built at each evaluation, so
     they are what ``cyclegan-ms eval`` reports for the checkpoint (same padding, arithmetic and
-    tiling). That import of :mod:`cyclegan_ms.inference` is made when an evaluation runs: it is
-    the one place where training uses the layer above it (the Translator, which loads the
-    checkpoints training writes).
+    tiling; :mod:`cyclegan_ms.inference` sits below training in the layers contract, and is
+    imported when an evaluation runs).
 
     Parameters
     ----------
@@ -449,7 +448,7 @@ class PeriodicEval(Callback):
 
     def evaluate(self, trainer: Trainer) -> dict[str, float]:
         """Score the current (EMA) generator now; returns ``{"eval_<metric>": value}``."""
-        from ..inference import Translator  # the layer above: see the class docs
+        from ..inference import Translator  # imported when an evaluation runs
         from ..metrics.evaluation import evaluate
         from ..metrics.fid import find_inception_weights
 
