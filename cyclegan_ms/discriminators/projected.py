@@ -15,7 +15,7 @@ lower FID/KID without the images getting better. Rank such runs by PSNR, SSIM an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Literal
 
 import torch
@@ -23,7 +23,12 @@ import torch.nn as nn
 from torch import Tensor
 
 from .._checks import check_int
-from ..layers.pretrained import INCEPTION_STAGE_CHANNELS, InceptionStages, inception_input
+from ..layers.pretrained import (
+    INCEPTION_STAGE_CHANNELS,
+    InceptionStages,
+    UsesFrozenStages,
+    inception_input,
+)
 from ..registry import from_config, register
 from .base import Discriminator, check_input
 
@@ -44,7 +49,7 @@ def _head(channels: int, ndf: int) -> nn.Sequential:
 
 
 @register("discriminator", "projected")
-class ProjectedDiscriminator(Discriminator):
+class ProjectedDiscriminator(UsesFrozenStages, Discriminator):
     """Score maps from a frozen InceptionV3's early stages, plus an optional ordinary one.
 
     The image is mapped from ``value_range`` to Inception's input range, resized by
@@ -106,7 +111,6 @@ class ProjectedDiscriminator(Discriminator):
         weights: str | None = None,
         discriminator: Mapping[str, object] | None = None,
     ) -> None:
-        super().__init__()
         if in_channels not in (1, 3):
             raise ValueError(f"projected needs in_channels 1 or 3; got {in_channels!r}")
         stages = check_int(stages, "stages", 1, part="projected")
@@ -123,11 +127,11 @@ class ProjectedDiscriminator(Discriminator):
             raise ValueError(
                 f"projected: value_range must be 'unit' or 'tanh'; got {value_range!r}"
             )
+        # the frozen network's weights come from the file, not from checkpoints or optimisers
+        super().__init__(InceptionStages(weights, stages=stages))
         self.in_channels = in_channels
         self.input_scale = float(input_scale)
         self.value_range = value_range
-        # Not a submodule: its weights come from the file, not from checkpoints or optimisers.
-        self._features: list[InceptionStages] = [InceptionStages(weights, stages=stages)]
         self.heads: nn.ModuleList = nn.ModuleList(
             _head(c, ndf) for c in INCEPTION_STAGE_CHANNELS[:stages]
         )
@@ -145,18 +149,6 @@ class ProjectedDiscriminator(Discriminator):
             self.min_input_size = max(
                 self.min_input_size, int(getattr(self.inner, "min_input_size", 1))
             )
-
-    @property
-    def features(self) -> InceptionStages:
-        """The frozen network (shared by no one, saved nowhere)."""
-        return self._features[0]
-
-    def _apply(
-        self, fn: Callable[[Tensor], Tensor], recurse: bool = True
-    ) -> ProjectedDiscriminator:
-        super()._apply(fn, recurse)
-        self.features._apply(fn)
-        return self
 
     def _smallest_side(self, stages: int) -> int:
         probe = 8

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -30,6 +31,7 @@ __all__ = [
     "INCEPTION_STAGE_CHANNELS",
     "TF_INCEPTION_RANGE",
     "InceptionStages",
+    "UsesFrozenStages",
     "find_inception_weights",
     "inception_input",
     "load_torchscript",
@@ -228,3 +230,26 @@ def inception_input(x: Tensor, value_range: str, scale: float, dtype: torch.dtyp
     if torch.is_autocast_enabled(x.device.type):
         return x.to(torch.get_autocast_dtype(x.device.type))
     return x.to(dtype)
+
+
+class UsesFrozenStages(nn.Module):
+    """Base of the parts that run an :class:`InceptionStages` without owning its weights.
+
+    The network is held outside the module tree, so it is not in the part's state dict (a
+    checkpoint), its parameters (an optimiser) or its modules, yet it follows the part's
+    ``.to(device)`` / ``.to(dtype)``.
+    """
+
+    def __init__(self, stages: InceptionStages) -> None:
+        super().__init__()
+        self._frozen: list[InceptionStages] = [stages]
+
+    @property
+    def features(self) -> InceptionStages:
+        """The frozen network (saved nowhere, trained never)."""
+        return self._frozen[0]
+
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> UsesFrozenStages:
+        super()._apply(fn, recurse)
+        self.features._apply(fn)
+        return self

@@ -14,7 +14,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..layers import gaussian_blur
-from ..layers.pretrained import InceptionStages, inception_input
+from ..layers.pretrained import InceptionStages, UsesFrozenStages, inception_input
 from ..registry import register
 
 __all__ = ["BlurredL1Loss", "InceptionFeatureLoss"]
@@ -74,7 +74,7 @@ class BlurredL1Loss(nn.Module):
 
 
 @register("reconstruction_loss", "inception_l1")
-class InceptionFeatureLoss(nn.Module):
+class InceptionFeatureLoss(UsesFrozenStages):
     """L1 between the frozen InceptionV3's early-stage features (plus ``pixel`` × the plain L1).
 
     Parameters
@@ -106,16 +106,17 @@ class InceptionFeatureLoss(nn.Module):
         value_range: str = "unit",
         weights: str | None = None,
     ) -> None:
-        super().__init__()
         if value_range not in ("unit", "tanh"):
             raise ValueError(
                 f"inception_l1: value_range must be 'unit' or 'tanh'; got {value_range!r}"
             )
-        self.pixel = _check_number(pixel, "pixel", "inception_l1", positive=False)
-        self.input_scale = _check_number(input_scale, "input_scale", "inception_l1", positive=True)
+        pixel = _check_number(pixel, "pixel", "inception_l1", positive=False)
+        input_scale = _check_number(input_scale, "input_scale", "inception_l1", positive=True)
+        # the frozen network is read from the file, never saved or trained
+        super().__init__(InceptionStages(weights, stages=stages))
+        self.pixel = pixel
+        self.input_scale = input_scale
         self.value_range = value_range
-        # Not a submodule: read from the file, never saved or trained.
-        self._features: list[InceptionStages] = [InceptionStages(weights, stages=stages)]
 
     def forward(self, output: Tensor, target: Tensor) -> Tensor:
         """Mean over stages of the features' mean absolute difference (+ the pixel term)."""
@@ -123,7 +124,7 @@ class InceptionFeatureLoss(nn.Module):
             raise ValueError(
                 f"inception_l1 needs one shape; got {tuple(output.shape)} and {tuple(target.shape)}"
             )
-        net = self._features[0].to(output.device)
+        net = self.features.to(output.device)
         x = torch.cat([output, target.detach()])
         dtype = next(net.parameters()).dtype
         both = net(inception_input(x, self.value_range, self.input_scale, dtype))
@@ -134,6 +135,4 @@ class InceptionFeatureLoss(nn.Module):
         return loss
 
     def extra_repr(self) -> str:
-        return (
-            f"stages={self._features[0].stages}, pixel={self.pixel}, input_scale={self.input_scale}"
-        )
+        return f"stages={self.features.stages}, pixel={self.pixel}, input_scale={self.input_scale}"
