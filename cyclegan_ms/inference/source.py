@@ -54,6 +54,7 @@ def save_generator(
     value_range: tuple[float, float] = (0.0, 1.0),
     direction: Direction | None = None,
     step: int = 0,
+    source: str | None = None,
 ) -> Path:
     """Write one generator as a self-describing ``.safetensors`` file, atomically.
 
@@ -69,6 +70,8 @@ def save_generator(
         What it translates (``"a2b"``/``"b2a"``), recorded for the user; optional.
     step
         Training step the weights come from.
+    source
+        Where the weights come from when not trained here (an imported checkpoint); optional.
 
     Returns
     -------
@@ -91,6 +94,8 @@ def save_generator(
         "direction": None if direction is None else check_direction(direction),
         "step": int(step),
     }
+    if source is not None:
+        meta["source"] = str(source)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
     path = Path(path)
     # serialised in memory, then written atomically: a disk that refuses the file raises a
@@ -129,8 +134,8 @@ def load_generator(
     -------
     nn.Module
         The generator in eval mode; its card (:func:`~cyclegan_ms.generators.card_of`) carries
-        the stored ``value_range``, ``direction`` (``"a2b"``, ``"b2a"`` or ``None``) and
-        ``step``.
+        the stored ``value_range``, ``direction`` (``"a2b"``, ``"b2a"`` or ``None``),
+        ``step`` and ``source``.
 
     Raises
     ------
@@ -163,6 +168,7 @@ def load_generator(
         value_range=check_value_range(meta.get("value_range", (0.0, 1.0))),
         direction=None if direction is None else check_direction(direction),
         step=int(meta.get("step", 0)),
+        source=meta.get("source"),
     )
     set_card(generator, card)
     return generator.to(device).eval()
