@@ -178,7 +178,7 @@ def _tensors_only(obj: object, where: str) -> dict[str, Tensor]:
     for key, value in obj.items():
         if not isinstance(key, str) or not isinstance(value, Tensor):
             raise ValueError(
-                f"{where} holds more than tensors: entry {key!r} is a {type(value).__name__}; a "
+                f"{where} holds more than tensors: entry {key!r} is of type {type(value).__name__}; a "
                 "reference checkpoint is a plain state_dict of tensors"
             )
         state[key] = value
