@@ -563,7 +563,7 @@ def import_reference(
     if found is None:
         looks = _looks_like(state)
         hint = f"it looks like {looks.describe()}" if looks else "it fits no reference network"
-        wanted = arch if arch is not None else "any reference network"
+        wanted: str = arch if arch is not None else "any reference network"
         wanted += f" with norm={norm}" if norm is not None else ""
         raise ValueError(f"{where} does not fit {wanted}: {first_problem}; {hint}")
     spec, network, converted = found

@@ -189,8 +189,10 @@ class AlwaysDropout(nn.Dropout):
 
 def check_dropout_mode(mode: object) -> DropoutMode:
     """Return ``mode`` if it is ``False``, ``True`` or ``"always"``, else raise ``ValueError``."""
-    if mode is True or mode is False or mode == "always":
-        return mode  # type: ignore[return-value]
+    if mode is True or mode is False:
+        return mode
+    if mode == "always":
+        return "always"
     raise ValueError(
         f"use_dropout must be False, True (in training) or 'always' (also in eval); got {mode!r}"
     )
