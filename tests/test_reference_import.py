@@ -25,6 +25,7 @@ from cyclegan_ms.inference import (
     load_generator,
     resolve_generator_card,
     save_generator,
+    translate,
 )
 from cyclegan_ms.inference.reference import (
     REFERENCE_VALUE_RANGE,
@@ -280,6 +281,18 @@ def test_generator_file_round_trip(test_mode: str, tmp_path: Path) -> None:
     assert loaded.config == json.loads(json.dumps(config_of(net)))  # tuples become lists
     y = run(load_generator(out), meta, train=False)  # inference: eval mode
     assert (y - expected[test_mode]).abs().max() <= TOL
+
+
+def test_translate_takes_a_reference_file_directly(tmp_path: Path) -> None:
+    """A ``.pth`` of the reference runs through inference unchanged, as its import does."""
+    state, expected, meta = load_case("resnet_6blocks-batch")
+    ref = save_pth(state, tmp_path / "latest_net_G_B.pth")
+    generator, card = resolve_generator_card(ref, "a2b")  # the user says what it translates
+    assert card.value_range == (-1.0, 1.0) and card.direction == "a2b"
+    assert card.source is not None and "latest_net_G_B.pth" in card.source
+    assert (run(generator, meta, train=False) - expected["eval"]).abs().max() <= TOL
+    image = torch.rand(1, 3, 20, 28) * 2 - 1
+    assert torch.equal(translate(str(ref), image), translate(import_reference(ref), image))
 
 
 def test_top_level_export() -> None:

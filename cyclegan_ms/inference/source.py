@@ -190,7 +190,9 @@ def resolve_generator_card(
         A :class:`~cyclegan_ms.CycleGAN` (its ``G_ab`` or ``G_ba``; the card takes the model's
         ``value_range`` and ``checkpoint_step``); a generator module (used as is, whatever
         ``direction`` says; its card as :func:`~cyclegan_ms.generators.card_of` reads it); or a
-        path: a trainer checkpoint, a run folder (its newest checkpoint) or a generator file.
+        path: a trainer checkpoint, a run folder (its newest checkpoint), a generator file, or
+        a ``.pth`` generator of the reference CycleGAN/pix2pix code (imported with
+        :func:`~cyclegan_ms.inference.import_reference`, translating ``direction``).
     direction
         ``"a2b"`` or ``"b2a"``.
     ema
@@ -243,6 +245,11 @@ def resolve_generator_card(
                     f"{p} holds the {card.direction} generator; it cannot translate {direction} "
                     f"(use direction={card.direction!r} or export the other one)"
                 )
+        elif p.suffix == ".pth":  # a network saved by the reference CycleGAN/pix2pix code
+            from .reference import import_reference
+
+            generator = import_reference(p, direction=direction).to(dev)
+            card = card_of(generator)
         else:
             from ..loading import load
 
