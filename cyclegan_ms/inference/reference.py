@@ -244,6 +244,12 @@ def _weight(state: Mapping[str, Tensor], key: str, ndim: int = 4) -> Tensor:
     return t
 
 
+def _index(key: str) -> int | None:
+    """``i`` of a key ``model.<i>.…`` (a layer of a reference ``nn.Sequential``), else ``None``."""
+    parts = key.split(".")
+    return int(parts[1]) if len(parts) > 2 and parts[0] == "model" and parts[1].isdigit() else None
+
+
 def _unet_depth(key: str) -> int:
     """The U-Net level a key of the outermost level's submodule is in (2 for that submodule)."""
     # a level's submodule is ``model.3`` inside it (the innermost level's ``model.3`` is its
@@ -258,7 +264,7 @@ def _infer(
     """The spec of ``arch`` whose sizes the file's tensors give (``_Mismatch`` when they do not)."""
     if arch in _RESNET_BLOCKS:
         first = _weight(state, "model.1.weight")
-        blocks = {int(k.split(".")[1]) for k in state if ".conv_block." in k}
+        blocks = {_index(k) for k in state if ".conv_block." in k} - {None}
         if len(blocks) != _RESNET_BLOCKS[arch]:
             raise _Mismatch(
                 f"it has {len(blocks)} residual blocks, {arch} has {_RESNET_BLOCKS[arch]}"
@@ -280,9 +286,9 @@ def _infer(
     if arch == "patchgan":
         first = _weight(state, "model.0.weight")
         convs = sorted(
-            int(k.split(".")[1])
-            for k in state
-            if k.startswith("model.") and k.endswith(".weight") and state[k].ndim == 4
+            i
+            for k, v in state.items()
+            if (i := _index(k)) is not None and k.endswith(".weight") and v.ndim == 4
         )
         n_layers = (convs[-1] - 2) // 3
         if n_layers < 1 or convs[-1] != 3 * n_layers + 2:
