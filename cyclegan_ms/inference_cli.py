@@ -744,7 +744,7 @@ def _configure_import(p: argparse.ArgumentParser) -> None:
         choices=("eval", "train"),
         default="eval",
         help="eval: as the reference's test.py --eval; train: as test.py without --eval, the "
-        "pix2pix default (batch statistics and dropout at inference)",
+        "pix2pix default (each image normalised with its own statistics, dropout on)",
     )
 
 

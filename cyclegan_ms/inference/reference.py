@@ -23,11 +23,12 @@ What real files contain, and what is done with it:
 * dropout has no weights: ``resnet_*`` files show it (it shifts the keys of the residual
   blocks), ``unet_*`` files do not; the reference's pix2pix default (dropout on) is assumed.
 
-The reference tests a pix2pix model in train mode unless ``--eval`` is given: batch norm then
-normalises with the statistics of the images being translated and dropout stays on.
-``test_mode="train"`` builds the network that does this whatever mode it is in (batch norm
-without running statistics, :class:`~cyclegan_ms.layers.AlwaysDropout`), recorded in its
-registry config; ``"eval"`` (the default) is ``--eval``.
+The reference tests a pix2pix model in train mode unless ``--eval`` is given, one image at a
+time: batch norm then normalises each image with its own statistics and dropout stays on.
+``test_mode="train"`` builds the network that does this whatever mode it is in (its batch norms
+become affine instance norms with the same weights, its dropout
+:class:`~cyclegan_ms.layers.AlwaysDropout`), recorded in its registry config; ``"eval"`` (the
+default) is ``--eval``.
 """
 
 from __future__ import annotations
@@ -302,7 +303,9 @@ def _infer(
 
 def _norm_spec(norm: str, test_mode: str) -> NormSpec:
     if norm == "batch" and test_mode == "train":
-        return ("batch", {"track_running_stats": False})
+        # batch norm in train mode on test.py's batches of one image: the statistics of each
+        # image, with batch norm's affine (the same weights); so in any mode, batch size and tiling
+        return ("instance", {"affine": True})
     return norm
 
 
@@ -500,10 +503,11 @@ def import_reference(
     test_mode
         ``"eval"``: as the reference's ``test.py --eval`` (batch norm with its running
         statistics, no dropout) once the network is in eval mode, as inference puts it.
-        ``"train"``: as ``test.py`` without ``--eval``, the pix2pix default: batch norm with
-        the statistics of the batch and dropout on, in any mode (recorded in the network's
-        registry config, so generator files keep it). The same for instance norm without
-        dropout. Generators only.
+        ``"train"``: as ``test.py`` without ``--eval`` (the pix2pix default), which runs one
+        image at a time in train mode: batch norm with each image's own statistics (an affine
+        instance norm with the batch norm's weights) and dropout on, in any mode, batch size or
+        tiling (recorded in the network's registry config, so generator files keep it). The
+        same as ``"eval"`` for instance norm without dropout. Generators only.
 
     Returns
     -------
