@@ -10,7 +10,8 @@ are this library's ``resnet_9blocks``/``resnet_6blocks``, ``unet_256``/``unet_12
 maps the keys, and returns the network with its card: data range ``(-1, 1)``, direction,
 and where it came from. ``cyclegan-ms import`` writes the result as a generator file
 (:func:`~cyclegan_ms.inference.save_generator`) that ``translate``, ``export``, ``eval`` and
-video accept like any other.
+video accept like any other; they also take the ``.pth`` itself
+(:func:`~cyclegan_ms.inference.resolve_generator_card` imports it).
 
 What real files contain, and what is done with it:
 
