@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import discriminators, generators, layers, losses
+from .inference.reference import import_reference
 from .loading import load
 from .model import CycleGAN, GeneratorOutput, LossWeights
 from .pool import ImagePool
@@ -49,6 +50,7 @@ __all__ = [
     "from_config",
     "generators",
     "get",
+    "import_reference",
     "kinds",
     "layers",
     "load",

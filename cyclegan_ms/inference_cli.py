@@ -1,4 +1,4 @@
-"""``cyclegan-ms translate``, ``export`` and ``eval`` (listed in :data:`cyclegan_ms.cli.COMMAND_MODULES`).
+"""``cyclegan-ms translate``, ``export``, ``eval`` and ``import`` (listed in :data:`cyclegan_ms.cli.COMMAND_MODULES`).
 
 Usage::
 
@@ -9,6 +9,8 @@ Usage::
     cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
     cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR | --drives N]
                      [--inception PATH] [--json FILE]
+    cyclegan-ms import REF.pth --out FILE [--arch A] [--norm N] [--direction a2b|b2a]
+                       [--test-mode eval|train]
 
 ``translate`` takes files and folders (searched recursively; hidden files ignored), keeps each
 file's name (and its path relative to an input folder) under ``--out``, writes every output
@@ -702,6 +704,83 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- import
+def _configure_import(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Turn a generator checkpoint of the reference CycleGAN/pix2pix implementation "
+        "(junyanz/pytorch-CycleGAN-and-pix2pix: latest_net_G_A.pth, latest_net_G.pth, ...) into a "
+        "generator file that translate, export and eval take. The architecture and norm are "
+        "detected from the tensors unless given; data range (-1, 1)."
+    )
+    p.add_argument("reference", metavar="REF.pth", help="the reference's saved state_dict")
+    p.add_argument("--out", required=True, metavar="FILE", help="the generator file to write")
+    p.add_argument(
+        "--arch",
+        choices=("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128"),
+        default=None,
+        help="the reference's --netG (default: detected)",
+    )
+    p.add_argument(
+        "--norm",
+        choices=("instance", "batch", "none"),
+        default=None,
+        help="the reference's --norm (default: detected)",
+    )
+    p.add_argument(
+        "--dropout",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="trained with dropout (the reference without --no_dropout); default: detected for "
+        "resnet_*, on for unet_* (pix2pix); matters only with --test-mode train",
+    )
+    p.add_argument(
+        "--direction",
+        choices=("a2b", "b2a"),
+        default=None,
+        help="what it translates (default: b2a for *G_B.pth, else a2b)",
+    )
+    p.add_argument(
+        "--test-mode",
+        choices=("eval", "train"),
+        default="eval",
+        help="eval: as the reference's test.py --eval; train: as test.py without --eval, the "
+        "pix2pix default (each image normalised with its own statistics, dropout on)",
+    )
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from .generators import card_of
+    from .inference.reference import detect_reference, import_reference, read_reference_state
+    from .inference.source import save_generator
+
+    spec = None if args.arch is not None else detect_reference(read_reference_state(args.reference))
+    if spec is not None and not spec.is_generator:
+        raise ValueError(
+            f"{args.reference} holds a {spec.arch} discriminator; "
+            "cyclegan-ms import writes generator files (import discriminators in Python with "
+            "cyclegan_ms.import_reference)"
+        )
+    generator = import_reference(
+        args.reference,
+        arch=args.arch,
+        norm=args.norm,
+        use_dropout=args.dropout,
+        direction=args.direction,
+        test_mode=args.test_mode,
+    )
+    card = card_of(generator)
+    path = save_generator(
+        generator,
+        args.out,
+        value_range=card.value_range,
+        direction=card.direction,
+        source=card.source,
+    )
+    print(f"{card.source}; {card.direction}")
+    print(f"wrote {path}")
+    return 0
+
+
 def _one_line_import_errors(
     run: Callable[[argparse.Namespace], int],
 ) -> Callable[[argparse.Namespace], int]:
@@ -736,5 +815,11 @@ COMMANDS: tuple[SubCommand, ...] = (
         "PSNR/SSIM (and FID/KID) against ground truth",
         _configure_eval,
         _one_line_import_errors(_run_eval),
+    ),
+    SubCommand(
+        "import",
+        "turn a checkpoint of the reference CycleGAN/pix2pix code into a generator file",
+        _configure_import,
+        _run_import,
     ),
 )

@@ -62,6 +62,9 @@ class GeneratorCard:
         ``"a2b"``, ``"b2a"``, or ``None`` when not known.
     step
         Training step the weights come from (0 for a fresh generator).
+    source
+        Where the weights come from when not trained here (e.g. an imported reference
+        checkpoint, :func:`~cyclegan_ms.inference.import_reference`), or ``None``.
     config
         The registry config ``{"name": ..., **kwargs}`` that rebuilds it, or ``None`` when it was
         not built by name. Not part of the hash.
@@ -83,6 +86,7 @@ class GeneratorCard:
     value_range: tuple[float, float] = (0.0, 1.0)
     direction: Direction | None = None
     step: int = 0
+    source: str | None = None
     config: dict[str, object] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +105,8 @@ class GeneratorCard:
         object.__setattr__(self, "value_range", check_value_range(self.value_range))
         if self.direction is not None:
             check_direction(self.direction)
+        if self.source is not None and not isinstance(self.source, str):
+            raise ValueError(f"source must be a string or None; got {type(self.source).__name__}")
         if self.config is not None and not isinstance(self.config, dict):
             raise ValueError(f"config must be a dict or None; got {type(self.config).__name__}")
 

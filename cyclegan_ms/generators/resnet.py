@@ -14,12 +14,15 @@ from torch import Tensor
 
 from .._checks import check_int
 from ..layers import (
+    DropoutMode,
     InitScheme,
     NormSpec,
     OutputActivation,
+    check_dropout_mode,
     check_norm_spec,
     init_weights,
     make_activation,
+    make_dropout,
     make_norm,
     make_output_activation,
     norm_has_bias,
@@ -46,7 +49,8 @@ class ResnetBlock(nn.Module):
     norm
         Normalisation spec (see :func:`cyclegan_ms.layers.make_norm`).
     use_dropout
-        Dropout(0.5) after the first ReLU.
+        Dropout(0.5) after the first ReLU: ``True`` in training, ``"always"`` also in eval
+        mode (:data:`~cyclegan_ms.layers.DropoutMode`).
     use_bias
         Whether the convolutions have a bias.
 
@@ -61,7 +65,7 @@ class ResnetBlock(nn.Module):
         *,
         padding_type: PaddingType,
         norm: NormSpec,
-        use_dropout: bool,
+        use_dropout: DropoutMode,
         use_bias: bool,
     ) -> None:
         super().__init__()
@@ -83,8 +87,7 @@ class ResnetBlock(nn.Module):
             make_norm(norm, dim),
             make_activation("relu"),
         ]
-        if use_dropout:
-            layers.append(nn.Dropout(0.5))
+        layers += make_dropout(use_dropout)
         more, p = pad()
         layers += [*more, nn.Conv2d(dim, dim, 3, padding=p, bias=use_bias), make_norm(norm, dim)]
         self.conv_block = nn.Sequential(*layers)
@@ -112,7 +115,8 @@ class ResnetGenerator(Generator):
         Normalisation spec; ``"instance"`` is the CycleGAN default (non-affine). Convolutions
         before a batch norm have no bias.
     use_dropout
-        Dropout(0.5) inside each residual block.
+        Dropout(0.5) inside each residual block: ``True`` in training, ``"always"`` also in
+        eval mode (the pix2pix reference's test without ``--eval``).
     padding_type
         Padding inside the residual blocks.
     output
@@ -147,7 +151,7 @@ class ResnetGenerator(Generator):
         ngf: int = 64,
         n_blocks: int = 9,
         norm: NormSpec = "instance",
-        use_dropout: bool = False,
+        use_dropout: DropoutMode = False,
         padding_type: PaddingType = "reflect",
         output: OutputActivation = "tanh",
         init: InitScheme = "normal",
@@ -159,6 +163,7 @@ class ResnetGenerator(Generator):
         ngf = check_int(ngf, "ngf", 1)
         n_blocks = check_int(n_blocks, "n_blocks", 0)
         check_norm_spec(norm)
+        check_dropout_mode(use_dropout)
         check_init(init, init_gain)
         if padding_type not in _PADDINGS:
             raise ValueError(
@@ -242,7 +247,7 @@ def resnet_9blocks(
     out_channels: int = 3,
     ngf: int = 64,
     norm: NormSpec = "instance",
-    use_dropout: bool = False,
+    use_dropout: DropoutMode = False,
     padding_type: PaddingType = "reflect",
     output: OutputActivation = "tanh",
     init: InitScheme = "normal",
@@ -277,7 +282,7 @@ def resnet_6blocks(
     out_channels: int = 3,
     ngf: int = 64,
     norm: NormSpec = "instance",
-    use_dropout: bool = False,
+    use_dropout: DropoutMode = False,
     padding_type: PaddingType = "reflect",
     output: OutputActivation = "tanh",
     init: InitScheme = "normal",

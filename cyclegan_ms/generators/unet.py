@@ -13,12 +13,15 @@ from torch import Tensor
 
 from .._checks import check_int
 from ..layers import (
+    DropoutMode,
     InitScheme,
     NormSpec,
     OutputActivation,
+    check_dropout_mode,
     check_norm_spec,
     init_weights,
     make_activation,
+    make_dropout,
     make_norm,
     make_output_activation,
     norm_has_bias,
@@ -68,7 +71,7 @@ class UnetSkipConnectionBlock(nn.Module):
         outermost: bool = False,
         innermost: bool = False,
         norm: NormSpec = "instance",
-        use_dropout: bool = False,
+        use_dropout: DropoutMode = False,
         output: OutputActivation = "tanh",
     ) -> None:
         super().__init__()
@@ -117,8 +120,7 @@ class UnetSkipConnectionBlock(nn.Module):
                 up_conv,
                 make_norm(norm, outer_channels),
             ]
-            if use_dropout:
-                layers.append(nn.Dropout(0.5))
+            layers += make_dropout(use_dropout)
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -144,7 +146,9 @@ class UnetGenerator(Generator):
         Normalisation spec; ``"instance"`` (non-affine) is the CycleGAN default. Convolutions
         before a batch norm have no bias.
     use_dropout
-        Dropout(0.5) on the ``num_downs - 5`` innermost non-innermost levels (as the reference).
+        Dropout(0.5) on the ``num_downs - 5`` innermost non-innermost levels (as the reference):
+        ``True`` in training, ``"always"`` also in eval mode (the pix2pix reference's test
+        without ``--eval``).
     output
         Output activation: ``"tanh"`` (data in [-1, 1]), ``"sigmoid"``, ``"none"``.
     init, init_gain
@@ -175,7 +179,7 @@ class UnetGenerator(Generator):
         num_downs: int = 8,
         ngf: int = 64,
         norm: NormSpec = "instance",
-        use_dropout: bool = False,
+        use_dropout: DropoutMode = False,
         output: OutputActivation = "tanh",
         init: InitScheme = "normal",
         init_gain: float = 0.02,
@@ -186,6 +190,7 @@ class UnetGenerator(Generator):
         num_downs = check_int(num_downs, "num_downs", 5)
         ngf = check_int(ngf, "ngf", 1)
         check_norm_spec(norm)
+        check_dropout_mode(use_dropout)
         check_init(init, init_gain)
         make_output_activation(output)  # validates
         self.size_multiple = 2**num_downs
@@ -233,7 +238,7 @@ def unet_128(
     out_channels: int = 3,
     ngf: int = 64,
     norm: NormSpec = "instance",
-    use_dropout: bool = False,
+    use_dropout: DropoutMode = False,
     output: OutputActivation = "tanh",
     init: InitScheme = "normal",
     init_gain: float = 0.02,
@@ -266,7 +271,7 @@ def unet_256(
     out_channels: int = 3,
     ngf: int = 64,
     norm: NormSpec = "instance",
-    use_dropout: bool = False,
+    use_dropout: DropoutMode = False,
     output: OutputActivation = "tanh",
     init: InitScheme = "normal",
     init_gain: float = 0.02,

@@ -9,6 +9,8 @@
   :func:`as_translator` turns a model or a ready Translator, plus options, into a Translator.
 * Where a generator comes from: models, checkpoints, run folders and generator files
   (:mod:`~cyclegan_ms.inference.source`).
+* :func:`import_reference`: networks of the reference CycleGAN/pix2pix implementation
+  (:mod:`~cyclegan_ms.inference.reference`).
 * :func:`export`: ONNX, TorchScript or a small generator-only safetensors file, with dynamic
   height and width (:mod:`~cyclegan_ms.inference.export`).
 
@@ -24,6 +26,7 @@ from .export import ExportFormat, PadToMultiple, export
 from .kinds import ImageBatch, ImageLike, image_batch
 from .norm_stats import NormStats, collect_norm_stats, use_norm_stats
 from .options import EvalTranslateKwargs, TranslateKwargs, TranslateOptions
+from .reference import import_reference
 from .source import load_generator, resolve_generator, resolve_generator_card, save_generator
 from .tiling import Span, blend_window, pad_to_multiple, tile_spans, tiled_forward
 from .translate import (
@@ -54,6 +57,7 @@ __all__ = [
     "collect_norm_stats",
     "export",
     "image_batch",
+    "import_reference",
     "load_generator",
     "pad_to_multiple",
     "resolve_generator",

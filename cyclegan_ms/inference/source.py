@@ -54,6 +54,7 @@ def save_generator(
     value_range: tuple[float, float] = (0.0, 1.0),
     direction: Direction | None = None,
     step: int = 0,
+    source: str | None = None,
 ) -> Path:
     """Write one generator as a self-describing ``.safetensors`` file, atomically.
 
@@ -69,6 +70,8 @@ def save_generator(
         What it translates (``"a2b"``/``"b2a"``), recorded for the user; optional.
     step
         Training step the weights come from.
+    source
+        Where the weights come from when not trained here (an imported checkpoint); optional.
 
     Returns
     -------
@@ -91,6 +94,8 @@ def save_generator(
         "direction": None if direction is None else check_direction(direction),
         "step": int(step),
     }
+    if source is not None:
+        meta["source"] = str(source)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
     path = Path(path)
     # serialised in memory, then written atomically: a disk that refuses the file raises a
@@ -129,8 +134,8 @@ def load_generator(
     -------
     nn.Module
         The generator in eval mode; its card (:func:`~cyclegan_ms.generators.card_of`) carries
-        the stored ``value_range``, ``direction`` (``"a2b"``, ``"b2a"`` or ``None``) and
-        ``step``.
+        the stored ``value_range``, ``direction`` (``"a2b"``, ``"b2a"`` or ``None``),
+        ``step`` and ``source``.
 
     Raises
     ------
@@ -163,6 +168,7 @@ def load_generator(
         value_range=check_value_range(meta.get("value_range", (0.0, 1.0))),
         direction=None if direction is None else check_direction(direction),
         step=int(meta.get("step", 0)),
+        source=meta.get("source"),
     )
     set_card(generator, card)
     return generator.to(device).eval()
@@ -184,7 +190,9 @@ def resolve_generator_card(
         A :class:`~cyclegan_ms.CycleGAN` (its ``G_ab`` or ``G_ba``; the card takes the model's
         ``value_range`` and ``checkpoint_step``); a generator module (used as is, whatever
         ``direction`` says; its card as :func:`~cyclegan_ms.generators.card_of` reads it); or a
-        path: a trainer checkpoint, a run folder (its newest checkpoint) or a generator file.
+        path: a trainer checkpoint, a run folder (its newest checkpoint), a generator file, or
+        a ``.pth`` generator of the reference CycleGAN/pix2pix code (imported with
+        :func:`~cyclegan_ms.inference.import_reference`, translating ``direction``).
     direction
         ``"a2b"`` or ``"b2a"``.
     ema
@@ -237,6 +245,11 @@ def resolve_generator_card(
                     f"{p} holds the {card.direction} generator; it cannot translate {direction} "
                     f"(use direction={card.direction!r} or export the other one)"
                 )
+        elif p.suffix == ".pth":  # a network saved by the reference CycleGAN/pix2pix code
+            from .reference import import_reference
+
+            generator = import_reference(p, direction=direction).to(dev)
+            card = card_of(generator)
         else:
             from ..loading import load
 

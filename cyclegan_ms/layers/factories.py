@@ -17,12 +17,18 @@ from collections.abc import Mapping
 from typing import Any, Literal, TypeAlias
 
 import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
 
 __all__ = [
     "ActSpec",
+    "AlwaysDropout",
+    "DropoutMode",
     "NormSpec",
     "OutputActivation",
+    "check_dropout_mode",
     "make_activation",
+    "make_dropout",
     "make_norm",
     "make_output_activation",
     "norm_has_bias",
@@ -34,6 +40,9 @@ ActName = Literal["relu", "leaky", "leaky_relu", "gelu", "silu", "elu", "tanh", 
 NormSpec: TypeAlias = NormName | tuple[str, Mapping[str, object]] | str
 #: An activation choice: a name or ``(name, kwargs)``.
 ActSpec: TypeAlias = ActName | tuple[str, Mapping[str, object]] | str
+#: Dropout of a generator: ``False`` (none), ``True`` (while training, as usual) or
+#: ``"always"`` (also in eval mode: the pix2pix reference's test without ``--eval``).
+DropoutMode: TypeAlias = bool | Literal["always"]
 #: Output activation matching the data range: ``"sigmoid"`` for [0, 1], ``"tanh"`` for [-1, 1].
 OutputActivation: TypeAlias = Literal["sigmoid", "tanh", "none"]
 
@@ -161,3 +170,42 @@ def make_output_activation(kind: OutputActivation) -> nn.Module:
             "'tanh' (data in [-1, 1]), 'none'"
         )
     return make_activation(kind)
+
+
+class AlwaysDropout(nn.Dropout):
+    """Dropout that stays on in eval mode (pix2pix's test-time noise).
+
+    Draws from the global torch generator exactly as :class:`torch.nn.Dropout` does in training,
+    so seeded runs reproduce the reference's test without ``--eval``.
+
+    Shape
+    -----
+    Any shape in, same shape out.
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, training=True, inplace=self.inplace)
+
+
+def check_dropout_mode(mode: object) -> DropoutMode:
+    """Return ``mode`` if it is ``False``, ``True`` or ``"always"``, else raise ``ValueError``."""
+    if mode is True or mode is False:
+        return mode
+    if mode == "always":
+        return "always"
+    raise ValueError(
+        f"use_dropout must be False, True (in training) or 'always' (also in eval); got {mode!r}"
+    )
+
+
+def make_dropout(mode: DropoutMode, p: float = 0.5) -> list[nn.Module]:
+    """The dropout layer for ``mode``: ``[]`` for ``False``, ``[Dropout(p)]`` for ``True``,
+    ``[AlwaysDropout(p)]`` for ``"always"`` (a list, to splice into a layer list).
+
+    >>> make_dropout("always")
+    [AlwaysDropout(p=0.5, inplace=False)]
+    """
+    mode = check_dropout_mode(mode)
+    if mode is False:
+        return []
+    return [AlwaysDropout(p) if mode == "always" else nn.Dropout(p)]
