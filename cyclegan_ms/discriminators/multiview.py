@@ -57,7 +57,9 @@ def sobel_kernels(device: torch.device) -> Tensor:
     builds no tensor from host data)."""
     kernels = _SOBEL_ON.get(device)
     if kernels is None:
-        kernels = _SOBEL_ON[device] = SOBEL_KERNELS.to(device)
+        with torch.inference_mode(False):  # a normal tensor, also usable outside inference mode
+            kernels = SOBEL_KERNELS.to(device)
+        _SOBEL_ON[device] = kernels
     return kernels
 
 

@@ -17,9 +17,9 @@ def _luma_weights(device: torch.device, dtype: torch.dtype) -> Tensor:
     a GPU that would be a blocking copy in every forward pass)."""
     w = _WEIGHTS_ON.get((device, dtype))
     if w is None:
-        w = _WEIGHTS_ON[(device, dtype)] = (
-            torch.tensor(LUMA_WEIGHTS, dtype=dtype).view(3, 1, 1).to(device)
-        )
+        with torch.inference_mode(False):  # a normal tensor, also usable outside inference mode
+            w = torch.tensor(LUMA_WEIGHTS, dtype=dtype).view(3, 1, 1).to(device)
+        _WEIGHTS_ON[(device, dtype)] = w
     return w
 
 
