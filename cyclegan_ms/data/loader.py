@@ -302,8 +302,10 @@ class BatchStream:
         return self._loader
 
     def __iter__(self) -> Iterator[dict[str, object]]:
-        """Batches from the sampler's current position on, forever."""
+        """Batches from the position in the data on, forever (a new iteration, e.g. a second
+        :meth:`~cyclegan_ms.training.Trainer.fit`, continues after the last batch handed out)."""
         bs = self.batch_size
+        self.load_state_dict(self.state_dict())  # not the sampler's own position: prefetching
         while True:
             epoch = int(self.sampler.state_dict()["epoch"])
             loader = self.loader()
