@@ -306,8 +306,8 @@ def networks_to_compile(
     """Which networks ``train.compile`` compiles, and a note for the log when it leaves some out.
 
     A gradient penalty (WGAN-GP, R1) differentiates the discriminators twice (the input gradient
-    is itself differentiated), and ``torch.compile``'s backward does not support that (it fails
-    with "compiled with non-empty donated buffers which requires create_graph=False"). With a
+    is itself differentiated), and ``torch.compile``'s backward does not support that ("torch.compile
+    with aot_autograd does not currently support double backward"). With a
     penalty the discriminators therefore stay eager and only the generators are compiled.
 
     Parameters
