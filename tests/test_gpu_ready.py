@@ -200,7 +200,7 @@ def test_compiled_discriminator_refuses_double_backward() -> None:
     Dc = torch.compile(nn.Conv2d(3, 1, 3), backend="aot_eager")
     x = torch.rand(1, 3, 8, 8, requires_grad=True)
     (g,) = torch.autograd.grad(Dc(x).sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match="double backward|create_graph"):
+    with pytest.raises(RuntimeError, match=r"double backward|create_graph"):
         g.square().sum().backward()
 
 
