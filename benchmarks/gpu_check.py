@@ -83,7 +83,7 @@ class Check:
     def trainer(self, name: str, net: CycleGAN, **train: Any) -> Trainer:
         cfg: dict[str, Any] = {
             "steps": self.steps,
-            "batch_size": 2 if self.args.dry_run else 4,
+            "batch_size": 2,
             "pool_size": 8,
             "ema_decay": 0.99,
             "progress": False,
@@ -182,23 +182,29 @@ class Check:
     def ddp(self) -> dict[str, Any]:
         gpus = torch.cuda.device_count() if self.device == "cuda" else 2
         run = self.tmp / "ddp"
-        script = (
-            "import sys, torch; sys.path.insert(0, %r); sys.path.insert(0, %r)\n"
-            "from gpu_check import Noise, model\n"
-            "from cyclegan_ms.training import TrainConfig, Trainer\n"
-            "torch.manual_seed(0)\n"
-            "t = Trainer(model(%r), Noise(64, %d), run_dir=%r, overwrite=True, train=TrainConfig("
-            "steps=%d, batch_size=2, pool_size=4, ema_decay=0.9, progress=False, "
-            "checkpoint_every=0, device=%r))\n"
-            "t.fit(); print('world', t.dist.world_size, 'device', t.device)\n"
-        ) % (
-            str(ROOT),
-            str(ROOT / "benchmarks"),
-            self.args.dry_run,
-            self.size,
-            str(run),
-            self.steps,
-            self.device,
+        params = {
+            "root": str(ROOT),
+            "tiny": self.args.dry_run,
+            "size": self.size,
+            "run": str(run),
+            "steps": self.steps,
+            "device": self.device,
+        }
+        script = "\n".join(
+            [
+                "import json, sys, torch",
+                f"p = json.loads({json.dumps(json.dumps(params))})",
+                "sys.path[:0] = [p['root'], p['root'] + '/benchmarks']",
+                "from gpu_check import Noise, model",
+                "from cyclegan_ms.training import TrainConfig, Trainer",
+                "torch.manual_seed(0)",
+                "cfg = TrainConfig(steps=p['steps'], batch_size=2, pool_size=8, ema_decay=0.99,"
+                " progress=False, checkpoint_every=0, device=p['device'])",
+                "t = Trainer(model(p['tiny']), Noise(64, p['size']), run_dir=p['run'],"
+                " overwrite=True, train=cfg)",
+                "t.fit()",
+                "print('world', t.dist.world_size, 'device', t.device)",
+            ]
         )
         path = self.tmp / "ddp_script.py"
         path.write_text(script)

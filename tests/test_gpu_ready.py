@@ -401,3 +401,30 @@ def test_workers_by_default_on_cuda_only(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 8)
     assert auto_num_workers("cuda") == 2
     assert _trainer(tmp_path).data.num_workers == 0
+
+
+# ------------------------------------------------------------------ the prepared GPU check
+def test_gpu_check_dry_run_passes_and_writes_its_report(tmp_path: Path) -> None:
+    """``benchmarks/gpu_check.py --dry-run``: every check's code path on the CPU, tiny."""
+    import json
+
+    env = {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    script = ROOT / "benchmarks" / "gpu_check.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--dry-run", "--out", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    checks = {row["check"]: row for row in report["checks"]}
+    assert {"train/fp32", "resume", "ddp", "translate", "export"} <= set(checks)
+    assert checks["resume"]["exact"] and checks["ddp"]["processes"] == 2
+    assert (tmp_path / "gpu_check.log").read_text().startswith("gpu_check ")
+    if not torch.cuda.is_available():
+        plain = subprocess.run(
+            [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert plain.returncode == 0 and "no CUDA device" in plain.stdout
