@@ -37,6 +37,7 @@ __all__ = [
     "init_process",
     "losses_to_host",
     "resolve_device",
+    "to_cpu",
     "wrap_phases",
 ]
 
@@ -302,10 +303,30 @@ def gather_to_main(obj: object, info: DistInfo) -> list[object] | None:
     """Every rank's ``obj``, in rank order, on rank 0 (``None`` on the others; ``[obj]`` in one
     process): how each rank's own state (RNG streams, image pools) reaches rank 0's checkpoint.
 
-    ``obj`` is pickled; tensors in it should be on the CPU.
+    ``obj`` is pickled, its tensors (in dicts, lists and tuples) moved to the CPU first: a CUDA
+    tensor would be unpickled onto rank 0's device of the same index.
     """
     if not info.enabled:
         return [obj]
     out: list[object] | None = [None] * info.world_size if info.is_main else None
-    dist.gather_object(obj, out, dst=0)
+    dist.gather_object(to_cpu(obj), out, dst=0)
     return out
+
+
+def to_cpu(obj: object) -> object:
+    """``obj`` with every tensor in its dicts, lists and tuples moved to the CPU.
+
+    Examples
+    --------
+    >>> to_cpu({"a": [torch.ones(1)], "b": (2, "x")})
+    {'a': [tensor([1.])], 'b': (2, 'x')}
+    """
+    if isinstance(obj, Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, Mapping):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [to_cpu(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(to_cpu(v) for v in obj)
+    return obj
