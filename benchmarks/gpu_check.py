@@ -152,16 +152,21 @@ class Check:
         return {"syncs_per_step": len(syncs) / steps, "kinds": sorted(set(syncs))[:4]}
 
     def compile(self, penalty: str | None) -> dict[str, Any]:
+        from torch._dynamo.utils import counters
+
+        torch._dynamo.reset()
+        counters.clear()
         t = self.trainer(
             f"compile_{penalty}", model(self.args.dry_run, penalty=penalty), compile=True
         )
         result = t.fit(self.steps)
+        graphs = int(counters["stats"]["unique_graphs"])  # recompiles included
         compiled = [
             name
             for name in ("G_ab", "D_a")
             if getattr(getattr(t.model, name), "_compiled_call_impl", None) is not None
         ]
-        return {"compiled": compiled, "losses": len(result.last_losses)}
+        return {"compiled": compiled, "graphs": graphs, "losses": len(result.last_losses)}
 
     def resume(self) -> dict[str, Any]:
         def fresh(name: str, every: int) -> Trainer:
