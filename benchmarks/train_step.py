@@ -221,7 +221,8 @@ def trainer_step(cfg: dict[str, Any], device: torch.device, mode: str) -> tuple[
     )
 
     def step(real_A: torch.Tensor, real_B: torch.Tensor) -> float:
-        out = trainer.train_step({"A": real_A, "B": real_B})
+        with trainer.backends():  # TF32 / cuDNN autotuning as fit() sets them
+            out = trainer.train_step({"A": real_A, "B": real_B})
         return 0.0 if out else float("nan")  # the library logs every N steps; no host copy
 
     return step, tuple(model.children())

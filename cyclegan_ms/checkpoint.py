@@ -335,29 +335,55 @@ def ema_weights(ema_state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     return {k[n:]: v for k, v in ema_state.items() if k.startswith(_EMA_PREFIX)}
 
 
-def rng_state() -> dict[str, Any]:
+def rng_state(device: torch.device | None = None) -> dict[str, Any]:
     """Every random stream of this process, as a trainer state's ``rng`` entry.
+
+    Parameters
+    ----------
+    device
+        The device this process trains on: for a CUDA device its generator's state is saved
+        (only that one: the other GPUs belong to other processes, or to none).
 
     Returns
     -------
     dict[str, Any]
         ``python`` (``random.getstate()``), ``numpy`` (``np.random.get_state()``), ``torch``
-        (the CPU generator) and, when CUDA is available, ``cuda`` (one state per device).
+        (the CPU generator) and, for a CUDA ``device``, ``cuda`` (its generator's state, a
+        ``uint8`` tensor).
     """
     rng: dict[str, Any] = {
         "python": random.getstate(),
         "numpy": np.random.get_state(),
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        rng["cuda"] = torch.cuda.get_rng_state_all()
+    if device is not None and device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(device)
     return rng
 
 
-def load_rng_state(rng: Mapping[str, Any]) -> None:
-    """Restore the random streams of an :func:`rng_state` (``cuda`` only where CUDA is)."""
+def load_rng_state(rng: Mapping[str, Any], device: torch.device | None = None) -> None:
+    """Restore the random streams of an :func:`rng_state`.
+
+    Parameters
+    ----------
+    rng
+        An :func:`rng_state` entry. Its ``cuda`` entry goes to ``device`` when that is a CUDA
+        device, and is ignored otherwise (a run resumed on the CPU). Checkpoints written before
+        ``cuda`` held one state hold a list, one per GPU the writer saw: ``device``'s index
+        picks the entry, and an index beyond the list (fewer GPUs saved than used now) leaves
+        that device's generator as it is.
+    device
+        The device this process trains on.
+    """
     random.setstate(rng["python"])
     np.random.set_state(rng["numpy"])
     torch.set_rng_state(rng["torch"])
-    if "cuda" in rng and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
+    saved = rng.get("cuda")
+    if saved is None or device is None or device.type != "cuda":
+        return
+    if isinstance(saved, torch.Tensor):
+        torch.cuda.set_rng_state(saved, device)
+        return
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index < len(saved):
+        torch.cuda.set_rng_state(saved[index], device)

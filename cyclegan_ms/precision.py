@@ -9,8 +9,10 @@ holds the two "auto" rules and the mechanics they ask for:
   runs with;
 - :func:`resolve_inference_precision`, the rule of ``TranslateOptions.precision = "auto"``;
 - :func:`autocast` (the forward passes' arithmetic), used by both, and for training
-  :meth:`FastPath.grad_scaler` (the loss scaler fp16 needs), :meth:`FastPath.enable_backends`
-  (TF32) and :func:`set_determinism` (deterministic algorithms, or cuDNN autotuning).
+  :meth:`FastPath.grad_scaler` (the loss scaler fp16 needs) and :meth:`FastPath.backends`, the
+  process-wide settings of a training run (TF32 or IEEE fp32 for matmuls and cuDNN convolutions,
+  deterministic algorithms or cuDNN autotuning), switched on for the run and put back after it
+  (:func:`backend_settings` / :func:`restore_backend_settings`).
 
 The training rule comes from ``benchmarks/train_step.py`` (numbers in ``benchmarks/RESULTS.md``,
 "Training step"), run side by side on the machines the library is tested on:
@@ -35,21 +37,26 @@ setting (TF32) and does not compile, since every new image size would recompile.
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias
 
 import torch
+import torch.nn as nn
 
 __all__ = [
+    "BackendSettings",
     "FastPath",
     "Precision",
     "autocast",
+    "backend_settings",
     "choose_fast_path",
     "cpu_has_bf16",
+    "networks_to_compile",
     "pick_fast_path",
     "resolve_inference_precision",
-    "set_determinism",
+    "restore_backend_settings",
 ]
 
 #: The arithmetic of the forward passes: full precision, or autocast to bfloat16 / float16.
@@ -104,12 +111,91 @@ class FastPath:
         """A loss scaler for one optimiser: active for fp16 only (a pass-through otherwise)."""
         return torch.amp.GradScaler(device_type, enabled=self.precision == "fp16")
 
-    def enable_backends(self) -> None:
-        """Switch on the process-wide backend settings this path asks for (TF32 matmuls and
-        cuDNN convolutions when :attr:`tf32`); nothing otherwise."""
-        if self.tf32:
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
+    @contextmanager
+    def backends(self, device_type: str, *, deterministic: bool = False) -> Iterator[None]:
+        """The process-wide settings of a training run, put back as they were on exit.
+
+        - fp32 arithmetic of CUDA matmuls and cuDNN convolutions, through the
+          ``fp32_precision`` switches: ``"tf32"`` when :attr:`tf32`, else ``"ieee"`` (so an
+          explicit ``"fp32"`` run is true fp32; cuDNN's own default is TF32);
+        - ``deterministic``: ``torch.use_deterministic_algorithms(True, warn_only=True)`` (an
+          operation without a deterministic kernel warns instead of failing; the cuBLAS
+          workspace is configured unless ``CUBLAS_WORKSPACE_CONFIG`` is set) and no cuDNN
+          autotuning; otherwise cuDNN autotuning on CUDA.
+
+        Parameters
+        ----------
+        device_type
+            The training device's type; off CUDA only determinism is set.
+        deterministic
+            ``train.deterministic``.
+
+        Examples
+        --------
+        >>> fp = choose_fast_path("cpu", "fp32")
+        >>> with fp.backends("cpu", deterministic=True):
+        ...     torch.are_deterministic_algorithms_enabled()
+        True
+        >>> torch.are_deterministic_algorithms_enabled()
+        False
+        """
+        before = backend_settings()
+        try:
+            if device_type == "cuda":
+                fp32 = "tf32" if self.tf32 else "ieee"
+                torch.backends.cuda.matmul.fp32_precision = fp32
+                torch.backends.cudnn.conv.fp32_precision = fp32  # type: ignore[attr-defined]
+            if deterministic:
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+                torch.use_deterministic_algorithms(True, warn_only=True)
+                torch.backends.cudnn.benchmark = False
+            elif device_type == "cuda":
+                torch.backends.cudnn.benchmark = True
+            yield
+        finally:
+            restore_backend_settings(before)
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """The process-wide switches :meth:`FastPath.backends` changes, as they stand.
+
+    Attributes
+    ----------
+    matmul_fp32, conv_fp32
+        ``torch.backends.cuda.matmul.fp32_precision`` and
+        ``torch.backends.cudnn.conv.fp32_precision`` (``"none"``, ``"ieee"`` or ``"tf32"``).
+    deterministic, warn_only
+        ``torch.are_deterministic_algorithms_enabled()`` and
+        ``torch.is_deterministic_algorithms_warn_only_enabled()``.
+    cudnn_benchmark
+        ``torch.backends.cudnn.benchmark``.
+    """
+
+    matmul_fp32: str
+    conv_fp32: str
+    deterministic: bool
+    warn_only: bool
+    cudnn_benchmark: bool
+
+
+def backend_settings() -> BackendSettings:
+    """The current :class:`BackendSettings` of this process."""
+    return BackendSettings(
+        matmul_fp32=torch.backends.cuda.matmul.fp32_precision,
+        conv_fp32=torch.backends.cudnn.conv.fp32_precision,  # type: ignore[attr-defined]
+        deterministic=torch.are_deterministic_algorithms_enabled(),
+        warn_only=torch.is_deterministic_algorithms_warn_only_enabled(),
+        cudnn_benchmark=torch.backends.cudnn.benchmark,
+    )
+
+
+def restore_backend_settings(settings: BackendSettings) -> None:
+    """Put back switches saved by :func:`backend_settings`."""
+    torch.backends.cuda.matmul.fp32_precision = settings.matmul_fp32
+    torch.backends.cudnn.conv.fp32_precision = settings.conv_fp32  # type: ignore[attr-defined]
+    torch.use_deterministic_algorithms(settings.deterministic, warn_only=settings.warn_only)
+    torch.backends.cudnn.benchmark = settings.cudnn_benchmark
 
 
 def autocast(device_type: str, precision: str) -> AbstractContextManager[object]:
@@ -214,24 +300,42 @@ def choose_fast_path(
     return FastPath(precision, channels_last, compile, False, "set explicitly")
 
 
-def set_determinism(device_type: str, deterministic: bool) -> None:
-    """Make runs bit-reproducible, or let cuDNN pick the fastest convolutions (process-wide).
+def networks_to_compile(
+    generators: Iterable[nn.Module], discriminators: Iterable[nn.Module], *, penalty: bool
+) -> tuple[list[nn.Module], str | None]:
+    """Which networks ``train.compile`` compiles, and a note for the log when it leaves some out.
+
+    A gradient penalty (WGAN-GP, R1) differentiates the discriminators twice (the input gradient
+    is itself differentiated), and ``torch.compile``'s backward does not support that ("torch.compile
+    with aot_autograd does not currently support double backward"). With a
+    penalty the discriminators therefore stay eager and only the generators are compiled.
 
     Parameters
     ----------
-    device_type
-        The training device's type.
-    deterministic
-        ``True``: deterministic algorithms only (``torch.use_deterministic_algorithms``; cuBLAS
-        workspace configured unless ``CUBLAS_WORKSPACE_CONFIG`` is set) and no cuDNN autotuning.
-        ``False``: cuDNN autotuning on CUDA; nothing changes elsewhere.
+    generators, discriminators
+        The model's networks.
+    penalty
+        Whether the discriminator objective has a gradient penalty.
+
+    Returns
+    -------
+    tuple[list[nn.Module], str | None]
+        The networks to compile, and ``None`` or why some are left out.
+
+    Examples
+    --------
+    >>> G, D = nn.Conv2d(3, 3, 1), nn.Conv2d(3, 1, 1)
+    >>> nets, note = networks_to_compile([G], [D], penalty=True)
+    >>> nets == [G], note is not None
+    (True, True)
     """
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
-    elif device_type == "cuda":
-        torch.backends.cudnn.benchmark = True
+    gens, discs = list(generators), list(discriminators)
+    if not penalty:
+        return [*gens, *discs], None
+    return gens, (
+        "the discriminators stay eager: the gradient penalty differentiates them twice, "
+        "which torch.compile does not support; only the generators are compiled"
+    )
 
 
 def resolve_inference_precision(

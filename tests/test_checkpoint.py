@@ -85,11 +85,11 @@ def test_rng_state_round_trips() -> None:
 def test_single_process_reductions_are_the_identity() -> None:
     one = DistInfo()
     losses = {"g_total": torch.tensor(1.5), "d_total": torch.tensor(0.25)}
-    assert losses_to_host(losses, one) == {"g_total": 1.5, "d_total": 0.25}
-    assert losses_to_host({**losses, "bad": torch.tensor(float("nan"))}, one) is None
+    assert losses_to_host(losses, one) == ({"g_total": 1.5, "d_total": 0.25}, 0.0)
+    assert losses_to_host(losses, one, stop=2.0)[1] == 2.0
+    assert losses_to_host({**losses, "bad": torch.tensor(float("nan"))}, one)[0] is None
     assert agree_max(2.0, one, torch.device("cpu")) == 2.0
     assert one.local_device(torch.device("cuda", 3)) == torch.device("cuda", 3)
-    assert DistInfo(1, 2, 1).local_device(torch.device("cuda")) == torch.device("cuda", 1)
 
 
 def test_a_checkpoint_whose_header_length_starts_like_a_pickle_loads(tmp_path: Path) -> None:

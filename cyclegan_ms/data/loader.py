@@ -2,12 +2,14 @@
 
 :func:`make_loader` builds one loader; :class:`BatchStream` is the data order of a training
 run: batches in a resumable sampler's order, epoch after epoch, whose state is the position in
-the data (:func:`training_sampler` picks the sampler).
+the data (:func:`training_sampler` picks the sampler). :func:`auto_num_workers` is the default
+number of its worker processes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from typing import TypeGuard
 
@@ -24,7 +26,27 @@ from .sampler import (
     seed_worker,
 )
 
-__all__ = ["BatchStream", "make_loader", "training_sampler"]
+__all__ = ["BatchStream", "auto_num_workers", "make_loader", "rank_seed", "training_sampler"]
+
+#: Most workers :func:`auto_num_workers` gives one training process.
+MAX_AUTO_WORKERS = 8
+#: Stride between the seeds of successive ranks (a prime far above any seed offset in use).
+RANK_STRIDE = 1_000_003
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """This rank's seed for a random stream seeded with ``seed``: ``seed`` itself on rank 0 (so
+    a single process draws exactly what it always drew), a different seed on every other rank
+    (so the ranks of a ``torch.distributed`` job draw different dropout masks, pool choices and
+    worker seeds).
+
+    Examples
+    --------
+    >>> rank_seed(7, 0), rank_seed(7, 1) != rank_seed(7, 0)
+    (7, True)
+    """
+    return (seed + rank * RANK_STRIDE) % 2**63
+
 
 logger = logging.getLogger("cyclegan_ms.data")
 
@@ -117,6 +139,30 @@ def make_loader(
     )
 
 
+def auto_num_workers(device: torch.device | str) -> int:
+    """Data-loading workers for a training process on ``device``.
+
+    On CUDA the batches are made by worker processes while the GPU computes (the built-in scenes
+    take 50-80 ms a batch to draw, longer than a GPU step): the CPUs this process may use,
+    shared among the GPUs of the node and one left for the main process, at least 2 and at most
+    :data:`MAX_AUTO_WORKERS`. Elsewhere 0: on a CPU the workers would take the cores the
+    training itself uses.
+
+    Examples
+    --------
+    >>> auto_num_workers("cpu")
+    0
+    """
+    if torch.device(device).type != "cuda":
+        return 0
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    gpus = max(1, torch.cuda.device_count())
+    return max(2, min(MAX_AUTO_WORKERS, cpus // gpus - 1))
+
+
 def is_stateful(sampler: object) -> TypeGuard[StatefulSampler]:
     """Whether ``sampler`` has the state of a :class:`~.sampler.StatefulSampler`
     (``state_dict`` and ``load_state_dict``)."""
@@ -170,9 +216,14 @@ def training_sampler(
 class BatchStream:
     """Batches in a resumable sampler's order, forever: the data order of a training run.
 
-    Each pass of the sampler gets a fresh ``DataLoader`` seeded with ``seed * 7919 + epoch``
-    (workers seeded by :func:`~.sampler.seed_worker`), so the batches depend only on the
-    sampler's state, not on ``num_workers`` or on where a run was resumed.
+    One ``DataLoader`` serves every pass of the sampler; with workers they are started once and
+    kept for the whole run (``persistent_workers``), not started again each epoch. Each pass
+    reseeds the loader's generator with ``seed * 7919 + epoch`` (offset by the rank, see
+    :func:`rank_seed`), the base seed of the workers (seeded by :func:`~.sampler.seed_worker`
+    when they start). The package's datasets draw their randomness from the sample key, so their
+    batches depend only on the sampler's state, not on ``num_workers`` or on where a run was
+    resumed; a user transform that draws from the global generators differs after a resume
+    when workers are used.
 
     Parameters
     ----------
@@ -187,9 +238,10 @@ class BatchStream:
     num_replicas, rank
         Number of processes and this one's rank.
     num_workers
-        Data-loading worker processes.
+        Data-loading worker processes (persistent).
     pin_memory
-        Passed to ``DataLoader`` (for CUDA training).
+        Passed to ``DataLoader`` (for CUDA training: batches in page-locked memory, so that the
+        copy to the GPU can be asynchronous).
 
     Attributes
     ----------
@@ -228,23 +280,36 @@ class BatchStream:
         )
         self.num_replicas = num_replicas
         self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.rank = rank
         self.consumed = 0
+        self._generator = torch.Generator()
+        self._loader: DataLoader[object] | None = None
 
-    def __iter__(self) -> Iterator[dict[str, object]]:
-        """Batches from the sampler's current position on, forever."""
-        bs = self.batch_size
-        while True:
-            epoch = int(self.sampler.state_dict()["epoch"])
-            loader = DataLoader(
+    def loader(self) -> DataLoader[object]:
+        """The one ``DataLoader`` of the stream (built at the first call)."""
+        if self._loader is None:
+            self._loader = DataLoader(
                 self.dataset,
-                batch_size=bs,
+                batch_size=self.batch_size,
                 sampler=self.sampler,
                 drop_last=True,
                 num_workers=self.num_workers,
                 worker_init_fn=seed_worker if self.num_workers else None,
-                generator=torch.Generator().manual_seed(self.seed * 7919 + epoch),
+                generator=self._generator,
                 pin_memory=self.pin_memory,
+                persistent_workers=self.num_workers > 0,
             )
+        return self._loader
+
+    def __iter__(self) -> Iterator[dict[str, object]]:
+        """Batches from the position in the data on, forever (a new iteration, e.g. a second
+        :meth:`~cyclegan_ms.training.Trainer.fit`, continues after the last batch handed out)."""
+        bs = self.batch_size
+        self.load_state_dict(self.state_dict())  # not the sampler's own position: prefetching
+        while True:
+            epoch = int(self.sampler.state_dict()["epoch"])
+            loader = self.loader()
+            self._generator.manual_seed(rank_seed(self.seed * 7919 + epoch, self.rank))
             self.consumed = 0
             got = 0
             for batch in loader:

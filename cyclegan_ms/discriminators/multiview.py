@@ -31,10 +31,12 @@ from .base import check_batch, check_input
 from .pyramid import InnerSpec, InnerWrapper
 
 __all__ = [
+    "SOBEL_KERNELS",
     "VIEWS",
     "MultiViewDiscriminator",
     "ViewName",
     "make_view",
+    "sobel_kernels",
     "sobel_magnitude",
 ]
 
@@ -42,6 +44,23 @@ ViewName: TypeAlias = Literal["image", "blur", "gray", "gradient"]
 #: The views, in their default order.
 VIEWS: tuple[str, ...] = ("image", "blur", "gray", "gradient")
 _GRADIENT_EPS = 1e-8
+#: ``sqrt(ε)`` as float32 computes it (so a flat image's magnitude is exactly 0).
+_SQRT_EPS = float(torch.tensor(_GRADIENT_EPS, dtype=torch.float32).sqrt())
+_SOBEL_X = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8.0
+#: The Sobel kernels ``(2, 1, 3, 3)`` (d/dx, d/dy), on the CPU.
+SOBEL_KERNELS = torch.stack([_SOBEL_X, _SOBEL_X.t()]).unsqueeze(1)
+_SOBEL_ON: dict[torch.device, Tensor] = {}
+
+
+def sobel_kernels(device: torch.device) -> Tensor:
+    """:data:`SOBEL_KERNELS` on ``device``, copied there once per process (a forward pass then
+    builds no tensor from host data)."""
+    kernels = _SOBEL_ON.get(device)
+    if kernels is None:
+        with torch.inference_mode(False):  # a normal tensor, also usable outside inference mode
+            kernels = SOBEL_KERNELS.to(device)
+        _SOBEL_ON[device] = kernels
+    return kernels
 
 
 def sobel_magnitude(x: Tensor) -> Tensor:
@@ -69,11 +88,8 @@ def sobel_magnitude(x: Tensor) -> Tensor:
             f"the gradient view needs inputs of at least 2×2; got {y.shape[-2]}×{y.shape[-1]}"
         )
     y = F.pad(y.float(), (1, 1, 1, 1), mode="reflect")
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=y.device) / 8.0
-    kernels = torch.stack([kx, kx.t()]).unsqueeze(1)  # (2, 1, 3, 3): d/dx, d/dy
-    g = F.conv2d(y, kernels)
-    eps = torch.tensor(_GRADIENT_EPS, device=y.device, dtype=torch.float32)
-    mag = torch.sqrt((g * g).sum(dim=1, keepdim=True) + eps) - torch.sqrt(eps)
+    g = F.conv2d(y, sobel_kernels(y.device))
+    mag = torch.sqrt((g * g).sum(dim=1, keepdim=True) + _GRADIENT_EPS) - _SQRT_EPS
     return mag.to(x.dtype)
 
 

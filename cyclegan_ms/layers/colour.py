@@ -9,6 +9,18 @@ __all__ = ["LUMA_WEIGHTS", "luma"]
 
 #: ITU-R BT.601 luma weights for R, G, B.
 LUMA_WEIGHTS: tuple[float, float, float] = (0.299, 0.587, 0.114)
+_WEIGHTS_ON: dict[tuple[torch.device, torch.dtype], Tensor] = {}
+
+
+def _luma_weights(device: torch.device, dtype: torch.dtype) -> Tensor:
+    """``(3, 1, 1)`` weights, built from host data once per device and dtype (not per call: on
+    a GPU that would be a blocking copy in every forward pass)."""
+    w = _WEIGHTS_ON.get((device, dtype))
+    if w is None:
+        with torch.inference_mode(False):  # a normal tensor, also usable outside inference mode
+            w = torch.tensor(LUMA_WEIGHTS, dtype=dtype).view(3, 1, 1).to(device)
+        _WEIGHTS_ON[(device, dtype)] = w
+    return w
 
 
 def luma(x: Tensor) -> Tensor:
@@ -46,5 +58,4 @@ def luma(x: Tensor) -> Tensor:
         return x
     if c != 3:
         raise ValueError(f"luma needs RGB (3 channels) or single-channel images; got {c} channels")
-    w = torch.tensor(LUMA_WEIGHTS, device=x.device, dtype=x.dtype).view(3, 1, 1)
-    return (x * w).sum(dim=-3, keepdim=True)
+    return (x * _luma_weights(x.device, x.dtype)).sum(dim=-3, keepdim=True)

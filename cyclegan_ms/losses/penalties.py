@@ -34,7 +34,7 @@ from .._checks import check_nonnegative, check_seed
 from ..registry import register
 from .adversarial import ScoreList, as_score_list, check_scale_weights, resolve_weights
 
-__all__ = ["GradientPenalty", "R1Penalty", "gradient_penalty", "r1_penalty"]
+__all__ = ["GradientPenalty", "R1Penalty", "gradient_penalty", "r1_penalty", "uniform_on"]
 
 DiscriminatorFn = Callable[[Tensor], ScoreList]
 
@@ -85,6 +85,37 @@ def _weighted_gradient_terms(
     return total
 
 
+def uniform_on(
+    n: int, device: torch.device, dtype: torch.dtype, generator: torch.Generator | None = None
+) -> Tensor:
+    """``n`` draws of ``U(0, 1)`` made on ``device``, from ``generator``'s stream.
+
+    A generator on ``device`` (or ``None``: the device's default one) draws them directly. A CPU
+    generator for another device draws one seed on the host (no device work, no sync), which
+    seeds a generator on ``device`` that draws them there: the stream stays ``generator``'s (its
+    state advances by one draw; a resume continues it), and nothing is copied to the device.
+
+    Shape
+    -----
+    Output: ``(n,)`` of ``dtype`` on ``device``.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> uniform_on(3, torch.device("cpu"), torch.float32, g).shape
+    torch.Size([3])
+    """
+    if generator is None or generator.device == device:
+        return torch.rand(n, generator=generator, device=device, dtype=dtype)
+    if generator.device.type != "cpu":
+        draw = torch.rand(n, generator=generator, device=generator.device, dtype=dtype)
+        return draw.to(device)
+    seed = int(torch.randint(0, 2**62, (), generator=generator))
+    local = torch.Generator(device=device)
+    local.manual_seed(seed)
+    return torch.rand(n, generator=local, device=device, dtype=dtype)
+
+
 def gradient_penalty(
     discriminator: DiscriminatorFn,
     real: Tensor,
@@ -115,8 +146,9 @@ def gradient_penalty(
     target_norm
         Gradient norm the penalty pulls towards (1 for WGAN-GP; 0 gives a zero-centred penalty).
     generator
-        Random generator for the interpolation coefficients (any device; the coefficients are
-        moved to ``real``'s device). ``None`` uses torch's default generator.
+        Random generator for the interpolation coefficients. ``None`` uses torch's default
+        generator of ``real``'s device. The coefficients are drawn on ``real``'s device (see
+        :func:`uniform_on`), so the penalty makes no host-to-device copy.
 
     Raises
     ------
@@ -144,9 +176,8 @@ def gradient_penalty(
             f"{tuple(fake.shape)}"
         )
     dtype = torch.promote_types(_work_dtype(real), _work_dtype(fake))
-    device = generator.device if generator is not None else real.device
-    alpha = torch.rand(real.shape[0], generator=generator, device=device, dtype=dtype)
-    alpha = alpha.to(real.device).view(-1, *([1] * (real.dim() - 1)))
+    alpha = uniform_on(real.shape[0], real.device, dtype, generator)
+    alpha = alpha.view(-1, *([1] * (real.dim() - 1)))
     x = alpha * real.detach().to(dtype) + (1.0 - alpha) * fake.detach().to(dtype)
     x.requires_grad_(True)
     total = _weighted_gradient_terms(
@@ -193,7 +224,8 @@ class GradientPenalty(nn.Module):
 
     The interpolation coefficients come from a CPU ``torch.Generator`` seeded with ``seed`` (or,
     when ``seed`` is None, with a seed drawn once from torch's global RNG, so
-    ``torch.manual_seed`` makes a run reproducible). Its state is part of the module's
+    ``torch.manual_seed`` makes a run reproducible); on a GPU they are drawn there, seeded from
+    it (see :func:`uniform_on`). Its state is part of the module's
     ``state_dict`` (as extra state), so a resumed run continues the same random stream.
 
     Parameters

@@ -103,7 +103,8 @@ class DataConfig:
     num_scenes
         Number of distinct training scenes (``source="scenes"``).
     num_workers
-        DataLoader worker processes.
+        DataLoader worker processes; unset: several on CUDA, none on a CPU
+        (:func:`~cyclegan_ms.data.loader.auto_num_workers`).
     """
 
     source: Literal["scenes", "folder"] = "scenes"
@@ -116,7 +117,7 @@ class DataConfig:
     value_range: Literal["unit", "symmetric"] = "unit"
     grayscale: bool = False
     num_scenes: int = 10_000
-    num_workers: int = 0
+    num_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.image_size < 8:
@@ -125,7 +126,7 @@ class DataConfig:
             raise ConfigError(
                 f"data.load_size ({self.load_size}) must be >= data.image_size ({self.image_size})"
             )
-        if self.num_workers < 0:
+        if self.num_workers is not None and self.num_workers < 0:
             raise ConfigError(f"data.num_workers must be >= 0; got {self.num_workers}")
         if self.num_scenes < 1:
             raise ConfigError(f"data.num_scenes must be >= 1; got {self.num_scenes}")

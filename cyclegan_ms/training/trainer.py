@@ -39,14 +39,21 @@ from ..checkpoint import (
     save_checkpoint,
     upgrade_trainer_state,
 )
-from ..data.loader import BatchStream
+from ..data.loader import BatchStream, auto_num_workers, rank_seed
 from ..model import CycleGAN
 from ..pool import ImagePool
-from ..precision import FastPath, Precision, choose_fast_path, set_determinism
+from ..precision import FastPath, Precision, choose_fast_path, networks_to_compile
 from ..utils.files import atomic_write_bytes
 from .callbacks import Callback, default_callbacks, merge_callbacks
 from .config import ConfigError, OptimConfig, TrainConfig
-from .distributed import agree_max, init_process, losses_to_host, wrap_phases
+from .distributed import (
+    agree_max,
+    gather_to_main,
+    init_process,
+    losses_to_host,
+    wrap_phases,
+)
+from .ema import EMA
 from .run_folder import (
     Overwrite,
     RunClaim,
@@ -115,7 +122,9 @@ class Trainer:
         Optional ``(A (N, C, H, W), B (N, C, H, W))`` batch rendered into the sample grids;
         default: the first two items of ``dataset``.
     num_workers
-        Data-loading worker processes.
+        Data-loading worker processes (kept alive for the whole run); ``None`` (default):
+        :func:`auto_num_workers` (several on CUDA, so the GPU does not wait for the data; none
+        on the CPU, where the workers would take the training's cores).
     callbacks
         Extra :class:`~cyclegan_ms.training.callbacks.Callback` s, called after the defaults
         (see :func:`~cyclegan_ms.training.callbacks.default_callbacks`); one that is an instance
@@ -146,7 +155,7 @@ class Trainer:
         value_range: tuple[float, float] = (0.0, 1.0),
         sampler: Any = None,
         sample_images: tuple[Tensor, Tensor] | None = None,
-        num_workers: int = 0,
+        num_workers: int | None = None,
         callbacks: Sequence[Callback] = (),
         overwrite: Overwrite = False,
     ) -> None:
@@ -162,8 +171,8 @@ class Trainer:
             raise TypeError(f"model must be a CycleGAN; got {type(model).__name__}")
         if len(value_range) != 2 or value_range[0] >= value_range[1]:
             raise ValueError(f"value_range must be (low, high) with low < high; got {value_range}")
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0; got {num_workers}")
+        if num_workers is not None and num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0 or None (auto); got {num_workers}")
         self.value_range = (float(value_range[0]), float(value_range[1]))
         self.run_dir = Path(run_dir)
         self.experiment = dict(experiment) if experiment is not None else None
@@ -174,15 +183,14 @@ class Trainer:
         self.setup: FastPath = choose_fast_path(
             self.device, cfg.precision, channels_last=cfg.channels_last, compile=cfg.compile
         )
-        self.setup.enable_backends()
         if cfg.precision == "auto":
             logger.info("train.precision = 'auto': %s", self.setup.describe())
         if self.setup.precision == "fp16" and self.device.type != "cuda":
             raise ConfigError("train.precision = 'fp16' needs CUDA; use 'bf16' or 'fp32' on CPU")
-        random.seed(cfg.seed)
-        np.random.seed(cfg.seed % 2**32)
-        torch.manual_seed(cfg.seed)
-        set_determinism(self.device.type, cfg.deterministic)
+        seed = rank_seed(cfg.seed, self.dist.rank)  # each rank its own dropout, noise, ...
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
 
         self.model = model.to(self.device)
         self.model.value_range = self.value_range  # so translate/evaluate know the data range
@@ -197,7 +205,7 @@ class Trainer:
             seed=cfg.seed,
             num_replicas=self.dist.world_size,
             rank=self.dist.rank,
-            num_workers=num_workers,
+            num_workers=auto_num_workers(self.device) if num_workers is None else num_workers,
             pin_memory=self.device.type == "cuda",
         )
 
@@ -208,18 +216,22 @@ class Trainer:
         self.schedule = schedule_from_config(cfg.schedule, cfg.steps)
         self.scaler_g = self.setup.grad_scaler(self.device.type)
         self.scaler_d = self.setup.grad_scaler(self.device.type)
-        self.pool_a = ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 1)
-        self.pool_b = ImagePool(cfg.pool_size, seed=cfg.seed * 2 + 2)
-        self.ema: dict[str, torch.optim.swa_utils.AveragedModel] | None = None
+        self.pool_a = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed * 2 + 1, self.dist.rank))
+        self.pool_b = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed * 2 + 2, self.dist.rank))
+        self.ema: dict[str, EMA] | None = None
         if cfg.ema_decay is not None:
-            fn = torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay)
             self.ema = {
-                name: torch.optim.swa_utils.AveragedModel(g, multi_avg_fn=fn, use_buffers=True)
+                name: EMA(g, decay=cfg.ema_decay)
                 for name, g in (("G_ab", model.G_ab), ("G_ba", model.G_ba))
             }
 
         if self.setup.compile:
-            for net in (*model.generators(), *model.discriminators()):
+            nets, note = networks_to_compile(
+                model.generators(), model.discriminators(), penalty=model.penalty is not None
+            )
+            if note:
+                logger.warning("train.compile: %s", note)
+            for net in nets:
                 net.compile()
         self.g_phase, self.d_phase = wrap_phases(self.model, self.dist, self.device)
 
@@ -233,10 +245,16 @@ class Trainer:
         #: :meth:`fit` (``None``: nothing was moved).
         self.previous_run: Path | None = None
         self._interrupted = False
+        self._agreed_stop = 0.0  # under DDP: the stop request every rank saw at the last step
         self._sample_images = sample_images
         self._resumed_from: Path | None = None  # the run folder resume() read
         self._owns_run_dir = False  # a fit() of this trainer has claimed run_dir
         self._claim: RunClaim | None = None
+
+    def backends(self) -> AbstractContextManager[None]:
+        """The process-wide settings of this run (TF32 or IEEE fp32, determinism), put back on
+        exit; :meth:`fit` runs inside it (see :meth:`~cyclegan_ms.precision.FastPath.backends`)."""
+        return self.setup.backends(self.device.type, deterministic=self.cfg.deterministic)
 
     @property
     def precision(self) -> Precision:
@@ -318,7 +336,7 @@ class Trainer:
             d_out = self.d_phase(real_a, real_b, fake_a, fake_b)
         self._backward(d_out["total"], self.opt_d, self.scaler_d)
         losses = {**g_losses, **{f"d_{k}": v.detach() for k, v in d_out.items()}}
-        values = losses_to_host(losses, self.dist)
+        values, self._agreed_stop = losses_to_host(losses, self.dist, stop=self._stop_request())
         if values is None:  # nothing has been stepped: drop the gradients, undo the pools
             self.opt_g.zero_grad(set_to_none=True)
             self.opt_d.zero_grad(set_to_none=True)
@@ -336,15 +354,22 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def request_stop(self, reason: str, *, interrupted: bool = False) -> None:
-        """Ask :meth:`fit` to stop after the current step (with the final checkpoint)."""
+        """Ask :meth:`fit` to stop after the current step (with the final checkpoint); under DDP
+        after the next one, on every rank."""
         if self.stop_reason is None:
             self.stop_reason = reason
         self._interrupted = self._interrupted or interrupted
 
+    def _stop_request(self) -> float:
+        return 2.0 if self._interrupted else 1.0 if self.stop_reason is not None else 0.0
+
     def _stop_agreed(self) -> bool:
-        """Whether to stop now; under DDP every rank stops at the same step."""
-        mine = 2.0 if self._interrupted else 1.0 if self.stop_reason is not None else 0.0
-        agreed = agree_max(mine, self.dist, self.device)
+        """Whether to stop now; under DDP every rank stops at the same step: the requests travel
+        with the next step's losses (no collective of their own), so a stop asked for after step
+        ``N`` takes effect after step ``N + 1`` on every rank."""
+        if not self.dist.enabled:
+            return self.stop_reason is not None
+        agreed = self._agreed_stop
         if agreed > 0 and self.stop_reason is None:
             self.request_stop("another rank stopped", interrupted=agreed > 1)
         return agreed > 0
@@ -433,7 +458,9 @@ class Trainer:
         target = self.cfg.steps if steps is None else steps
         cfg = self.cfg
         self._claim_run_dir()
+        backends = self.backends()  # TF32 / determinism for this fit, put back after it
         try:
+            backends.__enter__()
             if self.dist.is_main and self.experiment is not None:
                 config = json.dumps(self.experiment, indent=2, default=str)
                 atomic_write_bytes(self.run_dir / "config.json", config.encode())
@@ -479,6 +506,7 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_fit_end(self, result)
         finally:
+            backends.__exit__(None, None, None)
             self._release_run_dir()
         return result
 
@@ -495,14 +523,42 @@ class Trainer:
         return self._sample_images
 
     # ------------------------------------------------------------------ state
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue training exactly (plain data + tensors)."""
+    def rank_state(self) -> dict[str, Any]:
+        """What differs between the ranks of a job: this process's random streams and pools."""
+        return {
+            "rng": rng_state(self.device),
+            "pool_a": self.pool_a.state_dict(),
+            "pool_b": self.pool_b.state_dict(),
+        }
+
+    def load_rank_state(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`rank_state`."""
+        self.pool_a.load_state_dict(state["pool_a"])
+        self.pool_b.load_state_dict(state["pool_b"])
+        load_rng_state(state["rng"], self.device)
+
+    def state_dict(self, *, all_ranks: bool = False) -> dict[str, Any]:
+        """Everything needed to continue training exactly (plain data + tensors).
+
+        Parameters
+        ----------
+        all_ranks
+            Under DDP, gather the other ranks' :meth:`rank_state` s into ``ranks`` (rank 1
+            first), so that every rank resumes its own random streams and pools; every rank
+            must then call this together. Otherwise (or in one process) the state holds this
+            rank's only.
+        """
         try:
             model_config: dict[str, Any] | None = self.model.config()
         except ValueError:
             model_config = None
         sampler = self.data.state_dict()
-        return {
+        mine = self.rank_state()
+        others: list[object] = []
+        if all_ranks and self.dist.enabled:
+            gathered = gather_to_main(mine, self.dist)
+            others = gathered[1:] if gathered is not None else []
+        state = {
             "format": TRAINER_FORMAT,
             "step": self.step,
             "sampler": sampler,
@@ -519,16 +575,24 @@ class Trainer:
             "optim_d": self.opt_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
-            "pool_a": self.pool_a.state_dict(),
-            "pool_b": self.pool_b.state_dict(),
+            "pool_a": mine["pool_a"],
+            "pool_b": mine["pool_b"],
             "ema": {k: v.state_dict() for k, v in self.ema.items()} if self.ema else None,
             "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if cb.state_key},
-            "rng": rng_state(),
+            "rng": mine["rng"],
         }
+        if others:
+            state["ranks"] = others
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`state_dict` (e.g. from :func:`~cyclegan_ms.checkpoint.load_checkpoint`;
-        older formats are upgraded by :func:`~cyclegan_ms.checkpoint.upgrade_trainer_state`)."""
+        older formats are upgraded by :func:`~cyclegan_ms.checkpoint.upgrade_trainer_state`).
+
+        Rank ``r`` of a DDP job takes its own random streams and pools from the state's
+        ``ranks`` entry (rank 0 from the top level); a rank the state has none for (resumed on
+        more processes than wrote it) keeps its freshly seeded ones. CUDA generator states go to
+        this process's own device, whatever the number of GPUs that wrote them."""
         state = upgrade_trainer_state(state, batch_size=self.cfg.batch_size)
         self.model.load_state_dict(state["model"])
         self.opt_g.load_state_dict(state["optim_g"])
@@ -537,8 +601,6 @@ class Trainer:
             self.scaler_g.load_state_dict(state["scaler_g"])
         if state.get("scaler_d"):
             self.scaler_d.load_state_dict(state["scaler_d"])
-        self.pool_a.load_state_dict(state["pool_a"])
-        self.pool_b.load_state_dict(state["pool_b"])
         if self.ema is not None and state.get("ema"):
             for k, v in self.ema.items():
                 v.load_state_dict(state["ema"][k])
@@ -549,13 +611,28 @@ class Trainer:
         self.step = int(state["step"])
         self.bad_steps = int(state.get("bad_steps", 0))
         self.skipped_steps = int(state.get("skipped_steps", 0))
-        load_rng_state(state["rng"])
+        rank = self.dist.rank
+        others = state.get("ranks") or []
+        if rank == 0:
+            self.load_rank_state(state)
+        elif rank - 1 < len(others):
+            self.load_rank_state(others[rank - 1])
+        else:
+            logger.warning(
+                "the checkpoint holds the random streams and pools of %d process(es); rank %d "
+                "starts fresh ones",
+                len(others) + 1,
+                rank,
+            )
 
     def save(self, path: str | os.PathLike[str] | None = None) -> Path | None:
         """Write a checkpoint atomically (rank 0 only) and prune old ones; returns its path.
 
         Without ``path`` the checkpoint is ``run_dir/checkpoints/step_XXXXXXXX.safetensors`` and
-        the ``train.keep_last`` newest are kept (never deleting the one just written).
+        the ``train.keep_last`` newest are kept (never deleting the one just written); under DDP
+        every rank calls it together and each rank's own state goes in (see
+        :meth:`state_dict`). A save to ``path`` may be made by rank 0 alone (e.g. the best
+        checkpoint after an evaluation) and holds rank 0's random streams and pools only.
 
         Raises
         ------
@@ -564,7 +641,7 @@ class Trainer:
         """
         default = self.run_dir / "checkpoints" / checkpoint_name(self.step)
         target = Path(path) if path is not None else default
-        state = self.state_dict()  # every rank builds it (cheap) to keep code paths equal
+        state = self.state_dict(all_ranks=path is None)  # every rank builds it (and gathers)
         if not self.dist.is_main:
             return None
         written = save_checkpoint(target, state)
