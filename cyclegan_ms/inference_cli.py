@@ -140,6 +140,15 @@ _FLAGS: dict[str, FlagSpec] = {
         "choices": ("auto", "fp32", "bf16"),
         "help": "arithmetic of the forward pass (default %(default)s: bf16 on CPUs with native bf16, else fp32)",
     },
+    "work_size": {
+        "type": int,
+        "metavar": "N",
+        "help": "translate images longer than N pixels at a working resolution of at most N (the scale a model trained on small crops knows; far fewer FLOPs) and bring the result back to full size with --upsample (default: every image at its own resolution)",
+    },
+    "upsample": {
+        "choices": ("guided", "bilinear"),
+        "help": "with --work-size: guided (default: the model's colours on the photo's own full-resolution detail, a fast guided filter) or bilinear (the small output resized)",
+    },
 }
 
 
@@ -216,6 +225,8 @@ def _tiling(p: argparse.ArgumentParser) -> None:
             "batch_size",
             "device",
             "precision",
+            "work_size",
+            "upsample",
         ),
     )
 

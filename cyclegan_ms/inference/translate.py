@@ -51,6 +51,7 @@ from torch import Tensor
 from typing_extensions import Unpack
 
 from ..precision import autocast, resolve_inference_precision
+from .guided import GuidedCoefficients, apply_guided, guided_coefficients
 from .kinds import ImageBatch, ImageLike, ImageT, image_batch
 from .norm_stats import NormStats, collect_norm_stats, needs_image_stats, use_norm_stats
 from .options import (
@@ -87,6 +88,10 @@ AUTO_TILE_PIXELS = 2560 * 1600
 DEFAULT_TILE = 1024
 #: Default overlap of neighbouring tiles, in pixels (at most a quarter of the tile).
 DEFAULT_OVERLAP = 32
+#: Regularisation of ``upsample="guided"`` for data in [0, 1] (scaled by the squared width of
+#: the data range): chosen on the photographs of ``benchmarks/photos.py`` (1e-3 and a 3 × 3
+#: window scored SSIM 0.665 at a working size of 256, 1e-2 and 5 × 5 scored 0.645).
+GUIDED_EPS = 1e-3
 
 
 @contextlib.contextmanager
@@ -225,20 +230,30 @@ class Translator:
             else (2 * self.size_multiple if opts.border == "auto" else int(opts.border))
         )
         self.progress = opts.progress
+        #: Longer side of the working resolution (``options.work_size``; ``None``: none).
+        self.work_size = opts.work_size
+        if self.work_size is not None and self.fixed_size is not None:
+            raise ValueError(
+                f"work_size is for size-free generators; this one only accepts "
+                f"{self.fixed_size}×{self.fixed_size} (use fixed_size_mode instead)"
+            )
 
     # ------------------------------------------------------------------ planning
-    def plan(self, height: int, width: int) -> Literal["whole", "tiled", "resize"]:
+    def plan(self, height: int, width: int) -> Literal["whole", "tiled", "resize", "work"]:
         """How an image of ``height × width`` is translated.
 
         Returns
         -------
         str
-            ``"whole"`` (one padded pass), ``"tiled"`` or ``"resize"`` (fixed-size generators).
+            ``"whole"`` (one padded pass), ``"tiled"``, ``"resize"`` (fixed-size generators) or
+            ``"work"`` (at the working resolution, then back with ``options.upsample``).
 
         Shape
         -----
         No tensors: the image's ``(height, width)`` only.
         """
+        if self.work_size is not None and max(height, width) > self.work_size:
+            return "work"
         if self.fixed_size is not None:
             s = self.fixed_size
             if (height, width) == (s, s):
@@ -291,20 +306,27 @@ class Translator:
         y = self._net(small).float()
         return F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
 
+    def _downscaled(
+        self, x: Tensor, encode: Callable[[Tensor], Tensor], side: int
+    ) -> tuple[Tensor, int]:
+        """The image(s) box-downscaled by the smallest integer factor ``k`` that brings the
+        longer side to at most ``side`` (strip by strip, in the data range, on the device)."""
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        k = -(-max(h, w) // side)
+        if k == 1:
+            return encode(x.to(self.device)), 1
+        rows = k * max(1, 256 // k)
+        parts = [
+            F.avg_pool2d(encode(x[:, :, r : r + rows].to(self.device)), k, ceil_mode=True)
+            for r in range(0, h, rows)
+        ]
+        return torch.cat(parts, dim=2), k
+
     def _stats_input(self, x: Tensor, encode: Callable[[Tensor], Tensor]) -> Tensor:
         """The whole image(s) downscaled to at most ``stats_size`` (box filter, strip by strip),
         in the shape the generator accepts."""
         h, w = int(x.shape[-2]), int(x.shape[-1])
-        k = -(-max(h, w) // self.stats_size)
-        if k == 1:
-            small = encode(x.to(self.device))
-        else:
-            rows = k * max(1, 256 // k)
-            parts = [
-                F.avg_pool2d(encode(x[:, :, r : r + rows].to(self.device)), k, ceil_mode=True)
-                for r in range(0, h, rows)
-            ]
-            small = torch.cat(parts, dim=2)
+        small, k = self._downscaled(x, encode, self.stats_size)
         if self.fixed_size is not None:
             s = self.fixed_size
             return F.interpolate(
@@ -312,7 +334,7 @@ class Translator:
             )
         # an image translated in one pass gets its border here too, so its statistics are the
         # ones its own pass records; tiled images are not bordered
-        border = self.border if self.plan(h, w) == "whole" else 0
+        border = self.border if self.plan(h, w) in ("whole", "work") else 0
         return self._bordered(small, border // k)[0]
 
     @torch.no_grad()
@@ -320,6 +342,9 @@ class Translator:
         """Translate ``p.x`` into ``p.out`` (with ``norm_stats`` when given)."""
         h, w = int(p.x.shape[-2]), int(p.x.shape[-1])
         how = self.plan(h, w)
+        if how == "work":
+            self._run_at_work_size(p, norm_stats, progress)
+            return
         with _eval_mode(self.generator):
             stats = norm_stats
             if (
@@ -354,6 +379,29 @@ class Translator:
                     device=self.device,
                     progress=progress,
                 )
+
+    def _run_at_work_size(
+        self, p: ImageBatch, norm_stats: NormStats | None, progress: bool
+    ) -> None:
+        """Translate ``p.x`` at the working resolution and carry it back into ``p.out``."""
+        assert self.work_size is not None
+        small, _ = self._downscaled(p.x, p.encode, self.work_size)
+        small = small.float()
+        y = torch.empty(
+            (small.shape[0], self.out_channels, *small.shape[-2:]), device=self.device
+        )
+        self._run(
+            ImageBatch(small, lambda t: t.to(self.dtype), lambda t: t, y, lambda: y, p.key),
+            norm_stats,
+            progress,
+        )
+        if self.options.upsample == "guided":
+            lo, hi = self.value_range
+            coeffs = guided_coefficients(small, y, radius=1, eps=GUIDED_EPS * (hi - lo) ** 2)
+        else:  # "bilinear": no map of the input, only the output itself
+            zeros = y.new_zeros((y.shape[0], y.shape[1], small.shape[1], *y.shape[-2:]))
+            coeffs = GuidedCoefficients(A=zeros, b=y)
+        apply_guided(coeffs, p.x, out=p.out, encode=p.encode, decode=p.decode)
 
     def _batch(self, image: object) -> ImageBatch:
         return image_batch(
