@@ -40,9 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import torch  # noqa: E402
-
 import photos  # noqa: E402  (benchmarks/photos.py: the scores)
+import torch  # noqa: E402
 
 #: Every training run's settings: a CPU-time budget on one thread, bf16, one final checkpoint.
 COMMON = [
@@ -156,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     pr.add_argument("--minutes", type=float, default=5.0, help="CPU minutes per training")
     pr.add_argument("--size", type=int, default=128, help="training crop side")
     pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--work-size", type=int, default=None,
+                    help="also score every model translated with --work-size N (rows NAME+wsN)")
     pr.add_argument("--work", type=Path, default=Path("/tmp/cyclegan_ms_small_data"))
     pr.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
@@ -175,27 +176,36 @@ def main(argv: Sequence[str] | None = None) -> None:
     photo_names = {q.stem for q in (args.photos / "day").glob("*.png")}
     if "baselines" not in result:
         result["baselines"] = photos.baselines(args.photos, args.work / "baselines")
-    if args.pretrained is not None and "scenes" not in result:
-        photos.translate_cli(args.pretrained, args.photos, args.work / "scenes", [])
-        result["scenes"] = photos.score_dir(args.work / "scenes", args.photos)
+    ws = [] if args.work_size is None else ["--work-size", str(args.work_size)]
+
+    def score(key: str, run_dir: Path, extra: dict[str, Any]) -> None:
+        for suffix, targs in [("", []), *([(f"+ws{args.work_size}", ws)] if ws else [])]:
+            if key + suffix in result:
+                continue
+            out_dir = args.work / "out" / (key + suffix)
+            cpu = photos.translate_cli(run_dir, args.photos, out_dir, targs)
+            result[key + suffix] = {**photos.score_dir(out_dir, args.photos),
+                                    "translate_cpu_s": round(cpu, 1), **extra,
+                                    "system": extra.get("system", key) + suffix}
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(result, indent=1))
+
+    if args.pretrained is not None:
+        score("scenes", args.pretrained, {"system": "scenes"})
     places = args.places or sorted(d.name for d in args.sets.iterdir() if (d / "trainA").is_dir())
     for place in places:
         if place in photo_names:
             raise SystemExit(f"place {place!r} is also a test photograph; score on other places only")
         for system in args.systems:
             key = f"{system}@{place}_s{args.seed}"
-            if key in result:
-                continue
             run_dir = args.work / "runs" / key
-            cpu = train(run_dir, args.sets / place, args.minutes, args.seed, args.size,
-                        system_args(system, args.pretrained, specs))
-            out_dir = args.work / "out" / key
-            photos.translate_cli(run_dir, args.photos, out_dir, [])
-            result[key] = {**photos.score_dir(out_dir, args.photos), "train_cpu_s": round(cpu, 1),
-                           "system": system, "place": place, "seed": args.seed,
-                           "minutes": args.minutes}
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(result, indent=1))
+            info: dict[str, Any] = {"system": system, "place": place, "seed": args.seed,
+                                    "minutes": args.minutes}
+            if key not in result:
+                info["train_cpu_s"] = round(
+                    train(run_dir, args.sets / place, args.minutes, args.seed, args.size,
+                          system_args(system, args.pretrained, specs)), 1)
+            score(key, run_dir, info)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     report(result)
