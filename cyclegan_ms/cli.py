@@ -1,6 +1,7 @@
 """The ``cyclegan-ms`` command line.
 
     cyclegan-ms train CONFIG [--set key=value ...] [--run-dir DIR] [--resume RUN_DIR] [--overwrite]
+                         [--init-from RUN_OR_CKPT]
     cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction] [--tile N]
     cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
     cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR]
@@ -148,8 +149,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.delete_old and not args.overwrite:
         raise CommandError("--delete-old goes with --overwrite (it deletes the run replaced)")
     overwrite: Overwrite = "delete" if args.delete_old else bool(args.overwrite)
-    if args.config is None and args.resume is None:
-        raise CommandError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
+    if args.init_from is not None and args.resume is not None:
+        raise CommandError(
+            "--init-from starts a new run from another run's weights and --resume continues a "
+            "run: give one of them"
+        )
+    if args.config is None and args.resume is None and args.init_from is None:
+        raise CommandError(
+            "give a CONFIG (TOML file or preset name), --resume RUN_DIR or --init-from RUN_DIR"
+        )
+    if args.config is None and args.init_from is not None and args.run_dir is None:
+        raise CommandError(
+            "--init-from without CONFIG reuses the source run's config: give the new run's "
+            "folder with --run-dir"
+        )
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.config, args.resume)
     try:
         result = run_experiment(
@@ -158,6 +171,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             run_dir=run_dir,
             resume=args.resume,
             overwrite=overwrite,
+            init_from=args.init_from,
         )
     except RunFolderError as err:
         raise CommandError(_refusal(err, run_dir), 2) from err
@@ -198,6 +212,15 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         metavar="RUN_DIR",
         help="continue from the newest checkpoint of RUN_DIR (or a checkpoint file); without "
         "CONFIG the run's stored config is used",
+    )
+    p.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN_OR_CKPT",
+        help="fine-tune: start a NEW run from the weights of RUN_OR_CKPT (a run folder or "
+        "checkpoint file): generators and discriminators (train.init_parts), EMA from the "
+        "source's (train.init_ema); fresh optimisers, step and data order. Without CONFIG the "
+        "source's config is used (give --run-dir)",
     )
     p.add_argument(
         "--overwrite",

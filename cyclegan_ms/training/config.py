@@ -27,6 +27,8 @@ __all__ = [
     "ConfigError",
     "DataConfig",
     "ExperimentConfig",
+    "InitEma",
+    "InitPart",
     "OptimConfig",
     "TrainConfig",
     "apply_overrides",
@@ -37,6 +39,11 @@ __all__ = [
 ]
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+#: What ``train.init_from`` copies from the source run: its generators, its discriminators.
+InitPart = Literal["generators", "discriminators"]
+#: Where a fine-tuned run's EMA generators start: the source's EMA (when it kept one, else the
+#: weights), or the copied weights.
+InitEma = Literal["source", "weights"]
 
 
 class ConfigError(ValueError):
@@ -209,6 +216,19 @@ class TrainConfig:
         training images').
     eval_inputs, eval_targets
         Aligned folders (matched by file name) to score on instead of the scenes.
+    init_from
+        Fine-tuning: a run folder (its newest checkpoint) or checkpoint file whose weights this
+        new run starts from (``cyclegan-ms train CONFIG --init-from RUN``). Only weights are
+        copied: the optimisers, step, schedule, image pools and data order start afresh. The run
+        records the checkpoint file it started from here. Ignored on ``--resume`` (the resumed
+        state already holds the weights).
+    init_parts
+        What ``init_from`` copies: ``["generators", "discriminators"]`` (default) or one of
+        them; parts not copied keep their fresh initialisation.
+    init_ema
+        Where the EMA generators start when ``ema_decay`` is set: ``"source"`` (default) the
+        source's EMA when it kept one, else the copied weights; ``"weights"`` the copied
+        weights (the EMA is reset).
     """
 
     steps: int = 1000
@@ -239,6 +259,9 @@ class TrainConfig:
     eval_size: int | None = None
     eval_inputs: str | None = None
     eval_targets: str | None = None
+    init_from: str | None = None
+    init_parts: tuple[InitPart, ...] = ("generators", "discriminators")
+    init_ema: InitEma = "source"
 
     def __post_init__(self) -> None:
         for name in (
@@ -274,6 +297,18 @@ class TrainConfig:
             )
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
+        parts = typing.get_args(InitPart)
+        if not self.init_parts or any(p not in parts for p in self.init_parts):
+            raise ConfigError(
+                f"train.init_parts must list one or both of {', '.join(map(repr, parts))}; "
+                f"got {list(self.init_parts)!r}"
+            )
+        if len(set(self.init_parts)) != len(self.init_parts):
+            raise ConfigError(f"train.init_parts lists a part twice: {list(self.init_parts)!r}")
+        if self.init_ema not in typing.get_args(InitEma):
+            raise ConfigError(
+                f"train.init_ema must be 'source' or 'weights'; got {self.init_ema!r}"
+            )
 
 
 def _default_model() -> dict[str, object]:

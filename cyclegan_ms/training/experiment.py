@@ -16,6 +16,7 @@ from ..generators import card_of
 from ..model import CycleGAN
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
 from .distributed import init_process
+from .finetune import checkpoint_of, init_weights
 from .run_folder import Overwrite, check_run_folder, run_folder_of
 from .trainer import Trainer, TrainResult
 
@@ -200,6 +201,7 @@ def run_experiment(
     run_dir: str | os.PathLike[str] | None = None,
     resume: str | os.PathLike[str] | None = None,
     overwrite: Overwrite = False,
+    init_from: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train from a TOML path, preset name or mapping (or the config stored in ``resume``).
 
@@ -218,6 +220,10 @@ def run_experiment(
     overwrite
         What to do when ``run_dir`` holds another run than the one resumed: ``False`` refuse,
         ``True``/``"move"`` move it aside to ``RUN_DIR.old-N``, ``"delete"`` delete it.
+    init_from
+        Fine-tuning: start this new run from the weights of a run folder or checkpoint file
+        (sets ``train.init_from``; see :func:`~cyclegan_ms.training.finetune.init_weights`).
+        ``config=None`` then reuses that run's stored config. Not with ``resume``.
 
     Raises
     ------
@@ -231,18 +237,37 @@ def run_experiment(
         The disk or the folder refused an output during training (see :meth:`Trainer.fit`).
     """
     resume_path = Path(resume) if resume is not None else None
+    if init_from is not None and resume_path is not None:
+        raise ConfigError(
+            "init_from starts a new run from another run's weights; resume continues a run: "
+            "give one of them"
+        )
     if resume_path is not None and not resume_path.exists():
         raise FileNotFoundError(
             f"--resume {resume_path}: no such folder or checkpoint file (give the run folder a "
             "previous `train` wrote, or one of its checkpoints/step_*.safetensors)"
         )
     if config is None:
-        if resume_path is None:
+        if resume_path is not None:
+            source: Any = _stored_config(run_folder_of(resume_path))
+        elif init_from is not None:
+            if run_dir is None:
+                raise ConfigError(
+                    "give the new run's folder (--run-dir) when fine-tuning with the source's "
+                    "own config (no CONFIG)"
+                )
+            source = _stored_config(run_folder_of(checkpoint_of(init_from, what="--init-from")))
+            source.get("train", {}).pop("init_from", None)
+        else:
             raise ConfigError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
-        source: Any = _stored_config(run_folder_of(resume_path))
     else:
         source = config
     cfg = load_config(source, overrides)
+    if init_from is not None:
+        cfg.train.init_from = str(init_from)
+    if cfg.train.init_from is not None and resume_path is None:
+        # the run records the very file it starts from
+        cfg.train.init_from = str(checkpoint_of(cfg.train.init_from).resolve())
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config, resume_path)
     continuing = (
         resume_path is not None and run_folder_of(resume_path).resolve() == run_dir.resolve()
@@ -257,4 +282,8 @@ def run_experiment(
     trainer = build_trainer(cfg, run_dir, overwrite=overwrite)
     if resume_path is not None:
         trainer.resume(resume_path)
+    elif cfg.train.init_from is not None:
+        init_weights(
+            trainer, cfg.train.init_from, parts=cfg.train.init_parts, ema=cfg.train.init_ema
+        )
     return trainer.fit()
