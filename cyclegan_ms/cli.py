@@ -180,6 +180,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     state = "interrupted, checkpoint saved" if result.interrupted else "done"
     if result.stopped_on_nan:
         state = "stopped on non-finite losses"
+    elif not result.last_losses and not result.interrupted:  # not one step was taken
+        print(
+            f"nothing to do: the run is already at step {result.step} and train.steps is the "
+            f"run's total; to train on, raise it (e.g. --set train.steps={2 * result.step})"
+        )
     print(f"{state}: step {result.step}, checkpoint {result.checkpoint}")
     return 0 if not result.stopped_on_nan else 1
 

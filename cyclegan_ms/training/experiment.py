@@ -16,7 +16,7 @@ from ..generators import card_of
 from ..model import CycleGAN
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
 from .distributed import init_process
-from .finetune import checkpoint_of, init_weights
+from .finetune import checkpoint_of, init_weights, state_mismatch
 from .run_folder import Overwrite, check_run_folder, run_folder_of
 from .trainer import Trainer, TrainResult
 
@@ -24,6 +24,7 @@ __all__ = [
     "build_dataset",
     "build_trainer",
     "default_run_dir",
+    "resume_trainer",
     "run_experiment",
     "value_range_of",
 ]
@@ -182,6 +183,45 @@ def _stored_config(run_dir: Path) -> dict[str, Any]:
     return dict(experiment)
 
 
+def resume_trainer(trainer: Trainer, source: str | os.PathLike[str]) -> int:
+    """:meth:`Trainer.resume`, with a state that does not fit the trainer said in one line.
+
+    Returns
+    -------
+    int
+        The step training continues from.
+
+    Raises
+    ------
+    ConfigError
+        The checkpoint's weights do not fit the model the config builds (the message names the
+        first differing weight and both shapes), or its data order does not fit the data (a
+        resume continues a run on its own data; ``init_from`` starts a new one from its
+        weights).
+    """
+    try:
+        return trainer.resume(source)
+    except RuntimeError:  # load_state_dict's many-line report of every differing weight
+        state = load_checkpoint(checkpoint_of(source, what="--resume"))
+        problem = state_mismatch(trainer.model.state_dict(), state.get("model") or {})
+        if problem is None:
+            raise
+        raise ConfigError(
+            f"--resume {source}: the checkpoint does not fit the model the config builds "
+            f"({problem}); resume with the run's own [model] settings (leave out CONFIG to use "
+            "its config.json)"
+        ) from None
+    except ValueError as err:
+        if not str(err).startswith("cannot resume: the sampler state"):
+            raise
+        detail = str(err).removeprefix("cannot resume: ")
+        raise ConfigError(
+            f"--resume {source}: its data differ from this config's ({detail}); a resume "
+            f"continues a run on its own data: to start a new run from its weights, use "
+            f"--init-from {source} (train.init_from)"
+        ) from None
+
+
 def default_run_dir(
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     resume: str | os.PathLike[str] | None = None,
@@ -281,7 +321,7 @@ def run_experiment(
         check_run_folder(run_dir, continuing=continuing, overwrite=overwrite)
     trainer = build_trainer(cfg, run_dir, overwrite=overwrite)
     if resume_path is not None:
-        trainer.resume(resume_path)
+        resume_trainer(trainer, resume_path)
     elif cfg.train.init_from is not None:
         init_weights(
             trainer, cfg.train.init_from, parts=cfg.train.init_parts, ema=cfg.train.init_ema
