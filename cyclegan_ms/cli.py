@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .utils.files import WriteError
 
-__all__ = ["COMMAND_MODULES", "CommandError", "SubCommand", "build_parser", "main"]
+__all__ = [
+    "COMMAND_MODULES",
+    "CommandError",
+    "SubCommand",
+    "add_import_flag",
+    "build_parser",
+    "main",
+    "unknown_part_hint",
+]
 
 #: Modules that add sub-commands, in the order they are listed; each has a ``COMMANDS`` tuple of
 #: :class:`SubCommand`. A module that is not installed is left out.
@@ -291,8 +299,40 @@ def build_parser() -> argparse.ArgumentParser:
     for command in _commands():
         p = sub.add_parser(command.name, help=command.help)
         command.configure(p)
+        add_import_flag(p)
         p.set_defaults(func=command.run)
     return parser
+
+
+def add_import_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--import MODULE_OR_FILE`` (repeatable) to a sub-command: :func:`main` imports those
+    modules (and the installed plugins) before the command runs, so parts they register work."""
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="import a module (by name, from the installed packages or the current folder) or "
+        "a .py file that registers parts of your own, before running (repeatable); a run "
+        "records them, so --resume, translate, export and eval of its folder import them again",
+    )
+
+
+def unknown_part_hint(err: BaseException) -> str:
+    """What to add to an error caused by an unknown registry name: how to import one's parts
+    (empty for other errors)."""
+    from .registry import UnknownPartError
+
+    seen: BaseException | None = err
+    while seen is not None and not isinstance(seen, UnknownPartError):
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return ""
+    return (
+        f"; if {seen.name!r} is a {seen.kind} of your own, import the module that registers it: "
+        "--import MODULE_OR_FILE (or plugins = [...] in the config)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,6 +340,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Any = args.func
+    try:
+        from .registry import PluginError, import_plugins, load_entry_points
+
+        load_entry_points()
+        import_plugins(args.imports)
+    except PluginError as err:
+        if os.environ.get("CYCLEGAN_MS_DEBUG"):
+            raise
+        print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+        return 2
     try:
         return int(func(args))
     except KeyboardInterrupt:
@@ -310,12 +360,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
         return err.status
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         # One line naming what was wrong: configuration and input errors are not crashes.
         # CYCLEGAN_MS_DEBUG=1 shows the full traceback instead.
-        if os.environ.get("CYCLEGAN_MS_DEBUG"):
+        if os.environ.get("CYCLEGAN_MS_DEBUG") or (
+            isinstance(err, ImportError) and not isinstance(err, PluginError)
+        ):
             raise
-        print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+        print(f"cyclegan-ms {args.command}: error: {err}{unknown_part_hint(err)}", file=sys.stderr)
         return 2
     except OSError as err:
         # an output the disk or folder refused (no space, quota, read-only): one line, status 1

@@ -57,7 +57,13 @@ if TYPE_CHECKING:  # imported when a command runs
     from .inference.translate import Translator
     from .video.temporal import FrameTranslator, TemporalOptions
 
-__all__ = ["COMMANDS", "add_option_flags", "options_from_args", "plan_outputs"]
+__all__ = [
+    "COMMANDS",
+    "add_option_flags",
+    "import_recorded_plugins",
+    "options_from_args",
+    "plan_outputs",
+]
 
 
 #: "fid and kid": the metrics ``--inception`` adds.
@@ -273,9 +279,61 @@ def _device(arg: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def import_recorded_plugins(
+    checkpoint: str | os.PathLike[str], *, given: bool = False
+) -> list[str]:
+    """Import the plugins a run recorded (``plugins`` of its ``config.json``): the modules of
+    its own parts, so ``translate``/``export``/``eval`` of its folder need no ``--import``.
+
+    Parameters
+    ----------
+    checkpoint
+        A run folder or one of its checkpoint files (anything else records nothing).
+    given
+        The user gave ``--import``: a recorded plugin that cannot be imported is then left out
+        (the modules given may register the same parts) instead of an error.
+
+    Returns
+    -------
+    list[str]
+        The modules imported.
+
+    Raises
+    ------
+    CommandError
+        A recorded plugin cannot be imported here (status 2; the line names the run and how to
+        give the module).
+    """
+    from .registry import PluginError, import_plugins
+    from .training.run_folder import run_folder_of
+
+    path = Path(checkpoint)
+    if not path.exists():
+        return []
+    config = run_folder_of(path) / "config.json"
+    try:
+        recorded = json.loads(config.read_text()).get("plugins") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    imported: list[str] = []
+    for spec in recorded:
+        try:
+            imported += import_plugins([str(spec)])
+        except PluginError as err:
+            if given:
+                continue
+            raise CommandError(
+                f"{err} (recorded in {config}: the run's own parts are registered there); run "
+                "the command where that module can be imported, or give it with --import "
+                "MODULE_OR_FILE"
+            ) from err
+    return imported
+
+
 def _translator(args: argparse.Namespace, progress: bool) -> Translator:
     from .inference.translate import Translator
 
+    import_recorded_plugins(args.checkpoint, given=bool(args.imports))
     return Translator(args.checkpoint, options_from_args(args, progress=progress))
 
 
@@ -537,6 +595,7 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from .inference.export import export, verify_export
 
+    import_recorded_plugins(args.checkpoint, given=bool(args.imports))
     path = export(
         args.checkpoint,
         args.out,

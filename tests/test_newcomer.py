@@ -3,11 +3,16 @@ one-line mismatches, and the smaller items."""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from cyclegan_ms import registry
 from cyclegan_ms.cli import main
 
 TINY = """
@@ -82,3 +87,131 @@ def test_resume_of_a_finished_run_says_nothing_to_do(
     out = capsys.readouterr().out
     assert "nothing to do: the run is already at step 2" in out
     assert "train.steps is the run's total" in out
+
+
+# --------------------------------------------------------------------------- 1: plugins
+PARTS = """
+import torch.nn as nn
+
+from cyclegan_ms import register
+
+
+@register("generator", "tiny_conv")
+class TinyConv(nn.Module):
+    def __init__(self, *, in_channels: int = 3, out_channels: int = 3, width: int = 4) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(width, out_channels, 3, padding=1),
+            nn.Tanh(),
+        )
+
+    def forward(self, x):
+        return self.net(x)
+"""
+
+MINE = TINY.replace('name = "resnet_6blocks"\nngf = 4', 'name = "tiny_conv"')
+
+
+@pytest.fixture
+def user_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A user's folder with ``my_parts.py`` (registers generator ``tiny_conv``) and
+    ``mine.toml`` (uses it), as the current folder; the registry and ``sys.modules`` are put
+    back afterwards, so every test starts without the part."""
+    (tmp_path / "my_parts.py").write_text(PARTS)
+    (tmp_path / "mine.toml").write_text(MINE)
+    monkeypatch.chdir(tmp_path)
+    saved = {kind: dict(table) for kind, table in registry._REGISTRY.items()}
+    yield tmp_path
+    for kind, table in registry._REGISTRY.items():
+        table.clear()
+        table.update(saved.get(kind, {}))
+    _forget_parts()
+
+
+def _forget_parts() -> None:
+    """As in a new process: no ``tiny_conv``, no imported ``my_parts``."""
+    registry._REGISTRY["generator"].pop("tiny_conv", None)
+    sys.modules.pop("my_parts", None)
+    sys.modules.pop("parts", None)
+
+
+def test_unknown_part_on_the_command_line_hints_at_import(
+    user_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "mine.toml", "--run-dir", "runs/mine"]) == 2
+    err = _one_line_error(capsys)
+    assert "unknown generator 'tiny_conv'" in err
+    assert "--import MODULE_OR_FILE" in err and "plugins = [...]" in err
+
+
+def test_import_flag_trains_and_the_run_reimports_by_itself(
+    user_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "my_parts"]) == 0
+    stored = json.loads((user_folder / "runs/mine/config.json").read_text())
+    assert stored["plugins"] == ["my_parts"]
+    _forget_parts()
+    assert main(["train", "--resume", "runs/mine", "--set", "train.steps=3"]) == 0
+    assert "done: step 3" in capsys.readouterr().out
+    _forget_parts()
+    Image.new("RGB", (20, 12), (40, 50, 60)).save(user_folder / "night.png")
+    assert main(["translate", "--checkpoint", "runs/mine", "night.png", "--out", "day"]) == 0
+    assert Image.open(user_folder / "day/night.png").size == (20, 12)
+    _forget_parts()
+    args = ["export", "--checkpoint", "runs/mine", "--out", "g.safetensors"]
+    assert main(args) == 0
+    _forget_parts()
+    assert main(["eval", "--checkpoint", "runs/mine", "--scenes", "2", "--size", "32"]) == 0
+
+
+def test_a_recorded_plugin_that_cannot_be_imported_names_the_run(
+    user_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "my_parts"]) == 0
+    _forget_parts()
+    (user_folder / "my_parts.py").rename(user_folder / "moved.py")
+    capsys.readouterr()
+    args = ["export", "--checkpoint", "runs/mine", "--out", "g.safetensors"]
+    assert main(args) == 2
+    err = _one_line_error(capsys)
+    assert "cannot import plugin module 'my_parts'" in err and "runs/mine/config.json" in err
+    assert main([*args, "--import", "moved.py"]) == 0  # the user's --import takes over
+
+
+def test_plugin_files_in_the_config_are_relative_to_it(
+    user_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sub = user_folder / "exp"
+    sub.mkdir()
+    (user_folder / "my_parts.py").rename(sub / "parts.py")
+    (sub / "mine.toml").write_text('plugins = ["parts.py"]\n' + MINE)
+    assert main(["train", "exp/mine.toml", "--run-dir", "runs/file"]) == 0
+    stored = json.loads((user_folder / "runs/file/config.json").read_text())
+    assert stored["plugins"] == [str((sub / "parts.py").resolve())]
+
+
+def test_import_of_a_missing_module_is_one_line(
+    user_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["list", "--import", "no_such_parts"]) == 2
+    err = _one_line_error(capsys)
+    assert "cannot import plugin module 'no_such_parts'" in err
+    assert main(["list", "generator", "--import", "my_parts"]) == 0
+    assert "tiny_conv" in capsys.readouterr().out
+
+
+def test_installed_plugins_load_through_the_entry_point_group(
+    user_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    ep = EntryPoint("mine", "my_parts", registry.PLUGIN_GROUP)
+    monkeypatch.syspath_prepend(str(user_folder))
+    monkeypatch.setattr(
+        "importlib.metadata.entry_points",
+        lambda group: [ep] if group == registry.PLUGIN_GROUP else [],
+    )
+    monkeypatch.setattr(registry, "_ENTRY_POINTS_LOADED", None)
+    assert registry.get("generator", "tiny_conv").__name__ == "TinyConv"  # loaded on demand

@@ -330,6 +330,12 @@ class ExperimentConfig:
     name
         What the experiment is called (top-level ``name = "..."``; by default the preset's name
         or the TOML file's stem). Run folders name their run by it.
+    plugins
+        Modules or ``.py`` files that register parts of your own (top-level ``plugins = [...]``;
+        files relative to the TOML file), imported before the model is built
+        (:func:`cyclegan_ms.registry.import_plugins`). A run records them, with the modules of
+        every part of its model that is not the library's, so ``--resume``, ``translate``,
+        ``export`` and ``eval`` of its folder import them by themselves.
     """
 
     model: dict[str, object] = field(default_factory=_default_model)
@@ -338,10 +344,13 @@ class ExperimentConfig:
     optim_g: OptimConfig = field(default_factory=OptimConfig)
     optim_d: OptimConfig = field(default_factory=OptimConfig)
     name: str | None = None
+    plugins: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """Plain nested dict in TOML layout (``optim.generator`` / ``optim.discriminator``)."""
-        named = {"name": self.name} if self.name is not None else {}
+        named: dict[str, object] = {"name": self.name} if self.name is not None else {}
+        if self.plugins:
+            named["plugins"] = list(self.plugins)
         return {
             **named,
             "model": dataclasses.asdict(self)["model"],
@@ -356,11 +365,19 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ExperimentConfig:
         """Strictly parse the TOML layout; raises :class:`ConfigError` on any bad key/value."""
-        allowed = {"name", "model", "data", "train", "optim"}
+        allowed = {"name", "plugins", "model", "data", "train", "optim"}
         _reject_unknown("", data, allowed)
         name = data.get("name")
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"name must be a string; got {name!r}")
+        plugins = data.get("plugins", [])
+        if not isinstance(plugins, list) or not all(
+            isinstance(p, str) and p.strip() for p in plugins
+        ):
+            raise ConfigError(
+                "plugins must be a list of module names or .py files (e.g. plugins = "
+                f'["my_parts", "parts/extra.py"]); got {plugins!r}'
+            )
         optim = data.get("optim", {})
         if not isinstance(optim, Mapping):
             raise ConfigError(
@@ -379,6 +396,7 @@ class ExperimentConfig:
                 OptimConfig, optim.get("discriminator", {}), "optim.discriminator"
             ),
             name=name,
+            plugins=list(plugins),
         )
 
 
@@ -478,11 +496,27 @@ def load_config(
             except tomllib.TOMLDecodeError as err:
                 raise ConfigError(f"{path}: invalid TOML ({err})") from None
             raw.setdefault("name", path.stem)
+            _anchor_plugin_files(raw, path.resolve().parent)
         else:
             raw = load_preset(str(source))
             raw.setdefault("name", str(source))
     apply_overrides(raw, overrides or [])
     return ExperimentConfig.from_dict(raw)
+
+
+def _anchor_plugin_files(raw: dict[str, object], folder: Path) -> None:
+    """Make the relative ``.py`` files of ``plugins`` absolute, relative to the config's folder."""
+    plugins = raw.get("plugins")
+    if not isinstance(plugins, list):
+        return  # from_dict says what is wrong
+    anchored: list[object] = []
+    for spec in plugins:
+        if isinstance(spec, str) and (spec.endswith(".py") or "/" in spec):
+            path = Path(spec).expanduser()
+            anchored.append(str(path if path.is_absolute() else (folder / path).resolve()))
+        else:
+            anchored.append(spec)
+    raw["plugins"] = anchored
 
 
 def _deep_copy(data: Mapping[str, object]) -> dict[str, object]:

@@ -14,6 +14,7 @@ import torch.nn as nn
 from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
 from ..model import CycleGAN
+from ..registry import import_plugins, plugin_sources
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
 from .distributed import init_process
 from .finetune import checkpoint_of, init_weights, state_mismatch
@@ -303,6 +304,10 @@ def run_experiment(
     else:
         source = config
     cfg = load_config(source, overrides)
+    import_plugins(cfg.plugins)  # before any part is built
+    for needed in plugin_sources(cfg.model):  # the run records where its own parts come from
+        if needed not in cfg.plugins:
+            cfg.plugins.append(needed)
     if init_from is not None:
         cfg.train.init_from = str(init_from)
     if cfg.train.init_from is not None and resume_path is None:
