@@ -215,3 +215,41 @@ def test_installed_plugins_load_through_the_entry_point_group(
     )
     monkeypatch.setattr(registry, "_ENTRY_POINTS_LOADED", None)
     assert registry.get("generator", "tiny_conv").__name__ == "TinyConv"  # loaded on demand
+
+
+# --------------------------------------------------------------------------- 2: the export check
+def test_export_check_compares_fp32_with_fp32_and_says_pass(
+    run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnxruntime", reason="the 'export' extra (onnxruntime) is not installed")
+    from cyclegan_ms import precision
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)  # a Translator would run bf16
+    out = tmp_path / "g.onnx"
+    assert main(["export", "--checkpoint", str(run), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    line = next(x for x in captured.out.splitlines() if x.startswith("export check:"))
+    match = re.fullmatch(
+        r"export check: max \|onnx - pytorch fp32\| = (\S+) on a random 2x3x67x73 input, "
+        r"threshold 0\.002: pass",
+        line,
+    )
+    assert match is not None, line
+    assert float(match.group(1)) < 1e-4
+    assert "torchvision" not in captured.err  # the exporter's irrelevant warnings are quiet
+
+
+def test_export_check_fails_a_file_that_computes_something_else(run: Path, tmp_path: Path) -> None:
+    import torch
+
+    from cyclegan_ms import load
+    from cyclegan_ms.inference.export import check_export, export
+
+    model = load(run)
+    path = export(model, tmp_path / "g.pt")
+    with torch.no_grad():
+        for p in model.G_ab.parameters():
+            p.add_(0.05)
+    check = check_export(path, model)
+    assert check is not None and not check.passed
+    assert check.describe().endswith(": FAIL") and "threshold 0.002" in check.describe()

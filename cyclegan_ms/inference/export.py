@@ -25,10 +25,14 @@ the exact ``seed_unet``, is exported for that size only; resize or tile around i
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 import os
 import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
@@ -43,8 +47,11 @@ from .source import Direction, ModelSource, resolve_generator_card, save_generat
 
 __all__ = [
     "EXPORT_FORMATS",
+    "EXPORT_TOLERANCE",
+    "ExportCheck",
     "ExportFormat",
     "PadToMultiple",
+    "check_export",
     "export",
     "verify_export",
 ]
@@ -155,7 +162,7 @@ def _export_onnx(
         ) from err
     dyn = torch.export.Dim.DYNAMIC
     dims: tuple[dict[int, object]] = ({0: dyn, 2: dyn, 3: dyn},) if dynamic else ({0: dyn},)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_onnx_logs():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             net,
@@ -174,6 +181,19 @@ def _export_onnx(
     # what program.save(path, external_data=False) writes, as bytes: a disk that refuses the file
     # is then a WriteError that knows its size
     atomic_write_bytes(path, program.model_proto.SerializeToString())
+
+
+@contextlib.contextmanager
+def _quiet_onnx_logs() -> Iterator[None]:
+    """The exporter logs a warning per torchvision operator it cannot register when torchvision
+    is not installed (it is not needed here): errors only, while exporting."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _export_torchscript(
@@ -285,7 +305,105 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
+#: The export check's threshold on ``max |exported - pytorch|``, as a fraction of the data range
+#: (``1e-3``: 0.002 for data in [-1, 1]). An fp32 export matches the fp32 forward to about 1e-6;
+#: a wrong pad, weight or operator is off by more than 1e-2.
+EXPORT_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """The outcome of :func:`check_export`.
+
+    Attributes
+    ----------
+    difference
+        ``max |exported - pytorch|`` over the output.
+    tolerance
+        The threshold it is held to (in data units).
+    shape
+        The test input's shape ``(B, C, H, W)``.
+    format
+        ``"onnx"``, ``"torchscript"`` or ``"safetensors"``.
+    """
+
+    difference: float
+    tolerance: float
+    shape: tuple[int, ...]
+    format: str
+
+    @property
+    def passed(self) -> bool:
+        """Whether ``difference <= tolerance``."""
+        return self.difference <= self.tolerance
+
+    def describe(self) -> str:
+        """One line: what was compared, the difference, the threshold, pass or FAIL."""
+        size = "x".join(str(n) for n in self.shape)
+        verdict = "pass" if self.passed else "FAIL"
+        return (
+            f"export check: max |{self.format} - pytorch fp32| = {self.difference:.3g} on a "
+            f"random {size} input, threshold {self.tolerance:.3g}: {verdict}"
+        )
+
+
 @torch.no_grad()
+def _outputs(
+    path: Path, model: ModelSource, direction: Direction, ema: bool | None, fmt: str, seed: int
+) -> tuple[Tensor, Tensor, tuple[float, float]]:
+    """``(exported output, fp32 eager output, data range)`` on one random odd-sized input."""
+    generator, card = resolve_generator_card(model, direction, ema=ema)
+    rng = card.value_range
+    m = card.size_multiple
+    if card.fixed_size is not None:
+        h = w = card.fixed_size
+    else:
+        h = max(64, 2 * m) + 3
+        w = h + m + 2
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = rng
+    x = torch.rand(2, card.in_channels, h, w, generator=g) * (hi - lo) + lo
+    # the reference is what was exported, run as exported: the fp32 eager forward of the padded
+    # generator (not a Translator, whose arithmetic may be bf16 on this machine)
+    param = next(generator.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    reference = PadToMultiple(generator, 1 if card.fixed_size is not None else m)
+    was_training = generator.training
+    generator.eval()
+    try:
+        with torch.autocast(device.type, enabled=False):
+            ref = reference(x.to(device, torch.float32)).float().cpu()
+    finally:
+        generator.train(was_training)
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        got = torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+    elif fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net = torch.jit.load(str(path), map_location="cpu")
+        got = net(x).float()
+    elif fmt == "safetensors":
+        from .source import load_generator
+
+        loaded = load_generator(path)
+        got = PadToMultiple(loaded, 1 if card.fixed_size is not None else m)(x).float()
+    else:
+        raise ValueError(f"unknown format {fmt!r}; accepted: {', '.join(EXPORT_FORMATS)}")
+    return got, ref, rng
+
+
+def _has_onnxruntime() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def verify_export(
     path: str | os.PathLike[str],
     model: ModelSource,
@@ -297,8 +415,11 @@ def verify_export(
 ) -> float | None:
     """Run an exported file and the PyTorch generator on one random input; their largest difference.
 
-    The input has an odd size that is not a multiple of the generator's ``size_multiple`` (unless
-    the generator has a fixed size), so padding and cropping are checked too.
+    The reference is the generator's fp32 forward, padded as the exported network pads (what was
+    exported, in the arithmetic it was exported in). The input has an odd size that is not a
+    multiple of the generator's ``size_multiple`` (unless the generator has a fixed size), so
+    padding and cropping are checked too. :func:`check_export` holds the difference to a
+    threshold.
 
     Parameters
     ----------
@@ -323,47 +444,54 @@ def verify_export(
     -----
     The test input is ``(2, C, H, W)``.
     """
-    from .translate import Translator
-
     p = Path(path)
     fmt = format if format is not None else _format_of(p)
-    generator, card = resolve_generator_card(model, direction, ema=ema)
-    rng = card.value_range
-    m = card.size_multiple
-    if card.fixed_size is not None:
-        h = w = card.fixed_size
-    else:
-        h = max(64, 2 * m) + 3
-        w = h + m + 2
-    g = torch.Generator().manual_seed(seed)
-    lo, hi = rng
-    x = torch.rand(2, card.in_channels, h, w, generator=g) * (hi - lo) + lo
-    param = next(generator.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    ref = (
-        Translator(generator, tile=None, border=0, value_range=rng)
-        .tensor(x.to(device))
-        .float()
-        .cpu()
-    )
-    if fmt == "onnx":
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            return None
-        session = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
-        got = torch.from_numpy(session.run(None, {name: x.numpy()})[0])
-    elif fmt == "torchscript":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            net = torch.jit.load(str(p), map_location="cpu")
-        got = net(x).float()
-    elif fmt == "safetensors":
-        from .source import load_generator
-
-        loaded = load_generator(p)
-        got = Translator(loaded, tile=None, border=0).tensor(x).float()
-    else:
-        raise ValueError(f"unknown format {fmt!r}; accepted: {', '.join(EXPORT_FORMATS)}")
+    if fmt == "onnx" and not _has_onnxruntime():
+        return None
+    got, ref, _ = _outputs(p, model, direction, ema, fmt, seed)
     return float((got - ref).abs().max())
+
+
+def check_export(
+    path: str | os.PathLike[str],
+    model: ModelSource,
+    *,
+    direction: Direction = "a2b",
+    ema: bool | None = None,
+    format: ExportFormat | None = None,
+    tolerance: float = EXPORT_TOLERANCE,
+    seed: int = 0,
+) -> ExportCheck | None:
+    """:func:`verify_export`, held to a threshold: what ``cyclegan-ms export`` reports.
+
+    Parameters
+    ----------
+    path, model, direction, ema, format, seed
+        As for :func:`verify_export`.
+    tolerance
+        The threshold as a fraction of the data range (default :data:`EXPORT_TOLERANCE`).
+
+    Returns
+    -------
+    ExportCheck or None
+        ``None`` for ONNX when onnxruntime is not installed.
+
+    Shape
+    -----
+    The test input is ``(2, C, H, W)``.
+    """
+    if not 0 < tolerance < 1:
+        raise ValueError(
+            f"tolerance must be in (0, 1) (a fraction of the data range); got {tolerance}"
+        )
+    p = Path(path)
+    fmt = format if format is not None else _format_of(p)
+    if fmt == "onnx" and not _has_onnxruntime():
+        return None
+    got, ref, (lo, hi) = _outputs(p, model, direction, ema, fmt, seed)
+    return ExportCheck(
+        difference=float((got - ref).abs().max()),
+        tolerance=tolerance * (hi - lo),
+        shape=tuple(got.shape),
+        format=fmt,
+    )
