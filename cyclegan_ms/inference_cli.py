@@ -205,7 +205,9 @@ def _common(p: argparse.ArgumentParser, *, direction: bool = True) -> None:
         "--checkpoint",
         required=True,
         metavar="CKPT",
-        help="trainer checkpoint (.safetensors), run folder (newest checkpoint) or exported generator file",
+        help="run folder (newest checkpoint), trainer checkpoint or generator file (.safetensors), "
+        "or, for translate and eval, an exported .onnx (run by ONNX Runtime) or TorchScript "
+        ".pt/.ts file",
     )
     add_option_flags(p, ("direction", "ema") if direction else ("ema",))
 
@@ -330,11 +332,27 @@ def import_recorded_plugins(
     return imported
 
 
+#: What ``--checkpoint`` accepts, for the line that refuses anything else.
+_ACCEPTED = (
+    "a run folder, a trainer checkpoint or generator file (.safetensors), or an exported "
+    "ONNX (.onnx) or TorchScript (.pt, .ts) file"
+)
+
+
 def _translator(args: argparse.Namespace, progress: bool) -> Translator:
+    from .inference.export import EXPORTED_SUFFIXES, ExportedGenerator
     from .inference.translate import Translator
 
+    path = Path(args.checkpoint)
+    options = options_from_args(args, progress=progress)
+    if path.is_file() and path.suffix.lower() in EXPORTED_SUFFIXES:
+        if args.ema is True:
+            raise CommandError(f"--ema: {path} is an exported file; it holds one set of weights")
+        return Translator(ExportedGenerator(path, direction=args.direction), options)
+    if path.is_file() and path.suffix.lower() != ".safetensors":
+        raise CommandError(f"--checkpoint {path}: not a file translate reads; give {_ACCEPTED}")
     import_recorded_plugins(args.checkpoint, given=bool(args.imports))
-    return Translator(args.checkpoint, options_from_args(args, progress=progress))
+    return Translator(args.checkpoint, options)
 
 
 # --------------------------------------------------------------------------- translate
@@ -597,8 +615,14 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .inference.export import check_export, export
+    from .inference.export import EXPORTED_SUFFIXES, check_export, export
 
+    source = Path(args.checkpoint)
+    if source.is_file() and source.suffix.lower() in EXPORTED_SUFFIXES:
+        raise CommandError(
+            f"--checkpoint {source} is already an exported network; export reads a run folder, "
+            "a trainer checkpoint or a generator file (.safetensors)"
+        )
     import_recorded_plugins(args.checkpoint, given=bool(args.imports))
     path = export(
         args.checkpoint,

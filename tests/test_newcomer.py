@@ -253,3 +253,38 @@ def test_export_check_fails_a_file_that_computes_something_else(run: Path, tmp_p
     check = check_export(path, model)
     assert check is not None and not check.passed
     assert check.describe().endswith(": FAIL") and "threshold 0.002" in check.describe()
+
+
+# --------------------------------------------------------------------------- 6: exported files
+@pytest.mark.parametrize("suffix", [".onnx", ".pt"])
+def test_translate_runs_exported_files(
+    run: Path, tmp_path: Path, suffix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if suffix == ".onnx":
+        pytest.importorskip("onnxruntime", reason="the 'export' extra is not installed")
+    import numpy as np
+
+    exported = tmp_path / f"g{suffix}"
+    assert main(["export", "--checkpoint", str(run), "--out", str(exported), "--no-verify"]) == 0
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (21, 30, 3), np.uint8)).save(
+        tmp_path / "night.png"
+    )
+    common = ["translate", str(tmp_path / "night.png"), "--precision", "fp32"]
+    assert main([*common, "--checkpoint", str(exported), "--out", str(tmp_path / "a")]) == 0
+    assert main([*common, "--checkpoint", str(run), "--out", str(tmp_path / "b")]) == 0
+    a = np.asarray(Image.open(tmp_path / "a/night.png"), dtype=np.int16)
+    b = np.asarray(Image.open(tmp_path / "b/night.png"), dtype=np.int16)
+    assert a.shape == (21, 30, 3)
+    assert np.abs(a - b).max() <= 1  # the same pictures, to a rounding step
+    assert main([*common, "--checkpoint", str(exported), "--out", "c", "--direction", "b2a"]) == 2
+    assert "holds the a2b generator" in _one_line_error(capsys)
+
+
+def test_translate_refuses_other_files_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bogus = tmp_path / "model.h5"
+    bogus.write_bytes(b"\x00" * 64)
+    args = ["translate", "--checkpoint", str(bogus), str(bogus), "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    assert "give a run folder, a trainer checkpoint or generator file" in _one_line_error(capsys)

@@ -31,25 +31,29 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..generators import GeneratorCard
+from ..generators import GeneratorCard, set_card
+from ..generators.card import check_direction
 from ..utils.files import atomic_write_bytes, make_folder
 from .source import Direction, ModelSource, resolve_generator_card, save_generator
 
 __all__ = [
+    "EXPORTED_SUFFIXES",
     "EXPORT_FORMATS",
     "EXPORT_TOLERANCE",
     "ExportCheck",
     "ExportFormat",
+    "ExportedGenerator",
     "PadToMultiple",
     "check_export",
     "export",
@@ -64,6 +68,10 @@ _SUFFIXES = {
     ".ts": "torchscript",
     ".safetensors": "safetensors",
 }
+
+
+#: Suffixes of the exported networks :class:`ExportedGenerator` runs (ONNX, TorchScript).
+EXPORTED_SUFFIXES: tuple[str, ...] = tuple(k for k, v in _SUFFIXES.items() if v != "safetensors")
 
 
 class PadToMultiple(nn.Module):
@@ -294,6 +302,104 @@ def export(
     finally:
         generator.train(was_training)
     return out
+
+
+class ExportedGenerator(nn.Module):
+    """An exported generator file (ONNX or TorchScript) as a generator module, with its card.
+
+    ONNX files run in ONNX Runtime (the ``export`` extra), on the CPU; TorchScript files in
+    PyTorch. The card (:func:`~cyclegan_ms.generators.card_of`) is read from the file's metadata
+    (data range, direction, channels, size rule); the file pads to its generator's multiple
+    itself, so any H × W is accepted (a fixed-size generator: its size), and a
+    :class:`~cyclegan_ms.inference.Translator` of it gives the pictures of one of the generator. This is how
+    ``cyclegan-ms translate --checkpoint model.onnx`` translates.
+
+    Parameters
+    ----------
+    path
+        A file written by :func:`export` (``.onnx``, ``.pt``, ``.ts``).
+    direction
+        The direction asked for; an error when the file holds the other one.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not an ONNX or TorchScript file, or a file of the other direction.
+    ImportError
+        An ONNX file without onnxruntime installed.
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C_out, H, W)`` in the recorded data range.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, direction: Direction | None = None) -> None:
+        super().__init__()
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"no exported generator at {p}")
+        fmt = _format_of(p)
+        if fmt == "safetensors":
+            raise ValueError(f"{p} is a safetensors file; load it with load_generator")
+        self.path = p
+        self.format = fmt
+        #: ONNX Runtime's ``InferenceSession.run`` (``None`` for TorchScript)
+        self._run: Callable[[None, dict[str, np.ndarray]], list[np.ndarray]] | None = None
+        self._input = ""
+        if fmt == "onnx":
+            try:
+                import onnxruntime as ort
+            except ImportError as err:
+                raise ImportError(
+                    f"running {p} needs onnxruntime (the 'export' extra): pip install "
+                    "'cyclegan-ms[export]'"
+                ) from err
+            session = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+            self._run = session.run
+            self._input = session.get_inputs()[0].name
+            stored = session.get_modelmeta().custom_metadata_map
+            meta = {
+                k.removeprefix("cyclegan_ms."): v
+                for k, v in stored.items()
+                if k.startswith("cyclegan_ms.")
+            }
+            self.net: nn.Module | None = None
+        else:
+            extra = {"cyclegan_ms.json": ""}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.net = torch.jit.load(str(p), map_location="cpu", _extra_files=extra)
+            meta = json.loads(extra["cyclegan_ms.json"]) if extra["cyclegan_ms.json"] else {}
+        stored_direction = meta.get("direction")
+        known = None if stored_direction in (None, "None", "none") else stored_direction
+        if known is not None and direction is not None and known != direction:
+            raise ValueError(
+                f"{p} holds the {known} generator; it cannot translate {direction} (use "
+                f"--direction {known}, or export the other one)"
+            )
+        fixed = meta.get("fixed_size", "none")
+        card = GeneratorCard(
+            in_channels=int(meta.get("in_channels", 3)),
+            out_channels=int(meta.get("out_channels", 3)),
+            # the file pads to it itself; declared, so that a Translator pads and borders the
+            # image as it does for the generator the file came from (the same pictures)
+            size_multiple=int(meta.get("size_multiple", 1)),
+            fixed_size=None if fixed == "none" else int(fixed),
+            value_range=tuple(json.loads(meta.get("value_range", "[0, 1]"))),
+            direction=check_direction(known) if known is not None else direction,
+        )
+        set_card(self, card)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Run the exported network on ``x`` ``(B, C, H, W)``; float32 out, on ``x``'s device."""
+        if self.net is not None:
+            return self.net(x.float())
+        if self._run is None:  # pragma: no cover - set for every ONNX file
+            raise RuntimeError("no ONNX session")
+        out = self._run(None, {self._input: x.detach().float().cpu().numpy()})[0]
+        return torch.from_numpy(out).to(x.device)
 
 
 def _format_of(path: Path) -> str:
