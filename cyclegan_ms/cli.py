@@ -350,6 +350,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
         return 2
+    import warnings
+
+    def one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+        # a warning to a terminal user: what happened, not the library's source line
+        return f"cyclegan-ms {args.command}: warning: {message}\n"
+
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = one_line
     try:
         return int(func(args))
     except KeyboardInterrupt:
@@ -377,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":  # pragma: no cover

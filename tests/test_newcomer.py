@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -288,3 +289,115 @@ def test_translate_refuses_other_files_in_one_line(
     args = ["translate", "--checkpoint", str(bogus), str(bogus), "--out", str(tmp_path / "o")]
     assert main(args) == 2
     assert "give a run folder, a trainer checkpoint or generator file" in _one_line_error(capsys)
+
+
+# --------------------------------------------------------------------------- 3: eval on folder data
+FOLDER = """
+[model.generator]
+name = "resnet_6blocks"
+ngf = 4
+
+[model.discriminator]
+name = "patchgan"
+ndf = 4
+n_layers = 2
+
+[data]
+source = "folder"
+root = "ROOT"
+image_size = 32
+value_range = "symmetric"
+recipe = "paper"
+load_size = 36
+
+[train]
+steps = 2
+batch_size = 2
+log_every = 1
+progress = false
+checkpoint_every = 0
+eval_every = 2
+eval_metric = "psnr"
+"""
+
+
+def _folder(root: Path, test: dict[str, list[str]]) -> Path:
+    """A CycleGAN-layout folder: 3 images in trainA/trainB, and the named test images."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    layout = {"trainA": ["a0", "a1", "a2"], "trainB": ["b0", "b1", "b2"], **test}
+    for split, names in layout.items():
+        (root / split).mkdir(parents=True)
+        for name in names:
+            pixels = rng.integers(0, 255, (40, 40, 3), np.uint8)
+            Image.fromarray(pixels).save(root / split / f"{name}.png")
+    return root
+
+
+def _train_folder(tmp_path: Path, root: Path, *extra: str) -> tuple[int, dict[str, object]]:
+    cfg = tmp_path / "folder.toml"
+    cfg.write_text(FOLDER.replace("ROOT", str(root)))
+    code = main(["train", str(cfg), "--run-dir", str(tmp_path / "run"), *extra])
+    stored = tmp_path / "run/config.json"
+    return code, json.loads(stored.read_text())["train"] if stored.is_file() else {}
+
+
+def test_folder_runs_score_their_own_aligned_test_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _folder(tmp_path / "data", {"testA": ["x", "y"], "testB": ["x", "y"]})
+    code, train = _train_folder(tmp_path, root)
+    assert code == 0
+    assert train["eval_data"] == "folder" and train["eval_pairing"] == "by_name"
+    assert train["eval_inputs"] == str(root / "testA") and train["eval_targets"] == str(
+        root / "testB"
+    )
+    assert (tmp_path / "run/checkpoints/best.safetensors").is_file()
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_folder_runs_without_a_test_split_warn_once_and_keep_no_best(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "data", {})
+    cfg = tmp_path / "folder.toml"
+    cfg.write_text(FOLDER.replace("ROOT", str(root)))
+    run_dir = tmp_path / "run"
+    args = ["train", str(cfg), "--run-dir", str(run_dir), "--set", "data.num_scenes=5"]
+    done = subprocess.run(  # a new process: the warnings as a terminal shows them
+        [sys.executable, "-m", "cyclegan_ms.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2, done.stderr  # one line each, no source line
+    scenes, fallback = sorted(lines)
+    assert scenes.startswith("cyclegan-ms train: warning: data.num_scenes is ignored with")
+    assert fallback.startswith("cyclegan-ms train: warning: train.eval_every: ")
+    assert "has no testA/testB" in fallback and "no best.safetensors" in fallback
+    train = json.loads((run_dir / "config.json").read_text())["train"]
+    assert train["eval_data"] == "scenes" and train["eval_keep_best"] is False
+    assert not (run_dir / "checkpoints/best.safetensors").exists()
+    records = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert any(r.get("event") == "eval" for r in records)  # still scored, on the scenes
+
+
+def test_folder_runs_with_unaligned_test_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cyclegan_ms.training import load_config
+    from cyclegan_ms.training.callbacks import PeriodicEval
+    from cyclegan_ms.training.experiment import resolve_eval_data
+
+    root = _folder(tmp_path / "data", {"testA": ["n0", "n1"], "testB": ["d0", "d1"]})
+    cfg = tmp_path / "folder.toml"
+    cfg.write_text(FOLDER.replace("ROOT", str(root)))
+    fid = load_config(cfg, ["train.eval_metric=fid"])
+    assert "(unpaired)" in str(resolve_eval_data(fid))
+    assert fid.train.eval_pairing == "unpaired" and fid.train.eval_keep_best
+    with pytest.raises(ValueError, match="no ground truth for psnr"):
+        PeriodicEval(2, ("psnr",), inputs="a", targets="b", pairing="unpaired")
+    code, _ = _train_folder(tmp_path, root, "--set", "train.eval_data='folder'")
+    assert code == 2
+    assert "no same-named ground truth" in _one_line_error(capsys)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from .._typecheck import describe, matches
-from ..metrics.names import METRICS, MetricName, names_or
+from ..metrics.names import INCEPTION_METRICS, METRICS, MetricName, names_or
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,6 +26,8 @@ else:  # pragma: no cover
 __all__ = [
     "ConfigError",
     "DataConfig",
+    "EvalData",
+    "EvalPairing",
     "ExperimentConfig",
     "InitEma",
     "InitPart",
@@ -39,6 +41,12 @@ __all__ = [
 ]
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+#: What ``train.eval_every`` scores: ``"auto"`` (the data's own held-out split), the built-in
+#: ``"scenes"``, or the ``"folder"``'s ``testA``/``testB``.
+EvalData = Literal["auto", "scenes", "folder"]
+#: How evaluation folders pair: ``"by_name"`` (aligned ground truth) or ``"unpaired"`` (FID/KID
+#: of the translations against the target images).
+EvalPairing = Literal["by_name", "unpaired"]
 #: What ``train.init_from`` copies from the source run: its generators, its discriminators.
 InitPart = Literal["generators", "discriminators"]
 #: Where a fine-tuned run's EMA generators start: the source's EMA (when it kept one, else the
@@ -215,7 +223,20 @@ class TrainConfig:
         Number and side of the held-out built-in scene pairs to score on (default side: the
         training images').
     eval_inputs, eval_targets
-        Aligned folders (matched by file name) to score on instead of the scenes.
+        Folders to score on (inputs and their targets); set, they win over ``eval_data``.
+    eval_pairing
+        How ``eval_inputs``/``eval_targets`` pair: ``"by_name"`` (aligned: each input with the
+        target of the same name, for PSNR/SSIM) or ``"unpaired"`` (FID/KID of the translated
+        inputs against the targets; ``eval_metric`` must be ``"fid"`` or ``"kid"``).
+    eval_data
+        What to score when ``eval_inputs`` is not set: ``"auto"`` (default) the data's own
+        held-out split: the held-out built-in scenes for ``data.source = "scenes"``; for folder
+        data the folder's ``testA``/``testB`` (by name when aligned, else unpaired for FID/KID),
+        and when it has none, the built-in scenes with a warning and without
+        ``best.safetensors``; ``"scenes"`` the built-in scenes (explicitly: ``best.safetensors``
+        is kept by them); ``"folder"`` the folder's ``testA``/``testB`` or an error. A run
+        records what it resolved to (``eval_data``, ``eval_inputs``, ``eval_targets``,
+        ``eval_pairing``) in its ``config.json``.
     init_from
         Fine-tuning: a run folder (its newest checkpoint) or checkpoint file whose weights this
         new run starts from (``cyclegan-ms train CONFIG --init-from RUN``). Only weights are
@@ -259,6 +280,8 @@ class TrainConfig:
     eval_size: int | None = None
     eval_inputs: str | None = None
     eval_targets: str | None = None
+    eval_pairing: EvalPairing = "by_name"
+    eval_data: EvalData = "auto"
     init_from: str | None = None
     init_parts: tuple[InitPart, ...] = ("generators", "discriminators")
     init_ema: InitEma = "source"
@@ -294,6 +317,12 @@ class TrainConfig:
         if (self.eval_inputs is None) != (self.eval_targets is None):
             raise ConfigError(
                 "train.eval_inputs and train.eval_targets go together (aligned folders)"
+            )
+        if self.eval_pairing == "unpaired" and self.eval_metric not in INCEPTION_METRICS:
+            raise ConfigError(
+                f"train.eval_pairing = 'unpaired' scores FID/KID only (no ground truth to "
+                f"compare with); set train.eval_metric = 'fid' or 'kid' (got "
+                f"{self.eval_metric!r}), or give aligned folders with eval_pairing = 'by_name'"
             )
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
@@ -387,9 +416,24 @@ class ExperimentConfig:
         model = data.get("model", _default_model())
         if not isinstance(model, Mapping):
             raise ConfigError("model must be a table (e.g. [model.generator] name = 'seed_unet')")
+        raw_data = data.get("data", {})
+        parsed_data = from_mapping(DataConfig, raw_data, "data")
+        if (
+            parsed_data.source == "folder"
+            and isinstance(raw_data, Mapping)
+            and "num_scenes" in raw_data
+        ):
+            import warnings
+
+            warnings.warn(
+                "data.num_scenes is ignored with data.source = 'folder' (the folders' images "
+                "are the data; it counts the built-in scenes)",
+                UserWarning,
+                stacklevel=2,
+            )
         return cls(
             model=dict(model),
-            data=from_mapping(DataConfig, data.get("data", {}), "data"),
+            data=parsed_data,
             train=from_mapping(TrainConfig, data.get("train", {}), "train"),
             optim_g=from_mapping(OptimConfig, optim.get("generator", {}), "optim.generator"),
             optim_d=from_mapping(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch.nn as nn
 
 from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
+from ..metrics.names import INCEPTION_METRICS
 from ..model import CycleGAN
 from ..registry import import_plugins, plugin_sources
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
@@ -25,10 +27,13 @@ __all__ = [
     "build_dataset",
     "build_trainer",
     "default_run_dir",
+    "resolve_eval_data",
     "resume_trainer",
     "run_experiment",
     "value_range_of",
 ]
+
+logger = logging.getLogger("cyclegan_ms.training")
 
 
 def value_range_of(data: DataConfig) -> tuple[float, float]:
@@ -184,6 +189,81 @@ def _stored_config(run_dir: Path) -> dict[str, Any]:
     return dict(experiment)
 
 
+def _aligned(inputs: Path, targets: Path) -> bool:
+    """Whether every image of ``inputs`` has a target of the same relative name (any suffix)."""
+    from ..data.images import find_images
+
+    keys = {p.relative_to(targets).with_suffix("").as_posix() for p in find_images(targets)}
+    found = [p.relative_to(inputs).with_suffix("").as_posix() for p in find_images(inputs)]
+    return bool(found) and all(k in keys for k in found)
+
+
+def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
+    """Decide what ``train.eval_every`` scores, in ``cfg.train`` (so the run records it).
+
+    ``train.eval_data = "auto"`` scores the data's own held-out split: for folder data the
+    folder's ``testA``/``testB`` (by name when every ``testA`` image has a ``testB`` image of the
+    same name, else unpaired when ``eval_metric`` is FID or KID). A folder without a usable split
+    falls back to the built-in scenes with a warning, and ``eval_keep_best`` is turned off: a
+    best checkpoint is never chosen by scores of other data without being asked for
+    (``eval_data = "scenes"``).
+
+    Returns
+    -------
+    str or None
+        What is scored, in words (``None`` when nothing is evaluated).
+
+    Raises
+    ------
+    ConfigError
+        ``eval_data = "folder"`` without a usable ``testA``/``testB``.
+    """
+    import warnings
+
+    train, data = cfg.train, cfg.data
+    if not train.eval_every:
+        return None
+    if train.eval_inputs is not None and train.eval_targets is not None:
+        train.eval_data = "folder"
+        return f"{train.eval_inputs} vs {train.eval_targets} ({train.eval_pairing})"
+    if data.source == "scenes" or train.eval_data == "scenes":
+        train.eval_data = "scenes"
+        return f"{train.eval_scenes} held-out built-in scenes"
+    why = "data.root is not set (data.path_a/path_b have no held-out split)"
+    if data.root is not None:
+        test_a, test_b = Path(data.root) / "testA", Path(data.root) / "testB"
+        why = f"{data.root} has no testA/testB"
+        if test_a.is_dir() and test_b.is_dir():
+            if _aligned(test_a, test_b):
+                pairing: str | None = "by_name"
+            elif train.eval_metric in INCEPTION_METRICS:
+                pairing = "unpaired"
+            else:
+                pairing = None
+                why = (
+                    f"the images of {test_a} have no same-named ground truth in {test_b}, and "
+                    f"train.eval_metric = {train.eval_metric!r} needs it (use 'fid' or 'kid' "
+                    "for unpaired scores)"
+                )
+            if pairing is not None:
+                train.eval_inputs, train.eval_targets = str(test_a), str(test_b)
+                train.eval_pairing = "by_name" if pairing == "by_name" else "unpaired"
+                train.eval_data = "folder"
+                return f"{test_a} vs {test_b} ({pairing})"
+    if train.eval_data == "folder":
+        raise ConfigError(f"train.eval_data = 'folder' but {why}")
+    warnings.warn(
+        f"train.eval_every: {why}, so the held-out built-in night/day scenes are scored instead "
+        "and no best.safetensors is kept by them; give train.eval_inputs/eval_targets, or set "
+        "train.eval_data = 'scenes' to score (and keep the best by) the scenes",
+        UserWarning,
+        stacklevel=2,
+    )
+    train.eval_data = "scenes"
+    train.eval_keep_best = False
+    return f"{train.eval_scenes} held-out built-in scenes (fallback)"
+
+
 def resume_trainer(trainer: Trainer, source: str | os.PathLike[str]) -> int:
     """:meth:`Trainer.resume`, with a state that does not fit the trainer said in one line.
 
@@ -322,6 +402,9 @@ def run_experiment(
             f"overwrite and a resume of {run_dir} contradict each other: resuming continues its "
             "run, overwrite would remove it"
         )
+    scored = resolve_eval_data(cfg)
+    if scored is not None:
+        logger.info("evaluating every %d steps on %s", cfg.train.eval_every, scored)
     if int(os.environ.get("RANK", "0")) == 0:  # refuse before the (slow) set-up; rank 0 only
         check_run_folder(run_dir, continuing=continuing, overwrite=overwrite)
     trainer = build_trainer(cfg, run_dir, overwrite=overwrite)
