@@ -401,3 +401,30 @@ def test_folder_runs_with_unaligned_test_split(
     code, _ = _train_folder(tmp_path, root, "--set", "train.eval_data='folder'")
     assert code == 2
     assert "no same-named ground truth" in _one_line_error(capsys)
+
+
+# --------------------------------------------------------------------------- 7: the Inception hint
+def test_inception_weights_default_to_the_installed_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cyclegan_ms.layers import pretrained
+
+    monkeypatch.delenv(pretrained.INCEPTION_ENV, raising=False)
+    installed = pretrained.packaged_inception_weights()
+    if installed is None:  # the route is still checked with a stand-in file
+        installed = Path(__file__)
+        monkeypatch.setattr(pretrained, "packaged_inception_weights", lambda: installed)
+    assert pretrained.find_inception_weights() == installed
+
+
+def test_inception_hint_names_no_flag_a_command_rejects(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cyclegan_ms.layers import pretrained
+
+    monkeypatch.delenv(pretrained.INCEPTION_ENV, raising=False)
+    monkeypatch.setattr(pretrained, "packaged_inception_weights", lambda: None)
+    cfg = tmp_path / "fid.toml"
+    cfg.write_text(TINY.replace("checkpoint_every = 1", 'eval_every = 1\neval_metric = "fid"'))
+    assert main(["train", str(cfg), "--run-dir", str(tmp_path / "run")]) == 2
+    err = _one_line_error(capsys)
+    assert f"set {pretrained.INCEPTION_ENV}=PATH" in err
+    assert re.search(r"(?<!eval )--inception", err) is None  # only as `cyclegan-ms eval`'s flag
