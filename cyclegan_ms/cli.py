@@ -8,7 +8,7 @@
     cyclegan-ms list [KIND] [--pattern GLOB]
     cyclegan-ms presets
 
-CONFIG is a TOML file or a built-in preset name (``seed``, ``cyclegan_paper``). Bad input gives
+CONFIG is a TOML file or a built-in preset name (``cyclegan-ms presets`` lists them). Bad input gives
 one line on stderr naming the key and what is accepted, and exit status 2; so does a refused run
 folder (it holds another run, or another process trains into it), which is left unchanged. An
 output the disk refuses (full, over quota, read-only) gives one line naming the file, the space
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ __all__ = [
     "add_import_flag",
     "build_parser",
     "main",
+    "summary_line",
     "unknown_part_hint",
 ]
 
@@ -66,18 +68,42 @@ class SubCommand:
     run: Callable[[argparse.Namespace], int]
 
 
+_ROLE = re.compile(r":[a-z]+:`~?(?:[^`<]*<)?([^`>]+)>?`")
+
+
+def summary_line(doc: str | None) -> str:
+    """The first sentence of a docstring, as plain text for a terminal.
+
+    reST roles become their target's last name (``:class:`~cyclegan_ms.X``` → ``X``), double
+    back-quotes are dropped, and the sentence is whole, however many lines it spans.
+
+    >>> summary_line(":class:`~cyclegan_ms.generators.Generator` for ``(B, C, H, W)`` images. More.")
+    'Generator for (B, C, H, W) images.'
+    """
+    paragraph = " ".join((doc or "").strip().split("\n\n", 1)[0].split())
+    paragraph = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], paragraph)
+    paragraph = paragraph.replace("``", "")
+    match = re.search(r"\.(\s+)(?=[A-Z(])", paragraph)
+    return paragraph[: match.start() + 1] if match else paragraph
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from . import registry
 
     kinds = [args.kind] if args.kind else list(registry.kinds())
+    shown = 0
     for kind in kinds:
         names = registry.available(kind, args.pattern)
+        if not names and (args.pattern != "*" or not args.kind):
+            continue  # only the kinds that have a match
         print(f"{kind}:")
         for name in names:
-            factory = registry.get(kind, name)
-            doc = (factory.__doc__ or "").strip().splitlines()
-            summary = doc[0] if doc else ""
-            print(f"  {name:<22} {summary}")
+            print(f"  {name:<22} {summary_line(registry.get(kind, name).__doc__)}")
+        shown += len(names)
+    if not shown:
+        where = f"{args.kind} " if args.kind else ""
+        print(f"no registered {where}part matches {args.pattern!r}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -198,6 +224,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _configure_train(p: argparse.ArgumentParser) -> None:
+    from .training.config import presets
+
     p.description = (
         "Train from CONFIG, a TOML file whose tables map onto registry builds "
         "([model], [model.generator], [model.discriminator], [model.weights], [data], "
@@ -208,7 +236,8 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         "config",
         nargs="?",
         default=None,
-        help="TOML file or preset name (seed, cyclegan_paper); may be left out with --resume",
+        help=f"TOML file or preset name ({', '.join(presets())}); may be left out with "
+        "--resume or --init-from",
     )
     p.add_argument(
         "--set",

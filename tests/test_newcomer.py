@@ -428,3 +428,30 @@ def test_inception_hint_names_no_flag_a_command_rejects(
     err = _one_line_error(capsys)
     assert f"set {pretrained.INCEPTION_ENV}=PATH" in err
     assert re.search(r"(?<!eval )--inception", err) is None  # only as `cyclegan-ms eval`'s flag
+
+
+# --------------------------------------------------------------------------- 8: the smaller items
+def test_train_help_lists_every_preset(capsys: pytest.CaptureFixture[str]) -> None:
+    from cyclegan_ms.training.config import presets
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "night2day" in presets()
+    assert f"preset name ({', '.join(presets())})" in text
+
+
+def test_list_shows_matching_kinds_only_with_whole_plain_sentences(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["list", "--pattern", "resnet_*"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "generator:" and len(lines) == 3  # no empty headers of other kinds
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert ":class:" not in out and ":func:" not in out and "``" not in out
+    for line in out.splitlines():
+        if line.startswith("  "):
+            assert line.rstrip().endswith((".", ")")), line  # a whole sentence
+    assert main(["list", "--pattern", "zzz*"]) == 1
+    assert "no registered part matches 'zzz*'" in capsys.readouterr().err
