@@ -117,10 +117,10 @@ MINE = TINY.replace('name = "resnet_6blocks"\nngf = 4', 'name = "tiny_conv"')
 
 @pytest.fixture
 def user_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A user's folder with ``my_parts.py`` (registers generator ``tiny_conv``) and
+    """A user's folder with ``newcomer_parts.py`` (not ``my_parts``: the docs' example module) (registers generator ``tiny_conv``) and
     ``mine.toml`` (uses it), as the current folder; the registry and ``sys.modules`` are put
     back afterwards, so every test starts without the part."""
-    (tmp_path / "my_parts.py").write_text(PARTS)
+    (tmp_path / "newcomer_parts.py").write_text(PARTS)
     (tmp_path / "mine.toml").write_text(MINE)
     monkeypatch.chdir(tmp_path)
     saved = {kind: dict(table) for kind, table in registry._REGISTRY.items()}
@@ -132,9 +132,9 @@ def user_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 def _forget_parts() -> None:
-    """As in a new process: no ``tiny_conv``, no imported ``my_parts``."""
+    """As in a new process: no ``tiny_conv``, no imported ``newcomer_parts``."""
     registry._REGISTRY["generator"].pop("tiny_conv", None)
-    sys.modules.pop("my_parts", None)
+    sys.modules.pop("newcomer_parts", None)
     sys.modules.pop("parts", None)
 
 
@@ -150,9 +150,9 @@ def test_unknown_part_on_the_command_line_hints_at_import(
 def test_import_flag_trains_and_the_run_reimports_by_itself(
     user_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "my_parts"]) == 0
+    assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "newcomer_parts"]) == 0
     stored = json.loads((user_folder / "runs/mine/config.json").read_text())
-    assert stored["plugins"] == ["my_parts"]
+    assert stored["plugins"] == ["newcomer_parts"]
     _forget_parts()
     assert main(["train", "--resume", "runs/mine", "--set", "train.steps=3"]) == 0
     assert "done: step 3" in capsys.readouterr().out
@@ -170,14 +170,14 @@ def test_import_flag_trains_and_the_run_reimports_by_itself(
 def test_a_recorded_plugin_that_cannot_be_imported_names_the_run(
     user_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "my_parts"]) == 0
+    assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "newcomer_parts"]) == 0
     _forget_parts()
-    (user_folder / "my_parts.py").rename(user_folder / "moved.py")
+    (user_folder / "newcomer_parts.py").rename(user_folder / "moved.py")
     capsys.readouterr()
     args = ["export", "--checkpoint", "runs/mine", "--out", "g.safetensors"]
     assert main(args) == 2
     err = _one_line_error(capsys)
-    assert "cannot import plugin module 'my_parts'" in err and "runs/mine/config.json" in err
+    assert "cannot import plugin module 'newcomer_parts'" in err and "runs/mine/config.json" in err
     assert main([*args, "--import", "moved.py"]) == 0  # the user's --import takes over
 
 
@@ -186,7 +186,7 @@ def test_plugin_files_in_the_config_are_relative_to_it(
 ) -> None:
     sub = user_folder / "exp"
     sub.mkdir()
-    (user_folder / "my_parts.py").rename(sub / "parts.py")
+    (user_folder / "newcomer_parts.py").rename(sub / "parts.py")
     (sub / "mine.toml").write_text('plugins = ["parts.py"]\n' + MINE)
     assert main(["train", "exp/mine.toml", "--run-dir", "runs/file"]) == 0
     stored = json.loads((user_folder / "runs/file/config.json").read_text())
@@ -199,7 +199,7 @@ def test_import_of_a_missing_module_is_one_line(
     assert main(["list", "--import", "no_such_parts"]) == 2
     err = _one_line_error(capsys)
     assert "cannot import plugin module 'no_such_parts'" in err
-    assert main(["list", "generator", "--import", "my_parts"]) == 0
+    assert main(["list", "generator", "--import", "newcomer_parts"]) == 0
     assert "tiny_conv" in capsys.readouterr().out
 
 
@@ -208,7 +208,7 @@ def test_installed_plugins_load_through_the_entry_point_group(
 ) -> None:
     from importlib.metadata import EntryPoint
 
-    ep = EntryPoint("mine", "my_parts", registry.PLUGIN_GROUP)
+    ep = EntryPoint("mine", "newcomer_parts", registry.PLUGIN_GROUP)
     monkeypatch.syspath_prepend(str(user_folder))
     monkeypatch.setattr(
         "importlib.metadata.entry_points",

@@ -17,7 +17,7 @@ from ..generators import card_of
 from ..metrics.names import INCEPTION_METRICS
 from ..model import CycleGAN
 from ..registry import import_plugins, plugin_sources
-from .config import ConfigError, DataConfig, ExperimentConfig, load_config
+from .config import ConfigError, DataConfig, EvalPairing, ExperimentConfig, load_config
 from .distributed import init_process
 from .finetune import checkpoint_of, init_weights, state_mismatch
 from .run_folder import Overwrite, check_run_folder, run_folder_of
@@ -234,8 +234,9 @@ def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
         test_a, test_b = Path(data.root) / "testA", Path(data.root) / "testB"
         why = f"{data.root} has no testA/testB"
         if test_a.is_dir() and test_b.is_dir():
+            pairing: EvalPairing | None
             if _aligned(test_a, test_b):
-                pairing: str | None = "by_name"
+                pairing = "by_name"
             elif train.eval_metric in INCEPTION_METRICS:
                 pairing = "unpaired"
             else:
@@ -247,7 +248,7 @@ def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
                 )
             if pairing is not None:
                 train.eval_inputs, train.eval_targets = str(test_a), str(test_b)
-                train.eval_pairing = "by_name" if pairing == "by_name" else "unpaired"
+                train.eval_pairing = pairing
                 train.eval_data = "folder"
                 return f"{test_a} vs {test_b} ({pairing})"
     if train.eval_data == "folder":
