@@ -117,7 +117,8 @@ MINE = TINY.replace('name = "resnet_6blocks"\nngf = 4', 'name = "tiny_conv"')
 
 @pytest.fixture
 def user_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A user's folder with ``newcomer_parts.py`` (not ``my_parts``: the docs' example module) (registers generator ``tiny_conv``) and
+    """A user's folder with ``newcomer_parts.py`` (registers generator ``tiny_conv``; not named
+    ``my_parts``, the docs' example module, on the path when the docs are collected too) and
     ``mine.toml`` (uses it), as the current folder; the registry and ``sys.modules`` are put
     back afterwards, so every test starts without the part."""
     (tmp_path / "newcomer_parts.py").write_text(PARTS)
