@@ -37,6 +37,7 @@ __all__ = [
     "add_import_flag",
     "build_parser",
     "main",
+    "state_dict_error",
     "summary_line",
     "unknown_part_hint",
 ]
@@ -364,6 +365,25 @@ def unknown_part_hint(err: BaseException) -> str:
     )
 
 
+def state_dict_error(err: BaseException) -> str | None:
+    """One line for ``load_state_dict``'s many-line error (a checkpoint that does not fit the
+    model its config builds: the first difference and how many more), or ``None`` for another
+    error."""
+    text = str(err)
+    if not isinstance(err, RuntimeError) or not text.startswith("Error(s) in loading state_dict"):
+        return None
+    details = [line.strip() for line in text.splitlines()[1:] if line.strip()]
+    first = details[0] if details else text.splitlines()[0]
+    more = (
+        text.count("size mismatch for") + text.count("Missing key") + text.count("Unexpected key")
+    )
+    extra = f" ({more - 1} more difference(s))" if more > 1 else ""
+    return (
+        f"the checkpoint's weights do not fit the model its config builds: {first.rstrip('.')}"
+        f"{extra}; were the parts it names changed since it was trained (a plugin's defaults)?"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cyclegan-ms`` console script; returns the exit status."""
     parser = build_parser()
@@ -405,6 +425,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             raise
         print(f"cyclegan-ms {args.command}: error: {err}{unknown_part_hint(err)}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        line = state_dict_error(err)
+        if line is None or os.environ.get("CYCLEGAN_MS_DEBUG"):
+            raise
+        print(f"cyclegan-ms {args.command}: error: {line}", file=sys.stderr)
         return 2
     except OSError as err:
         # an output the disk or folder refused (no space, quota, read-only): one line, status 1

@@ -182,6 +182,20 @@ def test_a_recorded_plugin_that_cannot_be_imported_names_the_run(
     assert main([*args, "--import", "moved.py"]) == 0  # the user's --import takes over
 
 
+def test_a_checkpoint_its_parts_no_longer_fit_is_one_line(
+    user_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "newcomer_parts"]) == 0
+    _forget_parts()
+    parts = user_folder / "newcomer_parts.py"
+    parts.write_text(parts.read_text().replace("width: int = 4", "width: int = 16")  # another size: no stale .pyc)
+    capsys.readouterr()
+    assert main(["export", "--checkpoint", "runs/mine", "--out", "g.safetensors"]) == 2
+    err = _one_line_error(capsys)
+    assert "the checkpoint's weights do not fit the model its config builds: size mismatch" in err
+    assert "more difference(s)" in err
+
+
 def test_plugin_files_in_the_config_are_relative_to_it(
     user_folder: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
