@@ -188,7 +188,8 @@ def test_a_checkpoint_its_parts_no_longer_fit_is_one_line(
     assert main(["train", "mine.toml", "--run-dir", "runs/mine", "--import", "newcomer_parts"]) == 0
     _forget_parts()
     parts = user_folder / "newcomer_parts.py"
-    parts.write_text(parts.read_text().replace("width: int = 4", "width: int = 16")  # another size: no stale .pyc)
+    # a default of another length: the file's size changes, so no stale .pyc is used
+    parts.write_text(parts.read_text().replace("width: int = 4", "width: int = 16"))
     capsys.readouterr()
     assert main(["export", "--checkpoint", "runs/mine", "--out", "g.safetensors"]) == 2
     err = _one_line_error(capsys)
