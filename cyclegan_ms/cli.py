@@ -8,8 +8,8 @@
     cyclegan-ms list [KIND] [--pattern GLOB]
     cyclegan-ms presets
 
-CONFIG is a TOML file or a built-in preset name (``cyclegan-ms presets`` lists them). Bad input gives
-one line on stderr naming the key and what is accepted, and exit status 2; so does a refused run
+CONFIG is a TOML file or a built-in preset name (``cyclegan-ms presets`` lists them). Bad input
+gives one line on stderr naming the key and what is accepted, and exit status 2; so does a refused run
 folder (it holds another run, or another process trains into it), which is left unchanged. An
 output the disk refuses (full, over quota, read-only) gives one line naming the file, the space
 needed and how to continue, and exit status 1.
@@ -367,17 +367,13 @@ def unknown_part_hint(err: BaseException) -> str:
 
 def state_dict_error(err: BaseException) -> str | None:
     """One line for ``load_state_dict``'s many-line error (a checkpoint that does not fit the
-    model its config builds: the first difference and how many more), or ``None`` for another
-    error."""
+    model its config builds: the first difference), or ``None`` for another error."""
     text = str(err)
     if not isinstance(err, RuntimeError) or not text.startswith("Error(s) in loading state_dict"):
         return None
     details = [line.strip() for line in text.splitlines()[1:] if line.strip()]
     first = details[0] if details else text.splitlines()[0]
-    more = (
-        text.count("size mismatch for") + text.count("Missing key") + text.count("Unexpected key")
-    )
-    extra = f" ({more - 1} more difference(s))" if more > 1 else ""
+    extra = " (and more)" if len(details) > 1 else ""
     return (
         f"the checkpoint's weights do not fit the model its config builds: {first.rstrip('.')}"
         f"{extra}; were the parts it names changed since it was trained (a plugin's defaults)?"
