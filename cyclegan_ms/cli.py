@@ -8,11 +8,12 @@
     cyclegan-ms list [KIND] [--pattern GLOB]
     cyclegan-ms presets
 
-CONFIG is a TOML file or a built-in preset name (``cyclegan-ms presets`` lists them). Bad input
-gives one line on stderr naming the key and what is accepted, and exit status 2; so does a refused run
-folder (it holds another run, or another process trains into it), which is left unchanged. An
-output the disk refuses (full, over quota, read-only) gives one line naming the file, the space
-needed and how to continue, and exit status 1.
+CONFIG is a TOML file or a built-in preset name (``cyclegan-ms presets`` lists them). Every
+sub-command takes ``--import MODULE_OR_FILE`` (repeatable): modules that register parts of your
+own. Bad input gives one line on stderr naming the key and what is accepted, and exit status 2;
+so does a refused run folder (it holds another run, or another process trains into it), which is
+left unchanged. An output the disk refuses (full, over quota, read-only) gives one line naming
+the file, the space needed and how to continue, and exit status 1.
 """
 
 from __future__ import annotations
