@@ -1,5 +1,7 @@
 """The ``cyclegan-ms`` command line.
 
+Usage::
+
     cyclegan-ms train CONFIG [--set key=value ...] [--run-dir DIR] [--resume RUN_DIR] [--overwrite]
                          [--init-from RUN_OR_CKPT]
     cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction] [--tile N]
