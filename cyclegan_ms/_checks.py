@@ -176,9 +176,7 @@ def check_value_range(value_range: object, name: str = "value_range") -> tuple[f
     (-1.0, 1.0)
     """
     ends = list(value_range) if isinstance(value_range, (tuple, list)) else []
-    numbers = [
-        float(v) for v in ends if _is_number(v) or isinstance(v, (np.integer, np.floating))
-    ]
+    numbers = [float(v) for v in ends if _is_number(v) or isinstance(v, (np.integer, np.floating))]
     if not (len(ends) == len(numbers) == 2 and all(map(math.isfinite, numbers))) or not (
         numbers[0] < numbers[1]
     ):

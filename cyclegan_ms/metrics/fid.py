@@ -48,6 +48,7 @@ __all__ = [
     "packaged_inception_weights",
 ]
 
+
 class InceptionFeatures(nn.Module):
     """InceptionV3 pool features of images in [0, 1], from a TorchScript file on disk.
 
