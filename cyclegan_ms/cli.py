@@ -1,17 +1,21 @@
 """The ``cyclegan-ms`` command line.
 
+Usage::
+
     cyclegan-ms train CONFIG [--set key=value ...] [--run-dir DIR] [--resume RUN_DIR] [--overwrite]
+                         [--init-from RUN_OR_CKPT]
     cyclegan-ms translate --checkpoint CKPT INPUT... --out DIR [--direction] [--tile N]
     cyclegan-ms export --checkpoint CKPT --format onnx|torchscript|safetensors --out FILE
     cyclegan-ms eval --checkpoint CKPT [--scenes N | --inputs DIR --targets DIR]
     cyclegan-ms list [KIND] [--pattern GLOB]
     cyclegan-ms presets
 
-CONFIG is a TOML file or a built-in preset name (``seed``, ``cyclegan_paper``). Bad input gives
-one line on stderr naming the key and what is accepted, and exit status 2; so does a refused run
-folder (it holds another run, or another process trains into it), which is left unchanged. An
-output the disk refuses (full, over quota, read-only) gives one line naming the file, the space
-needed and how to continue, and exit status 1.
+CONFIG is a TOML file or a built-in preset name (``cyclegan-ms presets`` lists them). Every
+sub-command takes ``--import MODULE_OR_FILE`` (repeatable): modules that register parts of your
+own. Bad input gives one line on stderr naming the key and what is accepted, and exit status 2;
+so does a refused run folder (it holds another run, or another process trains into it), which is
+left unchanged. An output the disk refuses (full, over quota, read-only) gives one line naming
+the file, the space needed and how to continue, and exit status 1.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,7 +33,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .utils.files import WriteError
 
-__all__ = ["COMMAND_MODULES", "CommandError", "SubCommand", "build_parser", "main"]
+__all__ = [
+    "COMMAND_MODULES",
+    "CommandError",
+    "SubCommand",
+    "add_import_flag",
+    "build_parser",
+    "main",
+    "state_dict_error",
+    "summary_line",
+    "unknown_part_hint",
+]
 
 #: Modules that add sub-commands, in the order they are listed; each has a ``COMMANDS`` tuple of
 #: :class:`SubCommand`. A module that is not installed is left out.
@@ -57,18 +72,42 @@ class SubCommand:
     run: Callable[[argparse.Namespace], int]
 
 
+_ROLE = re.compile(r":[a-z]+:`~?(?:[^`<]*<)?([^`>]+)>?`")
+
+
+def summary_line(doc: str | None) -> str:
+    """The first sentence of a docstring, as plain text for a terminal.
+
+    reST roles become their target's last name (``:class:`~cyclegan_ms.X``` → ``X``), double
+    back-quotes are dropped, and the sentence is whole, however many lines it spans.
+
+    >>> summary_line(":class:`~cyclegan_ms.generators.Generator` for ``(B, C, H, W)`` images. More.")
+    'Generator for (B, C, H, W) images.'
+    """
+    paragraph = " ".join((doc or "").strip().split("\n\n", 1)[0].split())
+    paragraph = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1], paragraph)
+    paragraph = paragraph.replace("``", "")
+    match = re.search(r"\.(\s+)(?=[A-Z(])", paragraph)
+    return paragraph[: match.start() + 1] if match else paragraph
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from . import registry
 
     kinds = [args.kind] if args.kind else list(registry.kinds())
+    shown = 0
     for kind in kinds:
         names = registry.available(kind, args.pattern)
+        if not names and (args.pattern != "*" or not args.kind):
+            continue  # only the kinds that have a match
         print(f"{kind}:")
         for name in names:
-            factory = registry.get(kind, name)
-            doc = (factory.__doc__ or "").strip().splitlines()
-            summary = doc[0] if doc else ""
-            print(f"  {name:<22} {summary}")
+            print(f"  {name:<22} {summary_line(registry.get(kind, name).__doc__)}")
+        shown += len(names)
+    if not shown:
+        where = f"{args.kind} " if args.kind else ""
+        print(f"no registered {where}part matches {args.pattern!r}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -148,8 +187,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.delete_old and not args.overwrite:
         raise CommandError("--delete-old goes with --overwrite (it deletes the run replaced)")
     overwrite: Overwrite = "delete" if args.delete_old else bool(args.overwrite)
-    if args.config is None and args.resume is None:
-        raise CommandError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
+    if args.init_from is not None and args.resume is not None:
+        raise CommandError(
+            "--init-from starts a new run from another run's weights and --resume continues a "
+            "run: give one of them"
+        )
+    if args.config is None and args.resume is None and args.init_from is None:
+        raise CommandError(
+            "give a CONFIG (TOML file or preset name), --resume RUN_DIR or --init-from RUN_DIR"
+        )
+    if args.config is None and args.init_from is not None and args.run_dir is None:
+        raise CommandError(
+            "--init-from without CONFIG reuses the source run's config: give the new run's "
+            "folder with --run-dir"
+        )
     run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(args.config, args.resume)
     try:
         result = run_experiment(
@@ -158,6 +209,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             run_dir=run_dir,
             resume=args.resume,
             overwrite=overwrite,
+            init_from=args.init_from,
         )
     except RunFolderError as err:
         raise CommandError(_refusal(err, run_dir), 2) from err
@@ -166,11 +218,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
     state = "interrupted, checkpoint saved" if result.interrupted else "done"
     if result.stopped_on_nan:
         state = "stopped on non-finite losses"
+    elif not result.last_losses and not result.interrupted:  # not one step was taken
+        print(
+            f"nothing to do: the run is already at step {result.step} and train.steps is the "
+            f"run's total; to train on, raise it (e.g. --set train.steps={2 * result.step})"
+        )
     print(f"{state}: step {result.step}, checkpoint {result.checkpoint}")
     return 0 if not result.stopped_on_nan else 1
 
 
 def _configure_train(p: argparse.ArgumentParser) -> None:
+    from .training.config import presets
+
     p.description = (
         "Train from CONFIG, a TOML file whose tables map onto registry builds "
         "([model], [model.generator], [model.discriminator], [model.weights], [data], "
@@ -181,7 +240,8 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         "config",
         nargs="?",
         default=None,
-        help="TOML file or preset name (seed, cyclegan_paper); may be left out with --resume",
+        help=f"TOML file or preset name ({', '.join(presets())}); may be left out with "
+        "--resume or --init-from",
     )
     p.add_argument(
         "--set",
@@ -198,6 +258,15 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         metavar="RUN_DIR",
         help="continue from the newest checkpoint of RUN_DIR (or a checkpoint file); without "
         "CONFIG the run's stored config is used",
+    )
+    p.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN_OR_CKPT",
+        help="fine-tune: start a NEW run from the weights of RUN_OR_CKPT (a run folder or "
+        "checkpoint file): generators and discriminators (train.init_parts), EMA from the "
+        "source's (train.init_ema); fresh optimisers, step and data order. Without CONFIG the "
+        "source's config is used (give --run-dir)",
     )
     p.add_argument(
         "--overwrite",
@@ -263,8 +332,55 @@ def build_parser() -> argparse.ArgumentParser:
     for command in _commands():
         p = sub.add_parser(command.name, help=command.help)
         command.configure(p)
+        add_import_flag(p)
         p.set_defaults(func=command.run)
     return parser
+
+
+def add_import_flag(parser: argparse.ArgumentParser) -> None:
+    """Add ``--import MODULE_OR_FILE`` (repeatable) to a sub-command: :func:`main` imports those
+    modules (and the installed plugins) before the command runs, so parts they register work."""
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="import a module (by name, from the installed packages or the current folder) or "
+        "a .py file that registers parts of your own, before running (repeatable); a run "
+        "records them, so --resume, translate, export and eval of its folder import them again",
+    )
+
+
+def unknown_part_hint(err: BaseException) -> str:
+    """What to add to an error caused by an unknown registry name: how to import one's parts
+    (empty for other errors)."""
+    from .registry import UnknownPartError
+
+    seen: BaseException | None = err
+    while seen is not None and not isinstance(seen, UnknownPartError):
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return ""
+    return (
+        f"; if {seen.name!r} is a {seen.kind} of your own, import the module that registers it: "
+        "--import MODULE_OR_FILE (or plugins = [...] in the config)"
+    )
+
+
+def state_dict_error(err: BaseException) -> str | None:
+    """One line for ``load_state_dict``'s many-line error (a checkpoint that does not fit the
+    model its config builds: the first difference), or ``None`` for another error."""
+    text = str(err)
+    if not isinstance(err, RuntimeError) or not text.startswith("Error(s) in loading state_dict"):
+        return None
+    details = [line.strip() for line in text.splitlines()[1:] if line.strip()]
+    first = details[0] if details else text.splitlines()[0]
+    extra = " (and more)" if len(details) > 1 else ""
+    return (
+        f"the checkpoint's weights do not fit the model its config builds: {first.rstrip('.')}"
+        f"{extra}; were the parts it names changed since it was trained (a plugin's defaults)?"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,6 +388,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Any = args.func
+    try:
+        from .registry import PluginError, import_plugins, load_entry_points
+
+        load_entry_points()
+        import_plugins(args.imports)
+    except PluginError as err:
+        if os.environ.get("CYCLEGAN_MS_DEBUG"):
+            raise
+        print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    import warnings
+
+    def one_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> str:
+        # a warning to a terminal user: what happened, not the library's source line
+        return f"cyclegan-ms {args.command}: warning: {message}\n"
+
+    formatwarning = warnings.formatwarning
+    warnings.formatwarning = one_line
     try:
         return int(func(args))
     except KeyboardInterrupt:
@@ -282,12 +416,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
         return err.status
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as err:
         # One line naming what was wrong: configuration and input errors are not crashes.
         # CYCLEGAN_MS_DEBUG=1 shows the full traceback instead.
-        if os.environ.get("CYCLEGAN_MS_DEBUG"):
+        if os.environ.get("CYCLEGAN_MS_DEBUG") or (
+            isinstance(err, ImportError) and not isinstance(err, PluginError)
+        ):
             raise
-        print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
+        print(f"cyclegan-ms {args.command}: error: {err}{unknown_part_hint(err)}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        line = state_dict_error(err)
+        if line is None or os.environ.get("CYCLEGAN_MS_DEBUG"):
+            raise
+        print(f"cyclegan-ms {args.command}: error: {line}", file=sys.stderr)
         return 2
     except OSError as err:
         # an output the disk or folder refused (no space, quota, read-only): one line, status 1
@@ -297,6 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"cyclegan-ms {args.command}: error: {err}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":  # pragma: no cover

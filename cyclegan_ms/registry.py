@@ -23,20 +23,31 @@ import contextlib
 import copy
 import difflib
 import fnmatch
+import importlib
+import importlib.util
 import inspect
+import os
+import sys
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from ._typecheck import describe, matches
 
 __all__ = [
+    "PLUGIN_GROUP",
+    "PluginError",
+    "UnknownPartError",
     "available",
     "build",
     "config_of",
     "from_config",
     "get",
+    "import_plugins",
     "kinds",
+    "load_entry_points",
+    "plugin_sources",
     "register",
     "register_kind",
 ]
@@ -134,21 +145,218 @@ def _qualname(obj: object) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
+class UnknownPartError(ValueError):
+    """No part is registered under ``kind``/``name`` (the message lists close matches and the
+    available names).
+
+    Attributes
+    ----------
+    kind, name
+        What was asked for.
+    """
+
+    def __init__(self, message: str, kind: str, name: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+
+
 def get(kind: str, name: str) -> Callable[..., Any]:
     """Return the factory registered under ``kind``/``name``.
+
+    A name not registered yet first loads the installed plugins (:func:`load_entry_points`).
 
     Raises
     ------
     ValueError
-        Unknown kind (lists the valid kinds) or unknown name (lists close matches).
+        Unknown kind (lists the valid kinds).
+    UnknownPartError
+        Unknown name (lists close matches); a ``ValueError``.
     """
     table = _check_kind(kind)
+    if name not in table and load_entry_points():
+        table = _check_kind(kind)
     if name not in table:
         close = difflib.get_close_matches(str(name), table.keys(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         known = ", ".join(sorted(table)) or "none"
-        raise ValueError(f"unknown {kind} {name!r}{hint} (available: {known})")
+        raise UnknownPartError(
+            f"unknown {kind} {name!r}{hint} (available: {known})", kind, str(name)
+        )
     return table[name]
+
+
+# --------------------------------------------------------------------------- plugins
+#: The entry-point group through which an installed package registers parts: each entry point
+#: names a module (importing it registers its parts) or a function of no arguments that does.
+PLUGIN_GROUP = "cyclegan_ms.plugins"
+
+_ENTRY_POINTS_LOADED: list[str] | None = None
+#: module name -> how it was imported by :func:`import_plugins` (a module name or a file path)
+_PLUGIN_SOURCES: dict[str, str] = {}
+
+
+class PluginError(ImportError):
+    """A plugin module or file could not be found (the message says what was tried)."""
+
+
+def load_entry_points() -> list[str]:
+    """Load the installed packages' plugins (entry-point group :data:`PLUGIN_GROUP`), once.
+
+    Returns
+    -------
+    list[str]
+        The entry points loaded by this call (empty when they were loaded before, or none is
+        installed).
+    """
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED is not None:
+        return []
+    _ENTRY_POINTS_LOADED = []
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=PLUGIN_GROUP):
+        try:
+            loaded = ep.load()
+            if callable(loaded) and not inspect.ismodule(loaded):
+                loaded()
+        except Exception as err:
+            raise PluginError(
+                f"the installed plugin {ep.name!r} ({ep.value}, entry-point group "
+                f"{PLUGIN_GROUP}) failed to load: {type(err).__name__}: {err}"
+            ) from err
+        _ENTRY_POINTS_LOADED.append(ep.name)
+    return list(_ENTRY_POINTS_LOADED)
+
+
+def _is_file_spec(spec: str) -> bool:
+    return spec.endswith(".py") or "/" in spec or os.sep in spec
+
+
+def _import_file(path: Path) -> str:
+    if not path.is_file():
+        raise PluginError(f"plugin file {path} does not exist")
+    name = path.stem
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path:
+        return name
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has a loader
+        raise PluginError(f"cannot import {path} as a module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return name
+
+
+def _import_module(name: str) -> str:
+    cwd = os.getcwd()
+    added = cwd not in sys.path and "" not in sys.path
+    if added:  # as `python -m` would: a module in the current folder is found
+        sys.path.insert(0, cwd)
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name is None or not (name == err.name or name.startswith(f"{err.name}.")):
+            raise  # the plugin itself imports something missing: its own traceback
+        raise PluginError(
+            f"cannot import plugin module {name!r}: no module {err.name!r} in the current folder "
+            f"or the installed packages; give an installed module, one in the current folder, "
+            f"or its file (path/to/{name.rsplit('.', 1)[-1]}.py)"
+        ) from None
+    finally:
+        if added:
+            sys.path.remove(cwd)
+    return name
+
+
+def import_plugins(
+    specs: Iterable[str], *, base: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """Import modules that register parts: by module name or ``.py`` file (idempotent).
+
+    Parameters
+    ----------
+    specs
+        Module names (``my_parts``, ``pkg.parts``; searched in the installed packages and the
+        current folder) or Python files (``parts/mine.py``; anything ending in ``.py`` or
+        holding a path separator).
+    base
+        Folder relative files are found in (default: the current folder).
+
+    Returns
+    -------
+    list[str]
+        The names of the imported modules, in order.
+
+    Raises
+    ------
+    PluginError
+        No such module or file (an ``ImportError``; the message says what was searched).
+    """
+    names: list[str] = []
+    for spec in specs:
+        if not isinstance(spec, str) or not spec.strip():
+            raise PluginError(f"a plugin is a module name or a .py file; got {spec!r}")
+        spec = spec.strip()
+        if _is_file_spec(spec):
+            path = Path(spec).expanduser()
+            if not path.is_absolute():
+                path = Path(base if base is not None else os.getcwd()) / path
+            path = path.resolve()
+            name = _import_file(path)
+            _PLUGIN_SOURCES[name] = str(path)
+        else:
+            name = _import_module(spec)
+            _PLUGIN_SOURCES.setdefault(name, spec)
+        names.append(name)
+    return names
+
+
+def plugin_sources(config: object) -> list[str]:
+    """The plugins a part config needs: the modules (not the library's) that registered a part
+    named in it, as :func:`import_plugins` takes them.
+
+    Parameters
+    ----------
+    config
+        Plain data (e.g. a ``[model]`` table); every string in it that names a registered part
+        of any kind counts.
+
+    Returns
+    -------
+    list[str]
+        Module names, or the files they were imported from by :func:`import_plugins`, in order
+        of first use; parts defined in ``__main__`` are left out (a script cannot be imported).
+    """
+    strings: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+
+    walk(config)
+    found: list[str] = []
+    for text in strings:
+        for table in _REGISTRY.values():
+            factory = table.get(text)
+            module = getattr(factory, "__module__", None) if factory is not None else None
+            if not module or module == "__main__" or module.split(".")[0] == "cyclegan_ms":
+                continue
+            source = _PLUGIN_SOURCES.get(module, module)
+            if source not in found:
+                found.append(source)
+    return found
 
 
 def available(kind: str, pattern: str = "*") -> list[str]:

@@ -120,7 +120,7 @@ def test_cli_export_and_verify(
         == 0
     )
     text = capsys.readouterr().out
-    assert f"wrote {out}" in text and "max |exported - pytorch| = 0" in text
+    assert f"wrote {out}" in text and "max |torchscript - pytorch fp32| = 0 " in text
     assert out.is_file() and not list(out.parent.glob(".*.tmp"))
     assert main(["export", "--checkpoint", str(gen), "--out", str(tmp_path / "g.txt")]) == 2
     assert "accepted formats" in capsys.readouterr().err

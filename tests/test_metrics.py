@@ -15,6 +15,7 @@ from cyclegan_ms import CycleGAN
 from cyclegan_ms.cli import main
 from cyclegan_ms.data.pairs import folder_pairs, scene_depths, scene_pairs, train_scene_pairs
 from cyclegan_ms.inference import Translator
+from cyclegan_ms.layers import pretrained
 from cyclegan_ms.metrics import (
     INCEPTION_ENV,
     InceptionFeatures,
@@ -221,7 +222,8 @@ def test_missing_inception_weights_say_where_to_put_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: CycleGAN
 ) -> None:
     monkeypatch.delenv(INCEPTION_ENV, raising=False)
-    with pytest.raises(FileNotFoundError, match=f"--inception PATH.*{INCEPTION_ENV}"):
+    monkeypatch.setattr(pretrained, "packaged_inception_weights", lambda: None)  # none installed
+    with pytest.raises(FileNotFoundError, match=f"{INCEPTION_ENV}=PATH.*eval --inception PATH"):
         find_inception_weights()
     with pytest.raises(
         FileNotFoundError, match=r"no Inception weights at .*nope\.pt.*nothing is downloaded"

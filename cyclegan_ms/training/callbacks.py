@@ -34,7 +34,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -61,6 +61,7 @@ __all__ = [
     "TimeBudget",
     "default_callbacks",
     "merge_callbacks",
+    "unpaired_pairs",
 ]
 
 logger = logging.getLogger("cyclegan_ms.training")
@@ -392,7 +393,12 @@ class PeriodicEval(Callback):
         Number and side of the held-out scene pairs (when no folders are given); default side:
         that of the training images.
     inputs, targets
-        Aligned folders to score on instead of the scenes.
+        Folders to score on instead of the scenes.
+    pairing
+        How ``inputs`` and ``targets`` pair: ``"by_name"`` (aligned ground truth, matched by
+        file name) or ``"unpaired"`` (the translated inputs against the target images, for the
+        FID/KID only; the ``i``-th images of each folder in sorted order are batched together,
+        the targets resized to the inputs' size, as many as the smaller folder holds).
     inception
         Path of the TorchScript InceptionV3 for FID/KID.
     """
@@ -406,6 +412,7 @@ class PeriodicEval(Callback):
         size: int | None = None,
         inputs: str | None = None,
         targets: str | None = None,
+        pairing: Literal["by_name", "unpaired"] = "by_name",
         inception: str | None = None,
     ) -> None:
         self.every = check_int(every, "every", 1)
@@ -421,6 +428,15 @@ class PeriodicEval(Callback):
         check_int(scenes, "scenes", 1)
         if size is not None:
             check_int(size, "size", 1)
+        if pairing not in ("by_name", "unpaired"):
+            raise ValueError(f"pairing must be 'by_name' or 'unpaired'; got {pairing!r}")
+        paired = sorted(set(metrics) - INCEPTION_METRICS)
+        if pairing == "unpaired" and paired:
+            raise ValueError(
+                f"unpaired folders have no ground truth for {', '.join(paired)}: score FID/KID "
+                "(metrics = ('fid',) or ('kid',)) or give aligned folders"
+            )
+        self.pairing = pairing
         self.metrics = tuple(metrics)
         self.scenes, self.size, self.inputs, self.targets, self.inception = (
             scenes,
@@ -435,7 +451,9 @@ class PeriodicEval(Callback):
         if self._pairs is None:
             from ..data.pairs import folder_pairs, scene_pairs
 
-            if self.inputs is not None and self.targets is not None:
+            if self.inputs is not None and self.targets is not None and self.pairing == "unpaired":
+                pairs = unpaired_pairs(self.inputs, self.targets, value_range=trainer.value_range)
+            elif self.inputs is not None and self.targets is not None:
                 pairs = folder_pairs(self.inputs, self.targets, value_range=trainer.value_range)
             else:
                 h, w = trainer.sample_batch()[0].shape[-2:]
@@ -481,6 +499,52 @@ class PeriodicEval(Callback):
             return
         scores = self.evaluate(trainer)
         trainer.log({"step": trainer.step, "event": "eval", **scores})
+
+
+def unpaired_pairs(
+    inputs: str | Path,
+    targets: str | Path,
+    *,
+    value_range: tuple[float, float] = (0.0, 1.0),
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Inputs and target images of unaligned folders, side by side for FID/KID.
+
+    The ``i``-th image of each folder (sorted by path) go together, as many as the smaller
+    folder holds; a target is resized to its input's size (bilinear, antialiased). Only
+    distribution scores (FID, KID) mean anything on them.
+
+    Yields
+    ------
+    tuple[Tensor, Tensor]
+        ``(input, target)``, each ``(3, H, W)`` float32 in ``value_range``, ``H, W`` the input's.
+
+    Raises
+    ------
+    FileNotFoundError
+        A folder does not exist.
+
+    Shape
+    -----
+    ``(3, H, W)`` each, the input's ``H, W``.
+    """
+    import numpy as np
+    import torch.nn.functional as F
+
+    from ..data.images import find_images, load_image
+    from ..utils.images import from_uint8
+
+    for folder in (inputs, targets):
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"no evaluation folder {folder}")
+    for a, b in zip(find_images(inputs), find_images(targets), strict=False):
+        x = from_uint8(np.asarray(load_image(a, channels=3)), value_range)
+        y = from_uint8(np.asarray(load_image(b, channels=3)), value_range)
+        if y.shape != x.shape:
+            size = (int(x.shape[-2]), int(x.shape[-1]))
+            y = F.interpolate(
+                y[None], size=size, mode="bilinear", align_corners=False, antialias=True
+            )[0]
+        yield x, y
 
 
 class BestCheckpoint(PeriodicEval):
@@ -544,8 +608,11 @@ def default_callbacks(cfg: Any) -> list[Callback]:
             "size": cfg.eval_size,
             "inputs": cfg.eval_inputs,
             "targets": cfg.eval_targets,
+            "pairing": cfg.eval_pairing,
         }
         if cfg.eval_keep_best:
+            if cfg.eval_pairing == "unpaired":  # no ground truth: the monitored score only
+                kwargs["metrics"] = (cfg.eval_metric,)
             cbs.append(BestCheckpoint(cfg.eval_every, cfg.eval_metric, **kwargs))
         else:
             cbs.append(PeriodicEval(cfg.eval_every, (cfg.eval_metric,), **kwargs))

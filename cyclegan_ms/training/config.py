@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from .._typecheck import describe, matches
-from ..metrics.names import METRICS, MetricName, names_or
+from ..metrics.names import INCEPTION_METRICS, METRICS, MetricName, names_or
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,7 +26,11 @@ else:  # pragma: no cover
 __all__ = [
     "ConfigError",
     "DataConfig",
+    "EvalData",
+    "EvalPairing",
     "ExperimentConfig",
+    "InitEma",
+    "InitPart",
     "OptimConfig",
     "TrainConfig",
     "apply_overrides",
@@ -37,6 +41,17 @@ __all__ = [
 ]
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
+#: What ``train.eval_every`` scores: ``"auto"`` (the data's own held-out split), the built-in
+#: ``"scenes"``, or the ``"folder"``'s ``testA``/``testB``.
+EvalData = Literal["auto", "scenes", "folder"]
+#: How evaluation folders pair: ``"by_name"`` (aligned ground truth) or ``"unpaired"`` (FID/KID
+#: of the translations against the target images).
+EvalPairing = Literal["by_name", "unpaired"]
+#: What ``train.init_from`` copies from the source run: its generators, its discriminators.
+InitPart = Literal["generators", "discriminators"]
+#: Where a fine-tuned run's EMA generators start: the source's EMA (when it kept one, else the
+#: weights), or the copied weights.
+InitEma = Literal["source", "weights"]
 
 
 class ConfigError(ValueError):
@@ -208,7 +223,33 @@ class TrainConfig:
         Number and side of the held-out built-in scene pairs to score on (default side: the
         training images').
     eval_inputs, eval_targets
-        Aligned folders (matched by file name) to score on instead of the scenes.
+        Folders to score on (inputs and their targets); set, they win over ``eval_data``.
+    eval_pairing
+        How ``eval_inputs``/``eval_targets`` pair: ``"by_name"`` (aligned: each input with the
+        target of the same name, for PSNR/SSIM) or ``"unpaired"`` (FID/KID of the translated
+        inputs against the targets; ``eval_metric`` must be ``"fid"`` or ``"kid"``).
+    eval_data
+        What to score when ``eval_inputs`` is not set: ``"auto"`` (default) the data's own
+        held-out split: the held-out built-in scenes for ``data.source = "scenes"``; for folder
+        data the folder's ``testA``/``testB`` (by name when aligned, else unpaired for FID/KID),
+        and when it has none, the built-in scenes with a warning and without
+        ``best.safetensors``; ``"scenes"`` the built-in scenes (explicitly: ``best.safetensors``
+        is kept by them); ``"folder"`` the folder's ``testA``/``testB`` or an error. A run
+        records what it resolved to (``eval_data``, ``eval_inputs``, ``eval_targets``,
+        ``eval_pairing``) in its ``config.json``.
+    init_from
+        Fine-tuning: a run folder (its newest checkpoint) or checkpoint file whose weights this
+        new run starts from (``cyclegan-ms train CONFIG --init-from RUN``). Only weights are
+        copied: the optimisers, step, schedule, image pools and data order start afresh. The run
+        records the checkpoint file it started from here. Ignored on ``--resume`` (the resumed
+        state already holds the weights).
+    init_parts
+        What ``init_from`` copies: ``["generators", "discriminators"]`` (default) or one of
+        them; parts not copied keep their fresh initialisation.
+    init_ema
+        Where the EMA generators start when ``ema_decay`` is set: ``"source"`` (default) the
+        source's EMA when it kept one, else the copied weights; ``"weights"`` the copied
+        weights (the EMA is reset).
     """
 
     steps: int = 1000
@@ -239,6 +280,11 @@ class TrainConfig:
     eval_size: int | None = None
     eval_inputs: str | None = None
     eval_targets: str | None = None
+    eval_pairing: EvalPairing = "by_name"
+    eval_data: EvalData = "auto"
+    init_from: str | None = None
+    init_parts: tuple[InitPart, ...] = ("generators", "discriminators")
+    init_ema: InitEma = "source"
 
     def __post_init__(self) -> None:
         for name in (
@@ -272,8 +318,26 @@ class TrainConfig:
             raise ConfigError(
                 "train.eval_inputs and train.eval_targets go together (aligned folders)"
             )
+        if self.eval_pairing == "unpaired" and self.eval_metric not in INCEPTION_METRICS:
+            raise ConfigError(
+                f"train.eval_pairing = 'unpaired' scores FID/KID only (no ground truth to "
+                f"compare with); set train.eval_metric = 'fid' or 'kid' (got "
+                f"{self.eval_metric!r}), or give aligned folders with eval_pairing = 'by_name'"
+            )
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")
+        parts = typing.get_args(InitPart)
+        if not self.init_parts or any(p not in parts for p in self.init_parts):
+            raise ConfigError(
+                f"train.init_parts must list one or both of {', '.join(map(repr, parts))}; "
+                f"got {list(self.init_parts)!r}"
+            )
+        if len(set(self.init_parts)) != len(self.init_parts):
+            raise ConfigError(f"train.init_parts lists a part twice: {list(self.init_parts)!r}")
+        if self.init_ema not in typing.get_args(InitEma):
+            raise ConfigError(
+                f"train.init_ema must be 'source' or 'weights'; got {self.init_ema!r}"
+            )
 
 
 def _default_model() -> dict[str, object]:
@@ -295,6 +359,12 @@ class ExperimentConfig:
     name
         What the experiment is called (top-level ``name = "..."``; by default the preset's name
         or the TOML file's stem). Run folders name their run by it.
+    plugins
+        Modules or ``.py`` files that register parts of your own (top-level ``plugins = [...]``;
+        files relative to the TOML file), imported before the model is built
+        (:func:`cyclegan_ms.registry.import_plugins`). A run records them, with the modules of
+        every part of its model that is not the library's, so ``--resume``, ``translate``,
+        ``export`` and ``eval`` of its folder import them by themselves.
     """
 
     model: dict[str, object] = field(default_factory=_default_model)
@@ -303,10 +373,13 @@ class ExperimentConfig:
     optim_g: OptimConfig = field(default_factory=OptimConfig)
     optim_d: OptimConfig = field(default_factory=OptimConfig)
     name: str | None = None
+    plugins: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """Plain nested dict in TOML layout (``optim.generator`` / ``optim.discriminator``)."""
-        named = {"name": self.name} if self.name is not None else {}
+        named: dict[str, object] = {"name": self.name} if self.name is not None else {}
+        if self.plugins:
+            named["plugins"] = list(self.plugins)
         return {
             **named,
             "model": dataclasses.asdict(self)["model"],
@@ -321,11 +394,19 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> ExperimentConfig:
         """Strictly parse the TOML layout; raises :class:`ConfigError` on any bad key/value."""
-        allowed = {"name", "model", "data", "train", "optim"}
+        allowed = {"name", "plugins", "model", "data", "train", "optim"}
         _reject_unknown("", data, allowed)
         name = data.get("name")
         if name is not None and not isinstance(name, str):
             raise ConfigError(f"name must be a string; got {name!r}")
+        plugins = data.get("plugins", [])
+        if not isinstance(plugins, list) or not all(
+            isinstance(p, str) and p.strip() for p in plugins
+        ):
+            raise ConfigError(
+                "plugins must be a list of module names or .py files (e.g. plugins = "
+                f'["my_parts", "parts/extra.py"]); got {plugins!r}'
+            )
         optim = data.get("optim", {})
         if not isinstance(optim, Mapping):
             raise ConfigError(
@@ -335,15 +416,31 @@ class ExperimentConfig:
         model = data.get("model", _default_model())
         if not isinstance(model, Mapping):
             raise ConfigError("model must be a table (e.g. [model.generator] name = 'seed_unet')")
+        raw_data = data.get("data", {})
+        parsed_data = from_mapping(DataConfig, raw_data, "data")
+        if (
+            parsed_data.source == "folder"
+            and isinstance(raw_data, Mapping)
+            and "num_scenes" in raw_data
+        ):
+            import warnings
+
+            warnings.warn(
+                "data.num_scenes is ignored with data.source = 'folder' (the folders' images "
+                "are the data; it counts the built-in scenes)",
+                UserWarning,
+                stacklevel=2,
+            )
         return cls(
             model=dict(model),
-            data=from_mapping(DataConfig, data.get("data", {}), "data"),
+            data=parsed_data,
             train=from_mapping(TrainConfig, data.get("train", {}), "train"),
             optim_g=from_mapping(OptimConfig, optim.get("generator", {}), "optim.generator"),
             optim_d=from_mapping(
                 OptimConfig, optim.get("discriminator", {}), "optim.discriminator"
             ),
             name=name,
+            plugins=list(plugins),
         )
 
 
@@ -443,11 +540,27 @@ def load_config(
             except tomllib.TOMLDecodeError as err:
                 raise ConfigError(f"{path}: invalid TOML ({err})") from None
             raw.setdefault("name", path.stem)
+            _anchor_plugin_files(raw, path.resolve().parent)
         else:
             raw = load_preset(str(source))
             raw.setdefault("name", str(source))
     apply_overrides(raw, overrides or [])
     return ExperimentConfig.from_dict(raw)
+
+
+def _anchor_plugin_files(raw: dict[str, object], folder: Path) -> None:
+    """Make the relative ``.py`` files of ``plugins`` absolute, relative to the config's folder."""
+    plugins = raw.get("plugins")
+    if not isinstance(plugins, list):
+        return  # from_dict says what is wrong
+    anchored: list[object] = []
+    for spec in plugins:
+        if isinstance(spec, str) and (spec.endswith(".py") or "/" in spec):
+            path = Path(spec).expanduser()
+            anchored.append(str(path if path.is_absolute() else (folder / path).resolve()))
+        else:
+            anchored.append(spec)
+    raw["plugins"] = anchored
 
 
 def _deep_copy(data: Mapping[str, object]) -> dict[str, object]:

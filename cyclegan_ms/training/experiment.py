@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,9 +14,12 @@ import torch.nn as nn
 
 from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
+from ..metrics.names import INCEPTION_METRICS
 from ..model import CycleGAN
-from .config import ConfigError, DataConfig, ExperimentConfig, load_config
+from ..registry import import_plugins, plugin_sources
+from .config import ConfigError, DataConfig, EvalPairing, ExperimentConfig, load_config
 from .distributed import init_process
+from .finetune import checkpoint_of, init_weights, state_mismatch
 from .run_folder import Overwrite, check_run_folder, run_folder_of
 from .trainer import Trainer, TrainResult
 
@@ -23,9 +27,13 @@ __all__ = [
     "build_dataset",
     "build_trainer",
     "default_run_dir",
+    "resolve_eval_data",
+    "resume_trainer",
     "run_experiment",
     "value_range_of",
 ]
+
+logger = logging.getLogger("cyclegan_ms.training")
 
 
 def value_range_of(data: DataConfig) -> tuple[float, float]:
@@ -181,6 +189,121 @@ def _stored_config(run_dir: Path) -> dict[str, Any]:
     return dict(experiment)
 
 
+def _aligned(inputs: Path, targets: Path) -> bool:
+    """Whether every image of ``inputs`` has a target of the same relative name (any suffix)."""
+    from ..data.images import find_images
+
+    keys = {p.relative_to(targets).with_suffix("").as_posix() for p in find_images(targets)}
+    found = [p.relative_to(inputs).with_suffix("").as_posix() for p in find_images(inputs)]
+    return bool(found) and all(k in keys for k in found)
+
+
+def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
+    """Decide what ``train.eval_every`` scores, in ``cfg.train`` (so the run records it).
+
+    ``train.eval_data = "auto"`` scores the data's own held-out split: for folder data the
+    folder's ``testA``/``testB`` (by name when every ``testA`` image has a ``testB`` image of the
+    same name, else unpaired when ``eval_metric`` is FID or KID). A folder without a usable split
+    falls back to the built-in scenes with a warning, and ``eval_keep_best`` is turned off: a
+    best checkpoint is never chosen by scores of other data without being asked for
+    (``eval_data = "scenes"``).
+
+    Returns
+    -------
+    str or None
+        What is scored, in words (``None`` when nothing is evaluated).
+
+    Raises
+    ------
+    ConfigError
+        ``eval_data = "folder"`` without a usable ``testA``/``testB``.
+    """
+    import warnings
+
+    train, data = cfg.train, cfg.data
+    if not train.eval_every:
+        return None
+    if train.eval_inputs is not None and train.eval_targets is not None:
+        train.eval_data = "folder"
+        return f"{train.eval_inputs} vs {train.eval_targets} ({train.eval_pairing})"
+    if data.source == "scenes" or train.eval_data == "scenes":
+        train.eval_data = "scenes"
+        return f"{train.eval_scenes} held-out built-in scenes"
+    why = "data.root is not set (data.path_a/path_b have no held-out split)"
+    if data.root is not None:
+        test_a, test_b = Path(data.root) / "testA", Path(data.root) / "testB"
+        why = f"{data.root} has no testA/testB"
+        if test_a.is_dir() and test_b.is_dir():
+            pairing: EvalPairing | None
+            if _aligned(test_a, test_b):
+                pairing = "by_name"
+            elif train.eval_metric in INCEPTION_METRICS:
+                pairing = "unpaired"
+            else:
+                pairing = None
+                why = (
+                    f"the images of {test_a} have no same-named ground truth in {test_b}, and "
+                    f"train.eval_metric = {train.eval_metric!r} needs it (use 'fid' or 'kid' "
+                    "for unpaired scores)"
+                )
+            if pairing is not None:
+                train.eval_inputs, train.eval_targets = str(test_a), str(test_b)
+                train.eval_pairing = pairing
+                train.eval_data = "folder"
+                return f"{test_a} vs {test_b} ({pairing})"
+    if train.eval_data == "folder":
+        raise ConfigError(f"train.eval_data = 'folder' but {why}")
+    warnings.warn(
+        f"train.eval_every: {why}, so the held-out built-in night/day scenes are scored instead "
+        "and no best.safetensors is kept by them; give train.eval_inputs/eval_targets, or set "
+        "train.eval_data = 'scenes' to score (and keep the best by) the scenes",
+        UserWarning,
+        stacklevel=2,
+    )
+    train.eval_data = "scenes"
+    train.eval_keep_best = False
+    return f"{train.eval_scenes} held-out built-in scenes (fallback)"
+
+
+def resume_trainer(trainer: Trainer, source: str | os.PathLike[str]) -> int:
+    """:meth:`Trainer.resume`, with a state that does not fit the trainer said in one line.
+
+    Returns
+    -------
+    int
+        The step training continues from.
+
+    Raises
+    ------
+    ConfigError
+        The checkpoint's weights do not fit the model the config builds (the message names the
+        first differing weight and both shapes), or its data order does not fit the data (a
+        resume continues a run on its own data; ``init_from`` starts a new one from its
+        weights).
+    """
+    try:
+        return trainer.resume(source)
+    except RuntimeError:  # load_state_dict's many-line report of every differing weight
+        state = load_checkpoint(checkpoint_of(source, what="--resume"))
+        problem = state_mismatch(trainer.model.state_dict(), state.get("model") or {})
+        if problem is None:
+            raise
+        raise ConfigError(
+            f"--resume {source}: the checkpoint does not fit the model the config builds "
+            f"({problem}); resume with the run's own [model] settings (leave out CONFIG to use "
+            "its config.json)"
+        ) from None
+    except ValueError as err:
+        if not str(err).startswith("cannot resume: the sampler state"):
+            raise
+        detail = str(err).removeprefix("cannot resume: ")
+        raise ConfigError(
+            f"--resume {source}: its data differ from this config's ({detail}); a resume "
+            f"continues a run on its own data: to start a new run from its weights, use "
+            f"--init-from {source} (train.init_from)"
+        ) from None
+
+
 def default_run_dir(
     config: str | os.PathLike[str] | Mapping[str, Any] | None,
     resume: str | os.PathLike[str] | None = None,
@@ -200,6 +323,7 @@ def run_experiment(
     run_dir: str | os.PathLike[str] | None = None,
     resume: str | os.PathLike[str] | None = None,
     overwrite: Overwrite = False,
+    init_from: str | os.PathLike[str] | None = None,
 ) -> TrainResult:
     """Train from a TOML path, preset name or mapping (or the config stored in ``resume``).
 
@@ -218,6 +342,10 @@ def run_experiment(
     overwrite
         What to do when ``run_dir`` holds another run than the one resumed: ``False`` refuse,
         ``True``/``"move"`` move it aside to ``RUN_DIR.old-N``, ``"delete"`` delete it.
+    init_from
+        Fine-tuning: start this new run from the weights of a run folder or checkpoint file
+        (sets ``train.init_from``; see :func:`~cyclegan_ms.training.finetune.init_weights`).
+        ``config=None`` then reuses that run's stored config. Not with ``resume``.
 
     Raises
     ------
@@ -231,18 +359,41 @@ def run_experiment(
         The disk or the folder refused an output during training (see :meth:`Trainer.fit`).
     """
     resume_path = Path(resume) if resume is not None else None
+    if init_from is not None and resume_path is not None:
+        raise ConfigError(
+            "init_from starts a new run from another run's weights; resume continues a run: "
+            "give one of them"
+        )
     if resume_path is not None and not resume_path.exists():
         raise FileNotFoundError(
             f"--resume {resume_path}: no such folder or checkpoint file (give the run folder a "
             "previous `train` wrote, or one of its checkpoints/step_*.safetensors)"
         )
     if config is None:
-        if resume_path is None:
+        if resume_path is not None:
+            source: Any = _stored_config(run_folder_of(resume_path))
+        elif init_from is not None:
+            if run_dir is None:
+                raise ConfigError(
+                    "give the new run's folder (--run-dir) when fine-tuning with the source's "
+                    "own config (no CONFIG)"
+                )
+            source = _stored_config(run_folder_of(checkpoint_of(init_from, what="--init-from")))
+            source.get("train", {}).pop("init_from", None)
+        else:
             raise ConfigError("give a CONFIG (TOML file or preset name) or --resume RUN_DIR")
-        source: Any = _stored_config(run_folder_of(resume_path))
     else:
         source = config
     cfg = load_config(source, overrides)
+    import_plugins(cfg.plugins)  # before any part is built
+    for needed in plugin_sources(cfg.model):  # the run records where its own parts come from
+        if needed not in cfg.plugins:
+            cfg.plugins.append(needed)
+    if init_from is not None:
+        cfg.train.init_from = str(init_from)
+    if cfg.train.init_from is not None and resume_path is None:
+        # the run records the very file it starts from
+        cfg.train.init_from = str(checkpoint_of(cfg.train.init_from).resolve())
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config, resume_path)
     continuing = (
         resume_path is not None and run_folder_of(resume_path).resolve() == run_dir.resolve()
@@ -252,9 +403,16 @@ def run_experiment(
             f"overwrite and a resume of {run_dir} contradict each other: resuming continues its "
             "run, overwrite would remove it"
         )
+    scored = resolve_eval_data(cfg)
+    if scored is not None:
+        logger.info("evaluating every %d steps on %s", cfg.train.eval_every, scored)
     if int(os.environ.get("RANK", "0")) == 0:  # refuse before the (slow) set-up; rank 0 only
         check_run_folder(run_dir, continuing=continuing, overwrite=overwrite)
     trainer = build_trainer(cfg, run_dir, overwrite=overwrite)
     if resume_path is not None:
-        trainer.resume(resume_path)
+        resume_trainer(trainer, resume_path)
+    elif cfg.train.init_from is not None:
+        init_weights(
+            trainer, cfg.train.init_from, parts=cfg.train.init_parts, ema=cfg.train.init_ema
+        )
     return trainer.fit()
