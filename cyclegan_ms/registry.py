@@ -51,6 +51,7 @@ _BUILTIN_KINDS: tuple[str, ...] = (
     "reconstruction_loss",
     "penalty",
     "schedule",
+    "model",
 )
 
 _REGISTRY: dict[str, dict[str, Callable[..., object]]] = {kind: {} for kind in _BUILTIN_KINDS}

@@ -16,7 +16,7 @@ import torch
 import cyclegan_ms
 from cyclegan_ms.data.pairs import train_scene_pairs
 from cyclegan_ms.metrics.image import from_unit, to_unit
-from cyclegan_ms.model import CycleGAN
+from cyclegan_ms.models import CycleGAN
 from cyclegan_ms.registry import from_config
 from cyclegan_ms.training.config import load_config
 from cyclegan_ms.training.experiment import build_trainer

@@ -6,18 +6,21 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn as nn
 
 from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
-from ..model import CycleGAN
+from ..models import build_model
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
 from .distributed import init_process
 from .run_folder import Overwrite, check_run_folder, run_folder_of
 from .trainer import Trainer, TrainResult
+
+if TYPE_CHECKING:
+    from ..protocols import TranslationModule
 
 __all__ = [
     "build_dataset",
@@ -81,7 +84,7 @@ def _output_activation(module: nn.Module) -> str | None:
     return last
 
 
-def check_compatible(model: CycleGAN, data: DataConfig) -> None:
+def check_compatible(model: TranslationModule, data: DataConfig) -> None:
     """Fail early, in one line, when the data cannot feed the model.
 
     Raises
@@ -91,7 +94,9 @@ def check_compatible(model: CycleGAN, data: DataConfig) -> None:
         activation cannot produce.
     """
     size = data.image_size
-    for name, g in (("generator", model.G_ab), ("generator_ba", model.G_ba)):
+    for direction, g in model.translators().items():
+        # the [model] key of each direction's generator, in every built-in model
+        name = "generator" if direction == "a2b" else "generator_ba"
         card = card_of(g)
         fixed = card.fixed_size
         if fixed is not None and fixed != size:
@@ -140,7 +145,7 @@ def build_trainer(
 
     torch.manual_seed(cfg.train.seed)
     try:
-        model = CycleGAN.from_config(cfg.model)
+        model = build_model(cfg.model)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"model: {err}") from None
     check_compatible(model, cfg.data)

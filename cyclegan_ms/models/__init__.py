@@ -1,0 +1,33 @@
+"""The models: networks and objectives, no loop.
+
+Each is registered under the ``"model"`` kind and named by a ``[model]`` table's ``name``
+(:func:`build_model`; ``"cyclegan"`` when absent). All of them give the
+:class:`~cyclegan_ms.training.Trainer`, checkpoints, :func:`cyclegan_ms.load` and inference
+the calls of :class:`~cyclegan_ms.protocols.TranslationModelProtocol`.
+
+===============  =======================================  ============  ==============
+``name``         model                                    directions    data
+===============  =======================================  ============  ==============
+``cyclegan``     :class:`CycleGAN` (Zhu et al. 2017)      a2b, b2a      unpaired
+``cut``          :class:`CUT`, FastCUT (Park et al. 2020) a2b           unpaired
+``pix2pix``      :class:`Pix2Pix` (Isola et al. 2017)     a2b           aligned pairs
+===============  =======================================  ============  ==============
+"""
+
+from __future__ import annotations
+
+from .base import DEFAULT_MODEL, PartSpec, as_translation_model, build_model, frozen, per_sample
+from .cyclegan import CycleGAN, GeneratorOutput, LossWeights, cyclegan
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "CycleGAN",
+    "GeneratorOutput",
+    "LossWeights",
+    "PartSpec",
+    "as_translation_model",
+    "build_model",
+    "cyclegan",
+    "frozen",
+    "per_sample",
+]
