@@ -51,6 +51,7 @@ _BUILTIN_KINDS: tuple[str, ...] = (
     "reconstruction_loss",
     "penalty",
     "schedule",
+    "contrastive_loss",
     "model",
 )
 

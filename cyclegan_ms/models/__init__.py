@@ -9,7 +9,8 @@ the calls of :class:`~cyclegan_ms.protocols.TranslationModelProtocol`.
 ``name``         model                                    directions    data
 ===============  =======================================  ============  ==============
 ``cyclegan``     :class:`CycleGAN` (Zhu et al. 2017)      a2b, b2a      unpaired
-``cut``          :class:`CUT`, FastCUT (Park et al. 2020) a2b           unpaired
+``cut``          :class:`CUT` (Park et al. 2020)          a2b           unpaired
+``fastcut``      :class:`CUT` with FastCUT's defaults     a2b           unpaired
 ``pix2pix``      :class:`Pix2Pix` (Isola et al. 2017)     a2b           aligned pairs
 ===============  =======================================  ============  ==============
 """
@@ -17,17 +18,22 @@ the calls of :class:`~cyclegan_ms.protocols.TranslationModelProtocol`.
 from __future__ import annotations
 
 from .base import DEFAULT_MODEL, PartSpec, as_translation_model, build_model, frozen, per_sample
+from .cut import CUT, CUTOutput, cut, fastcut
 from .cyclegan import CycleGAN, GeneratorOutput, LossWeights, cyclegan
 
 __all__ = [
+    "CUT",
     "DEFAULT_MODEL",
+    "CUTOutput",
     "CycleGAN",
     "GeneratorOutput",
     "LossWeights",
     "PartSpec",
     "as_translation_model",
     "build_model",
+    "cut",
     "cyclegan",
+    "fastcut",
     "frozen",
     "per_sample",
 ]
