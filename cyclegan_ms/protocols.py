@@ -199,10 +199,14 @@ class TranslationModelProtocol(Protocol):
         Data range of the images (set by the trainer and by :func:`cyclegan_ms.load`).
     checkpoint_step
         Training step of the checkpoint it was loaded from (0 for a fresh model).
+    paired
+        Whether it trains on aligned pairs (a dataset item's ``A`` and ``B`` show the same
+        scene, as pix2pix needs) rather than on two unpaired sets.
     """
 
     value_range: tuple[float, float]
     checkpoint_step: int
+    paired: bool
 
     def generators(self) -> list[nn.Module]:
         """The modules the generator optimiser trains (generators and any heads of theirs)."""
@@ -254,3 +258,4 @@ if TYPE_CHECKING:
     class TranslationModule(nn.Module, TranslationModelProtocol):
         value_range: tuple[float, float]
         checkpoint_step: int
+        paired: bool

@@ -138,9 +138,7 @@ class PatchNCELoss(nn.Module):
 
     def forward(self, query: Tensor, key: Tensor) -> Tensor:
         """The PatchNCE loss of ``query`` against ``key``, both ``(B, N, C)``."""
-        return patch_nce_loss(
-            query, key, temperature=self.temperature, negatives=self.negatives
-        )
+        return patch_nce_loss(query, key, temperature=self.temperature, negatives=self.negatives)
 
 
 class PatchSampler(nn.Module):
@@ -207,9 +205,7 @@ class PatchSampler(nn.Module):
 
     def draw(self, features: Sequence[Tensor]) -> list[Tensor]:
         """Random positions for each map: ``(N_l,)`` int64 indices into its ``H_l·W_l``."""
-        return [
-            torch.randperm(f.shape[-2] * f.shape[-1])[: self.num_patches] for f in features
-        ]
+        return [torch.randperm(f.shape[-2] * f.shape[-1])[: self.num_patches] for f in features]
 
     def forward(
         self, features: Sequence[Tensor], patch_ids: Sequence[Tensor] | None = None
@@ -242,7 +238,9 @@ class PatchSampler(nn.Module):
         out: list[Tensor] = []
         for c, head, f, idx in zip(self.channels, self.heads, features, ids, strict=True):
             if f.shape[1] != c:
-                raise ValueError(f"a PatchSampler head takes {c} channels; got a map of {f.shape[1]}")
+                raise ValueError(
+                    f"a PatchSampler head takes {c} channels; got a map of {f.shape[1]}"
+                )
             patches = rearrange(f, "b c h w -> b (h w) c")[:, idx.to(f.device)]
             x = head(patches)
             out.append(x / (x.norm(dim=-1, keepdim=True) + 1e-7))

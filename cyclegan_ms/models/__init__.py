@@ -20,6 +20,7 @@ from __future__ import annotations
 from .base import DEFAULT_MODEL, PartSpec, as_translation_model, build_model, frozen, per_sample
 from .cut import CUT, CUTOutput, cut, fastcut
 from .cyclegan import CycleGAN, GeneratorOutput, LossWeights, cyclegan
+from .pix2pix import Pix2Pix, Pix2PixOutput, pix2pix
 
 __all__ = [
     "CUT",
@@ -29,6 +30,8 @@ __all__ = [
     "GeneratorOutput",
     "LossWeights",
     "PartSpec",
+    "Pix2Pix",
+    "Pix2PixOutput",
     "as_translation_model",
     "build_model",
     "cut",
@@ -36,4 +39,5 @@ __all__ = [
     "fastcut",
     "frozen",
     "per_sample",
+    "pix2pix",
 ]

@@ -205,6 +205,7 @@ def as_translation_model(model: object) -> TranslationModule:
         "config",
         "value_range",
         "checkpoint_step",
+        "paired",
     ]
     missing = [name for name in wanted if not hasattr(model, name)]
     what = "not an nn.Module" if not isinstance(model, nn.Module) else "an nn.Module"

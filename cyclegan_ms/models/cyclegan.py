@@ -185,6 +185,8 @@ class CycleGAN(nn.Module):
     value_range: tuple[float, float] = (0.0, 1.0)
     #: Training step of the checkpoint it was loaded from (0 for a fresh model).
     checkpoint_step: int = 0
+    #: Trains on unpaired A and B images.
+    paired: bool = False
 
     def __init__(
         self,
