@@ -243,8 +243,9 @@ class CUT(nn.Module):
 
     # ------------------------------------------------------------------ the protocol
     def generators(self) -> list[nn.Module]:
-        """``[G, sampler]``: the sampler's MLP heads train with the generator."""
-        return [self.G, self.sampler]
+        """``[G, sampler]``: the sampler's MLP heads train with the generator (``[G]`` when
+        ``nce_weight`` is 0: the heads are then unused)."""
+        return [self.G, self.sampler] if self.nce_weight > 0 else [self.G]
 
     def discriminators(self) -> list[nn.Module]:
         """``[D]``."""
