@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from . import discriminators, generators, layers, losses
 from .inference.reference import import_reference
 from .loading import load
-from .model import CycleGAN, GeneratorOutput, LossWeights
+from .models import CycleGAN, GeneratorOutput, LossWeights
 from .pool import ImagePool
 from .registry import (
     available,

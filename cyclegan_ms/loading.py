@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn as nn
 
 from .checkpoint import CheckpointError, ema_weights, find_latest, load_checkpoint
-from .generators import Direction, card_of, set_card
-from .model import CycleGAN
+from .generators import card_of, set_card
+from .models import build_model
+from .protocols import TranslationModule
 
 __all__ = ["load"]
 
@@ -21,14 +21,16 @@ def load(
     *,
     ema: bool | None = None,
     device: str | torch.device = "cpu",
-) -> CycleGAN:
-    """Rebuild a :class:`~cyclegan_ms.CycleGAN` from a checkpoint (file or run folder).
+) -> TranslationModule:
+    """Rebuild a trained model from a checkpoint (file or run folder).
 
-    The checkpoint stores the registry names and arguments of every part, so no flags need to be
-    repeated. The model is returned in eval mode, with ``model.value_range`` set to the data
-    range it was trained on and ``model.checkpoint_step`` to the checkpoint's step; the cards of
-    both generators (:func:`~cyclegan_ms.generators.card_of`) carry the same facts and their
-    direction (``G_ab``: ``"a2b"``, ``G_ba``: ``"b2a"``).
+    The checkpoint stores the model's registry name (``[model] name``; a
+    :class:`~cyclegan_ms.CycleGAN` when absent) and the names and arguments of every part, so
+    no flags need to be repeated. The model is returned in eval mode, with ``model.value_range``
+    set to the data range it was trained on and ``model.checkpoint_step`` to the checkpoint's
+    step; the card of each of its generators that translates
+    (:func:`~cyclegan_ms.generators.card_of`) carries the same facts and its direction (a
+    CycleGAN's ``G_ab``: ``"a2b"``, ``G_ba``: ``"b2a"``; a CUT or pix2pix ``G``: ``"a2b"``).
 
     Parameters
     ----------
@@ -42,8 +44,9 @@ def load(
 
     Returns
     -------
-    CycleGAN
-        The model, in eval mode, on ``device``.
+    TranslationModule
+        The model (:class:`~cyclegan_ms.CycleGAN`, :class:`~cyclegan_ms.models.CUT`,
+        :class:`~cyclegan_ms.models.Pix2Pix`, ...), in eval mode, on ``device``.
 
     Raises
     ------
@@ -75,21 +78,20 @@ def load(
             f"{p} does not describe its model (parts were not built by name through the "
             "registry); build the model yourself and load state['model'] into it"
         )
-    model = CycleGAN.from_config(model_config)
+    model = build_model(model_config)
     model.load_state_dict(state["model"])
     ema_state = state.get("ema")
     if ema is True and not ema_state:
         raise CheckpointError(f"{p} has no EMA weights (train with train.ema_decay to keep them)")
     if ema_state and ema is not False:
-        model.G_ab.load_state_dict(ema_weights(ema_state["G_ab"]))
-        model.G_ba.load_state_dict(ema_weights(ema_state["G_ba"]))
+        for name, generator in model.averaged_generators().items():
+            generator.load_state_dict(ema_weights(ema_state[name]))
     lo, hi = state.get("value_range", (0.0, 1.0))
     value_range = (float(lo), float(hi))
     step = int(state.get("step", 0))
     model.value_range = value_range
     model.checkpoint_step = step
-    directions: tuple[tuple[nn.Module, Direction], ...] = ((model.G_ab, "a2b"), (model.G_ba, "b2a"))
-    for generator, direction in directions:
+    for direction, generator in model.translators().items():
         card = dataclasses.replace(
             card_of(generator), value_range=value_range, direction=direction, step=step
         )

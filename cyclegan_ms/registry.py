@@ -62,6 +62,8 @@ _BUILTIN_KINDS: tuple[str, ...] = (
     "reconstruction_loss",
     "penalty",
     "schedule",
+    "contrastive_loss",
+    "model",
 )
 
 _REGISTRY: dict[str, dict[str, Callable[..., object]]] = {kind: {} for kind in _BUILTIN_KINDS}

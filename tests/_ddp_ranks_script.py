@@ -59,7 +59,7 @@ def snapshot(t: Trainer) -> dict[str, torch.Tensor]:
     assert t.ema is not None
     for name, avg in t.ema.items():
         out.update({f"ema.{name}.{k}": v.detach().clone() for k, v in avg.state_dict().items()})
-    for name, pool in (("a", t.pool_a), ("b", t.pool_b)):
+    for name, pool in t.pools.items():
         state = pool.state_dict()
         out[f"pool_{name}.images"] = state["images"]  # type: ignore[assignment]
         out[f"pool_{name}.gen"] = state["generator_state"]  # type: ignore[assignment]
@@ -76,7 +76,7 @@ def main() -> None:
     next(stream)
     first = {
         "draw": torch.rand(4),
-        "pool_seed": torch.tensor(t.pool_a.generator.initial_seed()),
+        "pool_seed": torch.tensor(t.pools["a"].generator.initial_seed()),
         "loader_seed": torch.tensor(t.data.loader().generator.initial_seed()),  # type: ignore[union-attr]
     }
     save_file(first, str(out_dir / f"rank{rank}_first.safetensors"))

@@ -62,7 +62,7 @@ def test_nonfinite_discriminator_loss_changes_nothing(tmp_path: Path) -> None:
 
     g_before = {k: v.clone() for k, v in t.model.G_ab.state_dict().items()}
     ema_before = {k: v.clone() for k, v in t.ema["G_ab"].state_dict().items()}  # type: ignore[index]
-    pool_before = t.pool_a.state_dict()
+    pool_before = t.pools["a"].state_dict()
     t.model.discriminator_objective = poisoned  # type: ignore[method-assign,assignment]
     assert t.train_step(_batch(t)) is None
     for k, v in t.model.G_ab.state_dict().items():
@@ -70,11 +70,11 @@ def test_nonfinite_discriminator_loss_changes_nothing(tmp_path: Path) -> None:
     for k, v in t.ema["G_ab"].state_dict().items():  # type: ignore[index]
         assert torch.equal(v, ema_before[k]), k
     assert not t.opt_g.state, "the generator optimiser took a step"
-    assert len(t.pool_a) == 0 and torch.equal(
-        t.pool_a.state_dict()["generator_state"], pool_before["generator_state"]
+    assert len(t.pools["a"]) == 0 and torch.equal(
+        t.pools["a"].state_dict()["generator_state"], pool_before["generator_state"]
     )
     t.model.discriminator_objective = real  # type: ignore[method-assign]
-    assert t.train_step(_batch(t)) is not None and len(t.pool_a) == 2 and t.opt_g.state
+    assert t.train_step(_batch(t)) is not None and len(t.pools["a"]) == 2 and t.opt_g.state
 
 
 def test_one_host_sync_per_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

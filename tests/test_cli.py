@@ -94,7 +94,8 @@ def test_missing_config_and_bad_toml(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "invalid TOML" in capsys.readouterr().err
     assert main(["train", "no_such_preset"]) == 2
     assert (
-        "unknown preset 'no_such_preset'; available: cyclegan_paper, night2day, seed"
+        "unknown preset 'no_such_preset'; available: cyclegan_paper, night2day, "
+        "night2day_cut, night2day_fastcut, night2day_pix2pix, seed"
         in capsys.readouterr().err
     )
     assert main(["train"]) == 2
@@ -123,7 +124,14 @@ def test_list_and_presets(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "patchgan" in out and "pyramid" in out and "seed_multiscale" not in out
     assert main(["presets"]) == 0
-    assert capsys.readouterr().out.split() == ["cyclegan_paper", "night2day", "seed"]
+    assert capsys.readouterr().out.split() == [
+        "cyclegan_paper",
+        "night2day",
+        "night2day_cut",
+        "night2day_fastcut",
+        "night2day_pix2pix",
+        "seed",
+    ]
 
 
 def test_console_script_help() -> None:

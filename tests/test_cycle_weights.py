@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cyclegan_ms import CycleGAN
-from cyclegan_ms.model import LossWeights
+from cyclegan_ms.models import LossWeights
 
 
 def _model(**weights: float) -> CycleGAN:

@@ -93,7 +93,7 @@ def test_a_cyclegan_trains_with_it_from_config() -> None:
     a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     out = model.generator_objective(a, b)
     out.losses["total"].backward()
-    d = model.discriminator_objective(a, b, out.fake_a, out.fake_b)
+    d = model.discriminator_objective(a, b, out.fakes)
     d["total"].backward()
     assert all(torch.isfinite(v) for v in d.values())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.D_b.parameters())

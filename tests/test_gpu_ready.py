@@ -321,7 +321,7 @@ def test_multiview_forward_builds_no_tensor_from_host_data() -> None:
 def test_rank_zero_keeps_the_single_process_seeds(tmp_path: Path) -> None:
     assert rank_seed(11, 0) == 11 and len({rank_seed(11, r) for r in range(8)}) == 8
     t = _trainer(tmp_path, seed=4, pool_size=2)
-    assert t.pool_a.generator.initial_seed() == 4 * 2 + 1
+    assert t.pools["a"].generator.initial_seed() == 4 * 2 + 1
     assert torch.initial_seed() == 4
 
 

@@ -11,7 +11,7 @@ import torch
 import cyclegan_ms
 import cyclegan_ms as cms
 from cyclegan_ms import CycleGAN, LossWeights
-from cyclegan_ms.model import per_sample
+from cyclegan_ms.models import per_sample
 from cyclegan_ms.training.config import load_config
 
 TINY_G: dict[str, Any] = {"name": "resnet_6blocks", "ngf": 4}
@@ -55,7 +55,7 @@ def test_discriminator_objective_reaches_only_discriminators() -> None:
     m = tiny()
     a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     out = m.generator_objective(a, b)
-    d = m.discriminator_objective(a, b, out.fake_a, out.fake_b)
+    d = m.discriminator_objective(a, b, out.fakes)
     for p in m.parameters():
         p.grad = None
     d["total"].backward()
@@ -110,7 +110,7 @@ def test_penalty_is_added() -> None:
     m = tiny(penalty={"name": "r1", "gamma": 1.0})
     a, b = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
     out = m.generator_objective(a, b)
-    d = m.discriminator_objective(a, b, out.fake_a, out.fake_b)
+    d = m.discriminator_objective(a, b, out.fakes)
     torch.testing.assert_close(d["total"], d["d_a"] + d["d_b"] + d["penalty_a"] + d["penalty_b"])
     assert d["penalty_a"] > 0
 
@@ -164,11 +164,11 @@ def test_plain_modules_fit_the_protocols() -> None:
     a, b = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
     for m in (fused, unfused):
         g = m.generator_objective(a, b)
-        d = m.discriminator_objective(a, b, g.fake_a, g.fake_b)
+        d = m.discriminator_objective(a, b, g.fakes)
         assert torch.isfinite(g.losses["total"]) and torch.isfinite(d["total"])
     torch.testing.assert_close(
-        fused.discriminator_objective(a, b, a.flip(0), b.flip(0))["total"],
-        unfused.discriminator_objective(a, b, a.flip(0), b.flip(0))["total"],
+        fused.discriminator_objective(a, b, {"a": a.flip(0), "b": b.flip(0)})["total"],
+        unfused.discriminator_objective(a, b, {"a": a.flip(0), "b": b.flip(0)})["total"],
     )
     fused.weights.feature_matching = 1.0
     with pytest.raises(TypeError, match=r"feature matching .* Conv2d has none"):
@@ -250,7 +250,7 @@ def test_fused_passes_give_the_same_losses_and_gradients(g: dict, d: dict) -> No
     for m in (fused, unfused):
         out = m.generator_objective(a, b)
         d_out = m.discriminator_objective(
-            a, b, out.fake_a, out.fake_b[:1]
+            a, b, {"a": out.fake_a, "b": out.fake_b[:1]}
         )  # a pool may return fewer
         (out.losses["total"] + d_out["total"]).backward()
         totals.append((out.losses, d_out))
@@ -303,8 +303,8 @@ def test_discriminator_pass_is_fused_for_bf16_fakes_beside_fp32_reals() -> None:
     a, b = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
     fake_a = torch.rand(2, 3, 32, 32).bfloat16()
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        d1 = fused.discriminator_objective(a, b, fake_a, b.bfloat16())
-        d2 = unfused.discriminator_objective(a, b, fake_a, b.bfloat16())
+        d1 = fused.discriminator_objective(a, b, {"a": fake_a, "b": b.bfloat16()})
+        d2 = unfused.discriminator_objective(a, b, {"a": fake_a, "b": b.bfloat16()})
     assert calls == [4]
     for k in d2:
         torch.testing.assert_close(d1[k], d2[k], rtol=0.02, atol=1e-3, msg=k)

@@ -36,7 +36,7 @@ from .images import (
     to_channels,
 )
 from .loader import make_loader
-from .pairs import folder_pairs, scene_pairs
+from .pairs import ScenePairs, folder_pairs, scene_pairs
 from .sampler import SampleKey, UnpairedSampler, epoch_keys, key_for_index, seed_worker
 from .scenes import (
     EVAL_OFFSET,
@@ -76,6 +76,7 @@ __all__ = [
     "Resize",
     "SampleKey",
     "ScanResult",
+    "ScenePairs",
     "SceneSpec",
     "UnpairedDataset",
     "UnpairedImageFolder",

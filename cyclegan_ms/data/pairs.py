@@ -5,7 +5,8 @@
   parts apart);
 * :func:`folder_pairs`: two folders of images matched by relative path and stem;
 * :func:`train_scene_pairs`: the night scenes of the training split with their day truth, for a
-  supervised reference trained on aligned pairs.
+  supervised reference trained on aligned pairs; :class:`ScenePairs` is the same as a training
+  dataset (items ``{"A": night, "B": day}``), what :class:`~cyclegan_ms.models.Pix2Pix` trains on.
 
 They yield ``(input, target)`` tensors ``(C, H, W)`` in a data range, what
 :func:`cyclegan_ms.metrics.evaluate` consumes.
@@ -22,8 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.data import Dataset
 
-__all__ = ["folder_pairs", "scene_depths", "scene_pairs", "train_scene_pairs"]
+from .._checks import check_int, check_value_range
+
+__all__ = ["ScenePairs", "folder_pairs", "scene_depths", "scene_pairs", "train_scene_pairs"]
 
 _Direction: TypeAlias = Literal["a2b", "b2a"]
 
@@ -159,6 +163,59 @@ def train_scene_pairs(
         scene = ds.scene_ids(SampleKey(int(i), 0, 0))[0]
         night, day = render_scene(scene, height=size, seed=seed)
         yield from_uint8(night, value_range), from_uint8(day, value_range)
+
+
+class ScenePairs(Dataset[dict[str, Tensor]]):
+    """The built-in scenes' training split as aligned pairs: item ``i`` is
+    ``{"A": night, "B": day}`` of training scene ``i`` (:func:`train_scene_pairs`).
+
+    Parameters
+    ----------
+    num_scenes
+        Number of distinct training scenes (the dataset's length).
+    size
+        Side of the square images.
+    value_range
+        Range of the images.
+    seed
+        World seed (the same scenes as :class:`~cyclegan_ms.data.NightDayScenes` with it).
+
+    Shape
+    -----
+    Items: ``{"A": (3, size, size), "B": (3, size, size)}``.
+
+    Examples
+    --------
+    >>> item = ScenePairs(4, size=32)[1]
+    >>> item["A"].shape, bool(item["A"].mean() < item["B"].mean())
+    (torch.Size([3, 32, 32]), True)
+    """
+
+    def __init__(
+        self,
+        num_scenes: int,
+        *,
+        size: int = 256,
+        value_range: tuple[float, float] = (0.0, 1.0),
+        seed: int = 0,
+    ) -> None:
+        self.num_scenes = check_int(num_scenes, "num_scenes", 1)
+        self.size = check_int(size, "size", 1)
+        self.value_range = check_value_range(value_range)
+        self.seed = int(seed)
+
+    def __len__(self) -> int:
+        return self.num_scenes
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        if not 0 <= int(index) < self.num_scenes:
+            raise IndexError(f"ScenePairs has {self.num_scenes} items; got index {index}")
+        night, day = next(
+            train_scene_pairs(
+                [int(index)], size=self.size, value_range=self.value_range, seed=self.seed
+            )
+        )
+        return {"A": night, "B": day}
 
 
 def folder_pairs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
@@ -14,7 +15,7 @@ from ..layers import InitScheme
 from ..registry import config_of
 from .card import GeneratorCard
 
-__all__ = ["Generator", "card_of", "check_init", "set_card"]
+__all__ = ["Generator", "card_of", "check_feature_layers", "check_init", "set_card"]
 
 #: Attribute holding the card attached to a module that is not a :class:`Generator`.
 _CARD_ATTR = "_cyclegan_ms_card"
@@ -31,6 +32,27 @@ def check_init(init: object, init_gain: object) -> None:
         or not (math.isfinite(init_gain) and init_gain > 0)
     ):
         raise ValueError(f"init_gain must be a finite number > 0; got {init_gain!r}")
+
+
+def check_feature_layers(layers: Sequence[int], count: int, owner: str) -> tuple[int, ...]:
+    """``layers`` as a tuple of distinct indices into ``count`` tappable layers.
+
+    Raises
+    ------
+    ValueError
+        An index is not an integer in ``[0, count)``, repeats, or no layer is asked for.
+    """
+    picked = tuple(layers)
+    if not picked:
+        raise ValueError(f"{owner}: ask for at least one feature layer (0 to {count - 1})")
+    for i in picked:
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < count:
+            raise ValueError(
+                f"{owner} has feature layers 0 to {count - 1}; got {i!r} in {list(picked)}"
+            )
+    if len(set(picked)) != len(picked):
+        raise ValueError(f"{owner}: feature layers repeat in {list(picked)}")
+    return picked
 
 
 def _registry_config(module: nn.Module) -> dict[str, object] | None:

@@ -7,6 +7,7 @@ are interchangeable layer for layer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, TypeAlias
 
 import torch.nn as nn
@@ -28,7 +29,7 @@ from ..layers import (
     norm_has_bias,
 )
 from ..registry import register
-from .base import Generator, check_init
+from .base import Generator, check_feature_layers, check_init
 
 __all__ = ["PaddingType", "ResnetBlock", "ResnetGenerator", "resnet_6blocks", "resnet_9blocks"]
 
@@ -209,6 +210,11 @@ class ResnetGenerator(Generator):
             make_output_activation(output),
         ]
         self.model = nn.Sequential(*model)
+        channels, c = [], in_channels
+        for module in model[: 10 + n_blocks]:
+            c = module.out_channels if isinstance(module, nn.Conv2d) else c
+            channels.append(c)
+        self._feature_channels = tuple(channels)
         init_weights(self, init, init_gain)
 
     def check_input(self, x: Tensor) -> None:
@@ -222,6 +228,49 @@ class ResnetGenerator(Generator):
             raise ValueError(
                 f"ResnetGenerator needs H and W of at least 8 (multiples of 4); got {h}×{w}"
             )
+
+    def feature_channels(self) -> tuple[int, ...]:
+        """Channels of the encoder's tappable layers: the output of each module of the network
+        up to the last residual block (``10 + n_blocks`` of them: 0 is the reflection-padded
+        input, 1-3 the 7×7 convolution, its norm and ReLU, 4-9 the two downsamplings (conv,
+        norm, ReLU each), 10 on the residual blocks). CUT's default layers ``0, 4, 8, 12, 16``
+        are the padded input, the first downsampling convolution, the second's norm and the
+        outputs of the 3rd and 7th residual blocks.
+        """
+        return self._feature_channels
+
+    def encode(self, x: Tensor, layers: Sequence[int]) -> list[Tensor]:
+        """The outputs of the encoder layers ``layers`` (see :meth:`feature_channels`) for ``x``.
+
+        Parameters
+        ----------
+        x
+            ``(B, in_channels, H, W)``, H and W multiples of 4, at least 8.
+        layers
+            Indices of :meth:`feature_channels`, any order.
+
+        Returns
+        -------
+        list[Tensor]
+            One ``(B, C_l, H_l, W_l)`` per layer, in the order of ``layers``.
+
+        Raises
+        ------
+        ValueError
+            On an index outside the encoder.
+        """
+        wanted = check_feature_layers(layers, len(self._feature_channels), "ResnetGenerator")
+        self.check_input(x)
+        found: dict[int, Tensor] = {}
+        h = x
+        last = max(wanted)
+        for i, module in enumerate(self.model):
+            h = module(h)
+            if i in wanted:
+                found[i] = h
+            if i == last:
+                break
+        return [found[i] for i in wanted]
 
     def forward(self, x: Tensor) -> Tensor:
         """Translate a batch.

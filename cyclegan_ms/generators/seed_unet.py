@@ -7,6 +7,7 @@ Rebuilt exactly from the original Keras model (see ``DESIGN.md`` §1): with the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -31,7 +32,7 @@ from ..layers import (
     zero_init,
 )
 from ..registry import register
-from .base import Generator
+from .base import Generator, check_feature_layers
 
 __all__ = ["ContextLinear", "ConvBottleneck", "DecoderStep", "DenseBottleneck", "SeedUNet"]
 
@@ -332,6 +333,7 @@ class SeedUNet(Generator):
             encoder.append(EncoderStep(c, w, act=_ENCODER_ACT, norm=True))
             c = w
         self.encoder = nn.ModuleList(encoder)
+        self._feature_channels = (in_channels, *widths, widths[-1])
 
         self.bottleneck: DenseBottleneck | ConvBottleneck
         if bottleneck == "dense":
@@ -399,6 +401,47 @@ class SeedUNet(Generator):
         for w in weights[1:]:
             total = total + w.pow(2).sum()
         return self.l2 * total
+
+    def feature_channels(self) -> tuple[int, ...]:
+        """Channels of the encoder's tappable layers (``depth + 2`` of them): 0 is the input as
+        the network sees it (after ``exposure_norm``), 1 to ``depth`` the encoder steps' skips
+        (step ``i``'s inception block output, at ``1/2**(i-1)`` of the input size) and
+        ``depth + 1`` the bottleneck's output.
+        """
+        return self._feature_channels
+
+    def encode(self, x: Tensor, layers: Sequence[int]) -> list[Tensor]:
+        """The outputs of the encoder layers ``layers`` (see :meth:`feature_channels`) for ``x``.
+
+        Parameters
+        ----------
+        x
+            ``(B, in_channels, H, W)`` of an accepted size.
+        layers
+            Indices of :meth:`feature_channels`, any order.
+
+        Returns
+        -------
+        list[Tensor]
+            One ``(B, C_l, H_l, W_l)`` per layer, in the order of ``layers``.
+
+        Raises
+        ------
+        ValueError
+            On an index outside the encoder or an input size the generator does not take.
+        """
+        wanted = check_feature_layers(layers, len(self._feature_channels), "seed_unet")
+        self.check_input(x)
+        h = x if self.exposure is None else self.exposure(x)
+        found = {0: h}
+        last = max(wanted)
+        for i, step in enumerate(self.encoder, start=1):
+            if i > last:
+                break
+            found[i], h = step(h)
+        if last == len(self.encoder) + 1:
+            found[last] = self.bottleneck(h)
+        return [found[i] for i in wanted]
 
     def forward(self, x: Tensor) -> Tensor:
         """Translate a batch.

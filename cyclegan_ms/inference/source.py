@@ -23,7 +23,7 @@ from safetensors.torch import save as st_save
 from .._checks import check_value_range
 from ..generators import GeneratorCard, card_of, set_card
 from ..generators.card import Direction, check_direction
-from ..model import CycleGAN
+from ..protocols import TranslationModelProtocol
 from ..registry import config_of, from_config
 from ..utils.files import atomic_write_bytes
 
@@ -38,9 +38,10 @@ __all__ = [
     "save_generator",
 ]
 
-#: What inference accepts as a model: a CycleGAN, a generator module, or a path to a trainer
-#: checkpoint, a run folder or a generator file.
-ModelSource: TypeAlias = CycleGAN | nn.Module | str | os.PathLike[str]
+#: What inference accepts as a model: a model (a CycleGAN, CUT, pix2pix: any
+#: :class:`~cyclegan_ms.protocols.TranslationModelProtocol`), a generator module, or a path to a
+#: trainer checkpoint, a run folder or a generator file.
+ModelSource: TypeAlias = nn.Module | str | os.PathLike[str]
 
 #: Metadata key of a generator file.
 GENERATOR_META_KEY = "cyclegan_ms_generator"
@@ -174,6 +175,15 @@ def load_generator(
     return generator.to(device).eval()
 
 
+def _translator(model: TranslationModelProtocol, direction: Direction) -> nn.Module:
+    translators = model.translators()
+    if direction not in translators:
+        raise ValueError(
+            f"{type(model).__name__} translates only {', '.join(translators)}; not {direction!r}"
+        )
+    return translators[direction]
+
+
 def resolve_generator_card(
     source: ModelSource,
     direction: Direction = "a2b",
@@ -187,8 +197,9 @@ def resolve_generator_card(
     Parameters
     ----------
     source
-        A :class:`~cyclegan_ms.CycleGAN` (its ``G_ab`` or ``G_ba``; the card takes the model's
-        ``value_range`` and ``checkpoint_step``); a generator module (used as is, whatever
+        A model (:class:`~cyclegan_ms.protocols.TranslationModelProtocol`: a
+        :class:`~cyclegan_ms.CycleGAN`'s ``G_ab`` or ``G_ba``, a CUT's or pix2pix's ``G``; the
+        card takes the model's ``value_range`` and ``checkpoint_step``); a generator module (used as is, whatever
         ``direction`` says; its card as :func:`~cyclegan_ms.generators.card_of` reads it); or a
         path: a trainer checkpoint, a run folder (its newest checkpoint), a generator file, or
         a ``.pth`` generator of the reference CycleGAN/pix2pix code (imported with
@@ -213,7 +224,8 @@ def resolve_generator_card(
     FileNotFoundError
         For a path with no checkpoint.
     ValueError
-        For a bad direction or value range, or a generator file of the other direction.
+        For a bad direction or value range, a generator file of the other direction, or a
+        model that does not translate ``direction``.
     TypeError
         If ``source`` is none of the accepted kinds.
 
@@ -222,8 +234,8 @@ def resolve_generator_card(
     The generator's own: ``(B, C, H, W) -> (B, C_out, H, W)``.
     """
     direction = check_direction(direction)
-    if isinstance(source, CycleGAN):
-        generator: nn.Module = source.G_ab if direction == "a2b" else source.G_ba
+    if isinstance(source, nn.Module) and isinstance(source, TranslationModelProtocol):
+        generator: nn.Module = _translator(source, direction)
         card = dataclasses.replace(
             card_of(generator),
             value_range=source.value_range,
@@ -254,11 +266,11 @@ def resolve_generator_card(
             from ..loading import load
 
             model = load(p, ema=ema, device=dev)
-            generator = model.G_ab if direction == "a2b" else model.G_ba
+            generator = _translator(model, direction)
             card = card_of(generator)
     else:
         raise TypeError(
-            "model must be a CycleGAN, a generator module, or a path to a checkpoint, run folder "
+            "model must be a model (CycleGAN, CUT, pix2pix), a generator module, or a path to a checkpoint, run folder "
             f"or generator file; got {type(source).__name__}"
         )
     rng = check_value_range(value_range if value_range is not None else card.value_range)

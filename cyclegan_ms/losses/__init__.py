@@ -5,7 +5,9 @@ Importing this package registers the parts:
 - ``"adversarial_loss"``: ``lsgan`` (the seed's), ``bce``, ``hinge``, ``wgan``;
 - ``"reconstruction_loss"``: ``l1``, ``l2``, ``smooth_l1``, ``blurred_l1``, ``inception_l1`` (any user ``nn.Module(output,
   target) -> scalar`` registered there works the same);
-- ``"penalty"``: ``wgan_gp``, ``r1``.
+- ``"penalty"``: ``wgan_gp``, ``r1``;
+- ``"contrastive_loss"``: ``patchnce`` (CUT's PatchNCE, with :class:`PatchSampler`, its
+  patch sampler and MLP heads).
 
 :func:`colour_moment_loss` (global tone and contrast against the target domain's statistics) is
 a plain function, used by :class:`~cyclegan_ms.CycleGAN` through ``weights.moments``.
@@ -18,7 +20,7 @@ a plain function, used by :class:`~cyclegan_ms.CycleGAN` through ``weights.momen
 
 from __future__ import annotations
 
-from . import adversarial, penalties, reconstruction, statistics
+from . import adversarial, contrastive, penalties, reconstruction, statistics
 from .adversarial import (
     AdversarialLoss,
     BCEGANLoss,
@@ -35,6 +37,7 @@ from .adversarial import (
     wgan_discriminator_loss,
     wgan_generator_loss,
 )
+from .contrastive import Negatives, PatchNCELoss, PatchSampler, patch_nce_loss
 from .penalties import GradientPenalty, R1Penalty, gradient_penalty, r1_penalty
 from .perceptual import BlurredL1Loss, InceptionFeatureLoss
 from .reconstruction import (
@@ -62,6 +65,9 @@ __all__ = [
     "L1Loss",
     "L2Loss",
     "LSGANLoss",
+    "Negatives",
+    "PatchNCELoss",
+    "PatchSampler",
     "R1Penalty",
     "Reduction",
     "ScoreList",
@@ -73,6 +79,7 @@ __all__ = [
     "channel_moments",
     "check_reduction",
     "colour_moment_loss",
+    "contrastive",
     "feature_matching_loss",
     "gradient_penalty",
     "hinge_discriminator_loss",
@@ -81,6 +88,7 @@ __all__ = [
     "l2_loss",
     "lsgan_discriminator_loss",
     "lsgan_generator_loss",
+    "patch_nce_loss",
     "penalties",
     "r1_penalty",
     "reconstruction",

@@ -237,8 +237,8 @@ class ProgressBar(Callback):
 
 # ------------------------------------------------------------------------------------ pictures
 class SampleGrids(Callback):
-    """Every ``every`` steps and at the end, write ``samples/step_XXXXXXXX.png`` (input |
-    translated | reconstructed rows, see :meth:`save`)."""
+    """Every ``every`` steps and at the end, write ``samples/step_XXXXXXXX.png`` (the model's
+    :meth:`~cyclegan_ms.protocols.TranslationModelProtocol.preview` rows, see :meth:`save`)."""
 
     def __init__(self, every: int) -> None:
         self.every = check_int(every, "every", 1)
@@ -253,9 +253,10 @@ class SampleGrids(Callback):
 
     @torch.no_grad()
     def save(self, trainer: Trainer) -> Path:
-        """Write ``run_dir/samples/step_XXXXXXXX.png`` now: for each image of
-        :meth:`Trainer.sample_batch <cyclegan_ms.training.Trainer.sample_batch>` a row of input |
-        translated | reconstructed, A→B→A then B→A→B, under the trainer's precision."""
+        """Write ``run_dir/samples/step_XXXXXXXX.png`` now: the model's preview rows of
+        :meth:`Trainer.sample_batch <cyclegan_ms.training.Trainer.sample_batch>` under the
+        trainer's precision (for a CycleGAN, input | translated | reconstructed, A→B→A then
+        B→A→B)."""
         from ..utils.images import save_grid
 
         a, b = trainer.sample_batch()
@@ -264,13 +265,8 @@ class SampleGrids(Callback):
         was_training = m.training
         m.eval()
         with trainer.autocast():
-            fake_b = m.G_ab(a)
-            rec_a = m.G_ba(fake_b)
-            fake_a = m.G_ba(b)
-            rec_b = m.G_ab(fake_a)
+            rows = m.preview(a, b)
         m.train(was_training)
-        rows = [[a[i], fake_b[i], rec_a[i]] for i in range(a.shape[0])]
-        rows += [[b[i], fake_a[i], rec_b[i]] for i in range(b.shape[0])]
         path = trainer.run_dir / "samples" / f"step_{trainer.step:08d}.png"
         save_grid(rows, path, value_range=trainer.value_range)
         return path
@@ -470,7 +466,7 @@ class PeriodicEval(Callback):
         from ..metrics.evaluation import evaluate
         from ..metrics.fid import find_inception_weights
 
-        generator = trainer.ema["G_ab"].module if trainer.ema else trainer.model.G_ab
+        generator = trainer.generator_for("a2b")
         was_training = generator.training
         inception = self.inception
         if inception is None and INCEPTION_METRICS & set(self.metrics):

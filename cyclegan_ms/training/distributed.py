@@ -24,7 +24,7 @@ import torch.distributed as dist
 import torch.nn as nn
 from torch import Tensor
 
-from ..model import CycleGAN
+from ..protocols import DomainKey, TranslationModule
 from .config import ConfigError
 
 __all__ = [
@@ -170,54 +170,45 @@ def init_process(device: str) -> tuple[DistInfo, torch.device]:
 
 
 class _GeneratorPhase(nn.Module):
-    """Holds both generators so one DDP wrapper syncs the generator step."""
+    """Holds the generator side's networks so one DDP wrapper syncs the generator step."""
 
-    def __init__(self, model: CycleGAN) -> None:
+    def __init__(self, model: TranslationModule) -> None:
         super().__init__()
-        self.G_ab, self.G_ba = model.G_ab, model.G_ba
-        self._model: CycleGAN
+        self.nets = nn.ModuleList(model.generators())
+        self._model: TranslationModule
         object.__setattr__(self, "_model", model)
 
     def forward(self, real_a: Tensor, real_b: Tensor) -> GeneratorPhaseOutput:
         out = self._model.generator_objective(real_a, real_b)
-        return {
-            "losses": out.losses,
-            "fake_a": out.fake_a,
-            "fake_b": out.fake_b,
-            "rec_a": out.rec_a,
-            "rec_b": out.rec_b,
-        }
+        return {"losses": out.losses, "fakes": dict(out.fakes)}
 
 
 class GeneratorPhaseOutput(TypedDict):
     """What the generator phase of :func:`wrap_phases` returns (a dict, which DDP can walk)."""
 
     losses: dict[str, Tensor]
-    fake_a: Tensor
-    fake_b: Tensor
-    rec_a: Tensor
-    rec_b: Tensor
+    fakes: dict[DomainKey, Tensor]
 
 
 class _DiscriminatorPhase(nn.Module):
-    """Holds both discriminators so one DDP wrapper syncs the discriminator step."""
+    """Holds the discriminators so one DDP wrapper syncs the discriminator step."""
 
-    def __init__(self, model: CycleGAN) -> None:
+    def __init__(self, model: TranslationModule) -> None:
         super().__init__()
-        self.D_a, self.D_b = model.D_a, model.D_b
-        self._model: CycleGAN
+        self.nets = nn.ModuleList(model.discriminators())
+        self._model: TranslationModule
         object.__setattr__(self, "_model", model)
 
     def forward(
-        self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor
+        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[DomainKey, Tensor]
     ) -> dict[str, Tensor]:
-        return self._model.discriminator_objective(real_a, real_b, fake_a, fake_b)
+        return self._model.discriminator_objective(real_a, real_b, fakes)
 
 
 def wrap_phases(
-    model: CycleGAN, info: DistInfo, device: torch.device
+    model: TranslationModule, info: DistInfo, device: torch.device
 ) -> tuple[nn.Module, nn.Module]:
-    """The generator and discriminator phases of a step, each one module over its two networks.
+    """The generator and discriminator phases of a step, each one module over its networks.
 
     Parameters
     ----------
@@ -231,8 +222,8 @@ def wrap_phases(
     Returns
     -------
     tuple[nn.Module, nn.Module]
-        ``g_phase(real_a, real_b)`` (a dict with ``losses``, ``fake_a``, ``fake_b``, ``rec_a``,
-        ``rec_b``) and ``d_phase(real_a, real_b, fake_a, fake_b)`` (the loss dict); under DDP
+        ``g_phase(real_a, real_b)`` (a dict with ``losses`` and ``fakes``, the generated images
+        by domain) and ``d_phase(real_a, real_b, fakes)`` (the loss dict); under DDP
         each is wrapped in one ``DistributedDataParallel``, so its gradients are averaged over
         ranks.
     """

@@ -15,7 +15,8 @@ import torch.nn as nn
 from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
 from ..metrics.names import INCEPTION_METRICS
-from ..model import CycleGAN
+from ..models import build_model
+from ..protocols import TranslationModule
 from ..registry import import_plugins, plugin_sources
 from .config import ConfigError, DataConfig, EvalPairing, ExperimentConfig, load_config
 from .distributed import init_process
@@ -41,18 +42,45 @@ def value_range_of(data: DataConfig) -> tuple[float, float]:
     return (0.0, 1.0) if data.value_range == "unit" else (-1.0, 1.0)
 
 
-def build_dataset(data: DataConfig, *, seed: int = 0, split: str = "train") -> Any:
+def build_dataset(
+    data: DataConfig, *, seed: int = 0, split: str = "train", paired: bool = False
+) -> Any:
     """The training dataset a :class:`DataConfig` describes.
+
+    Parameters
+    ----------
+    data
+        The ``[data]`` table.
+    seed
+        World seed of the scenes, and the folders' augmentation seed.
+    split
+        ``"train"`` or an evaluation split.
+    paired
+        Aligned pairs, for a model that trains on them (pix2pix: ``model.paired``): the
+        scenes' night and day renders of the same training scene
+        (:class:`~cyclegan_ms.data.ScenePairs`).
 
     Returns
     -------
-    cyclegan_ms.data.NightDayScenes | cyclegan_ms.data.UnpairedImageFolder
+    cyclegan_ms.data.NightDayScenes | cyclegan_ms.data.ScenePairs | cyclegan_ms.data.UnpairedImageFolder
         Items are dicts with ``"A"`` and ``"B"`` tensors ``(C, image_size, image_size)``.
+
+    Raises
+    ------
+    ConfigError
+        Aligned pairs asked of a source that has none yet (folders) or in grayscale.
     """
-    from ..data import NightDayScenes, UnpairedImageFolder, recipe
+    from ..data import NightDayScenes, ScenePairs, UnpairedImageFolder, recipe
 
     vr = value_range_of(data)
     channels = 1 if data.grayscale else 3
+    if paired:
+        if data.source != "scenes" or data.grayscale:
+            raise ConfigError(
+                "a paired model (pix2pix) trains on aligned pairs, which only data.source = "
+                "'scenes' (in colour) provides so far"
+            )
+        return ScenePairs(data.num_scenes, size=data.image_size, value_range=vr, seed=seed)
     if data.source == "scenes":
         return NightDayScenes(
             split="train" if split == "train" else "eval",
@@ -89,7 +117,7 @@ def _output_activation(module: nn.Module) -> str | None:
     return last
 
 
-def check_compatible(model: CycleGAN, data: DataConfig) -> None:
+def check_compatible(model: TranslationModule, data: DataConfig) -> None:
     """Fail early, in one line, when the data cannot feed the model.
 
     Raises
@@ -99,7 +127,9 @@ def check_compatible(model: CycleGAN, data: DataConfig) -> None:
         activation cannot produce.
     """
     size = data.image_size
-    for name, g in (("generator", model.G_ab), ("generator_ba", model.G_ba)):
+    for direction, g in model.translators().items():
+        # the [model] key of each direction's generator, in every built-in model
+        name = "generator" if direction == "a2b" else "generator_ba"
         card = card_of(g)
         fixed = card.fixed_size
         if fixed is not None and fixed != size:
@@ -126,7 +156,21 @@ def check_compatible(model: CycleGAN, data: DataConfig) -> None:
             )
 
 
-def _sample_images(cfg: ExperimentConfig, dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample_images(
+    cfg: ExperimentConfig, dataset: Any, *, paired: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    if paired:  # held-out aligned pairs
+        from ..data import scene_pairs
+
+        pairs = list(
+            scene_pairs(
+                2,
+                size=cfg.data.image_size,
+                value_range=value_range_of(cfg.data),
+                seed=cfg.train.seed,
+            )
+        )
+        return torch.stack([a for a, _ in pairs]), torch.stack([b for _, b in pairs])
     if cfg.data.source == "scenes":
         ev = build_dataset(cfg.data, seed=cfg.train.seed, split="eval")
         items = [ev[i] for i in range(2)]
@@ -148,14 +192,19 @@ def build_trainer(
 
     torch.manual_seed(cfg.train.seed)
     try:
-        model = CycleGAN.from_config(cfg.model)
+        model = build_model(cfg.model)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"model: {err}") from None
     check_compatible(model, cfg.data)
-    dataset = build_dataset(cfg.data, seed=cfg.train.seed)
+    dataset = build_dataset(cfg.data, seed=cfg.train.seed, paired=model.paired)
     info, _ = init_process(cfg.train.device)
-    sampler = UnpairedSampler(
-        dataset, seed=cfg.train.seed, num_replicas=info.world_size, rank=info.rank
+    # aligned pairs: the Trainer's default sampler (a seeded shuffle of the items)
+    sampler = (
+        None
+        if model.paired
+        else UnpairedSampler(
+            dataset, seed=cfg.train.seed, num_replicas=info.world_size, rank=info.rank
+        )
     )
     return Trainer(
         model,
@@ -167,7 +216,7 @@ def build_trainer(
         experiment=cfg.to_dict(),
         value_range=value_range_of(cfg.data),
         sampler=sampler,
-        sample_images=_sample_images(cfg, dataset),
+        sample_images=_sample_images(cfg, dataset, paired=model.paired),
         num_workers=cfg.data.num_workers,
         overwrite=overwrite,
     )

@@ -1,7 +1,9 @@
 """The one training loop of the library.
 
-The :class:`Trainer` holds the optimisers, schedule, image pools and EMA of a
-:class:`~cyclegan_ms.CycleGAN` and runs a short loop over :meth:`Trainer.train_step`. Each other
+The :class:`Trainer` holds the optimisers, schedule, image pools and EMA of a model (a
+:class:`~cyclegan_ms.CycleGAN`, :class:`~cyclegan_ms.models.CUT`,
+:class:`~cyclegan_ms.models.Pix2Pix`, or any :class:`~cyclegan_ms.protocols.TranslationModelProtocol`)
+and runs a short loop over :meth:`Trainer.train_step`. Each other
 idea is one piece it calls: :mod:`cyclegan_ms.precision`, :mod:`~cyclegan_ms.training.distributed`,
 the data order (:class:`~cyclegan_ms.data.loader.BatchStream`), :mod:`cyclegan_ms.checkpoint`, and
 the :mod:`~cyclegan_ms.training.callbacks` around the loop (logs, progress, sample grids, loss
@@ -40,9 +42,11 @@ from ..checkpoint import (
     upgrade_trainer_state,
 )
 from ..data.loader import BatchStream, auto_num_workers, rank_seed
-from ..model import CycleGAN
+from ..generators.card import Direction
+from ..models import as_translation_model
 from ..pool import ImagePool
 from ..precision import FastPath, Precision, choose_fast_path, networks_to_compile
+from ..protocols import DomainKey, TranslationModule
 from ..utils.files import atomic_write_bytes
 from .callbacks import Callback, default_callbacks, merge_callbacks
 from .config import ConfigError, OptimConfig, TrainConfig
@@ -65,6 +69,9 @@ from .run_folder import (
 from .schedules import schedule_from_config
 
 __all__ = ["TrainResult", "Trainer"]
+
+#: The seed offset of each domain's image pool (``seed * 2 + offset``).
+_POOL_SEED = {"a": 1, "b": 2}
 
 logger = logging.getLogger("cyclegan_ms.training")
 
@@ -96,15 +103,20 @@ def _make_optimizer(
 
 
 class Trainer:
-    """Train a :class:`~cyclegan_ms.CycleGAN` on an unpaired dataset.
+    """Train a model on a dataset of A and B images.
 
     Parameters
     ----------
     model
-        The model (its networks are moved to the trainer's device).
+        The model: a :class:`~cyclegan_ms.CycleGAN`, :class:`~cyclegan_ms.models.CUT`,
+        :class:`~cyclegan_ms.models.Pix2Pix` or any ``nn.Module`` with the calls of
+        :class:`~cyclegan_ms.protocols.TranslationModelProtocol` (its networks are moved to
+        the trainer's device). It says which networks each optimiser trains, which generators
+        get an EMA copy and which generated images go through an image pool.
     dataset
         Map-style dataset whose items are dicts with ``"A"`` ``(C, H, W)`` and ``"B"``
-        ``(C, H, W)`` tensors (see :mod:`cyclegan_ms.data`).
+        ``(C, H, W)`` tensors (see :mod:`cyclegan_ms.data`); unpaired for CycleGAN and CUT,
+        aligned pairs for pix2pix.
     run_dir
         Folder for checkpoints, ``metrics.jsonl``, sample grids and the loss curve.
     train, optim_g, optim_d
@@ -144,7 +156,7 @@ class Trainer:
 
     def __init__(
         self,
-        model: CycleGAN,
+        model: TranslationModule,
         dataset: Dataset[Any],
         *,
         run_dir: str | os.PathLike[str],
@@ -167,8 +179,7 @@ class Trainer:
         self.cfg = train or TrainConfig()
         self.optim_cfg_g = optim_g or OptimConfig()
         self.optim_cfg_d = optim_d or OptimConfig()
-        if not isinstance(model, CycleGAN):
-            raise TypeError(f"model must be a CycleGAN; got {type(model).__name__}")
+        model = as_translation_model(model)
         if len(value_range) != 2 or value_range[0] >= value_range[1]:
             raise ValueError(f"value_range must be (low, high) with low < high; got {value_range}")
         if num_workers is not None and num_workers < 0:
@@ -192,10 +203,10 @@ class Trainer:
         np.random.seed(seed % 2**32)
         torch.manual_seed(seed)
 
-        self.model = model.to(self.device)
+        self.model: TranslationModule = model.to(self.device)
         self.model.value_range = self.value_range  # so translate/evaluate know the data range
         if self.setup.channels_last:
-            self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.dataset = dataset
         #: The data order: batches in the sampler's order; its state is the position in the data.
         self.data = BatchStream(
@@ -216,13 +227,16 @@ class Trainer:
         self.schedule = schedule_from_config(cfg.schedule, cfg.steps)
         self.scaler_g = self.setup.grad_scaler(self.device.type)
         self.scaler_d = self.setup.grad_scaler(self.device.type)
-        self.pool_a = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed * 2 + 1, self.dist.rank))
-        self.pool_b = ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed * 2 + 2, self.dist.rank))
+        #: The image pool of each domain the model pools (``model.pooled_domains()``).
+        self.pools: dict[DomainKey, ImagePool] = {
+            d: ImagePool(cfg.pool_size, seed=rank_seed(cfg.seed * 2 + _POOL_SEED[d], self.dist.rank))
+            for d in model.pooled_domains()
+        }
         self.ema: dict[str, EMA] | None = None
         if cfg.ema_decay is not None:
             self.ema = {
                 name: EMA(g, decay=cfg.ema_decay)
-                for name, g in (("G_ab", model.G_ab), ("G_ba", model.G_ba))
+                for name, g in model.averaged_generators().items()
             }
 
         if self.setup.compile:
@@ -327,28 +341,28 @@ class Trainer:
             g_out = self.g_phase(real_a, real_b)
         g_losses = {f"g_{k}": v.detach() for k, v in g_out["losses"].items()}
         self._backward(g_out["losses"]["total"], self.opt_g, self.scaler_g)
-        fake_a_new, fake_b_new = g_out["fake_a"].detach(), g_out["fake_b"].detach()
+        fresh = {d: fake.detach() for d, fake in g_out["fakes"].items()}
         del g_out
-        pools = (self.pool_a.snapshot(), self.pool_b.snapshot())
-        fake_a = self.pool_a.query(fake_a_new)
-        fake_b = self.pool_b.query(fake_b_new)
+        snapshots = {d: pool.snapshot() for d, pool in self.pools.items()}
+        fakes = {d: self.pools[d].query(f) if d in self.pools else f for d, f in fresh.items()}
         with self.autocast():
-            d_out = self.d_phase(real_a, real_b, fake_a, fake_b)
+            d_out = self.d_phase(real_a, real_b, fakes)
         self._backward(d_out["total"], self.opt_d, self.scaler_d)
         losses = {**g_losses, **{f"d_{k}": v.detach() for k, v in d_out.items()}}
         values, self._agreed_stop = losses_to_host(losses, self.dist, stop=self._stop_request())
         if values is None:  # nothing has been stepped: drop the gradients, undo the pools
             self.opt_g.zero_grad(set_to_none=True)
             self.opt_d.zero_grad(set_to_none=True)
-            self.pool_a.rollback(pools[0])
-            self.pool_b.rollback(pools[1])
+            for d, snapshot in snapshots.items():
+                self.pools[d].rollback(snapshot)
             return None
 
         self._step(self.opt_g, self.scaler_g, self._g_params)
         self._step(self.opt_d, self.scaler_d, self._d_params)
         if self.ema is not None:
+            averaged = model.averaged_generators()
             for name, avg in self.ema.items():
-                avg.update_parameters(getattr(model, name))
+                avg.update_parameters(averaged[name])
         values["lr_g"], values["lr_d"] = lr_g, lr_d
         return values
 
@@ -511,6 +525,28 @@ class Trainer:
         return result
 
     # ------------------------------------------------------------------ outputs
+    def generator_for(self, direction: Direction = "a2b") -> nn.Module:
+        """The generator that translates ``direction`` now: its EMA copy when ``train.ema_decay``
+        keeps one, else the trained one.
+
+        Raises
+        ------
+        ValueError
+            The model does not translate ``direction``.
+        """
+        translators = self.model.translators()
+        if direction not in translators:
+            raise ValueError(
+                f"{type(self.model).__name__} translates {', '.join(translators)}; "
+                f"not {direction!r}"
+            )
+        generator = translators[direction]
+        if self.ema is not None:
+            for name, g in self.model.averaged_generators().items():
+                if g is generator and name in self.ema:
+                    return self.ema[name].module
+        return generator
+
     def sample_batch(self) -> tuple[Tensor, Tensor]:
         """The ``(A (N, C, H, W), B (N, C, H, W))`` images of the sample grids (default: the first
         two items of the dataset)."""
@@ -527,14 +563,13 @@ class Trainer:
         """What differs between the ranks of a job: this process's random streams and pools."""
         return {
             "rng": rng_state(self.device),
-            "pool_a": self.pool_a.state_dict(),
-            "pool_b": self.pool_b.state_dict(),
+            **{f"pool_{d}": pool.state_dict() for d, pool in self.pools.items()},
         }
 
     def load_rank_state(self, state: Mapping[str, Any]) -> None:
         """Restore a :meth:`rank_state`."""
-        self.pool_a.load_state_dict(state["pool_a"])
-        self.pool_b.load_state_dict(state["pool_b"])
+        for d, pool in self.pools.items():
+            pool.load_state_dict(state[f"pool_{d}"])
         load_rng_state(state["rng"], self.device)
 
     def state_dict(self, *, all_ranks: bool = False) -> dict[str, Any]:
@@ -575,8 +610,7 @@ class Trainer:
             "optim_d": self.opt_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
-            "pool_a": mine["pool_a"],
-            "pool_b": mine["pool_b"],
+            **{k: v for k, v in mine.items() if k.startswith("pool_")},
             "ema": {k: v.state_dict() for k, v in self.ema.items()} if self.ema else None,
             "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if cb.state_key},
             "rng": mine["rng"],

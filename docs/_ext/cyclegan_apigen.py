@@ -10,7 +10,7 @@ or top-level module into ``docs/api/generated/``:
 * a package page shows the package docstring, a summary table of everything the package exports
   (linking to the homes), then a section per sub-module with the names that live there;
 * a reference to an exported alias (``cyclegan_ms.CycleGAN``, ``cyclegan_ms.layers.make_norm``)
-  is resolved to its home (``cyclegan_ms.model.CycleGAN``), so docstrings may use either form.
+  is resolved to its home (``cyclegan_ms.models.cyclegan.CycleGAN``), so docstrings may use either form.
 
 A public name (in some ``__all__``) that cannot be documented raises a Sphinx warning, which the
 ``-W`` build turns into an error: the reference cannot silently miss a name. Files are only
@@ -47,7 +47,7 @@ PAGE_ORDER = [
     "cyclegan_ms.discriminators",
     "cyclegan_ms.losses",
     "cyclegan_ms.pool",
-    "cyclegan_ms.model",
+    "cyclegan_ms.models",
     "cyclegan_ms.protocols",
     "cyclegan_ms.precision",
     "cyclegan_ms.checkpoint",

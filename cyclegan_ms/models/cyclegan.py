@@ -7,29 +7,38 @@ the :class:`~cyclegan_ms.training.Trainer`). Naming follows the paper: ``G_ab`` 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .losses import colour_moment_loss, feature_matching_loss
-from .protocols import (
-    AdversarialLossProtocol,
-    DiscriminatorProtocol,
-    FeatureDiscriminatorProtocol,
-    GeneratorProtocol,
+from ..generators.card import Direction
+from ..losses import colour_moment_loss, feature_matching_loss
+from ..protocols import (
+    DomainKey,
     PenaltyProtocol,
     ReconstructionLossProtocol,
 )
-from .registry import config_of, from_config
+from ..registry import config_of, register
+from .base import (
+    PartSpec,
+    as_adversarial,
+    as_part,
+    check_keys,
+    discriminator_features,
+    frozen,
+    per_sample,
+    real_fake_scores,
+    regularization,
+)
 
-__all__ = ["CycleGAN", "Direction", "GeneratorOutput", "LossWeights", "per_sample"]
+if TYPE_CHECKING:
+    from .base import DiscriminatorModule, GeneratorModule
 
-Direction = Literal["a2b", "b2a"]
+__all__ = ["CycleGAN", "GeneratorOutput", "LossWeights", "cyclegan"]
 
 
 @dataclass
@@ -123,91 +132,10 @@ class GeneratorOutput:
     rec_a: Tensor
     rec_b: Tensor
 
-
-#: A part as :class:`CycleGAN` takes it: a registry name, a config ``{"name": ..., **kwargs}`` or
-#: a module.
-PartSpec = str | Mapping[str, object] | nn.Module
-
-if TYPE_CHECKING:
-    # How the model sees its networks: registered sub-modules (parameters, modes, state dicts)
-    # with their protocol's call. Python has no intersection type; these stand for one.
-
-    class _GeneratorModule(nn.Module, GeneratorProtocol):
-        def __call__(self, x: Tensor, /) -> Tensor: ...
-
-    class _DiscriminatorModule(nn.Module, DiscriminatorProtocol):
-        def __call__(self, x: Tensor, /) -> list[Tensor]: ...
-
-
-def _as_part(kind: str, spec: PartSpec) -> nn.Module:
-    if isinstance(spec, nn.Module):
-        return spec
-    part = from_config(kind, spec)
-    if not isinstance(part, nn.Module):
-        raise TypeError(f"{kind} {spec!r} did not build an nn.Module (got {type(part).__name__})")
-    return part
-
-
-@contextlib.contextmanager
-def frozen(*modules: nn.Module) -> Iterator[None]:
-    """Temporarily stop gradients from reaching the parameters of ``modules``."""
-    saved = [(p, p.requires_grad) for m in modules for p in m.parameters()]
-    for p, _ in saved:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in saved:
-            p.requires_grad_(flag)
-
-
-def per_sample(module: nn.Module) -> bool:
-    """Whether ``module`` treats every sample of a batch on its own, so that one pass over two
-    batches stacked together gives the two passes' outputs (up to float rounding).
-
-    False when it holds a batch-norm layer (statistics over the batch), a spectral-norm
-    parametrisation (one power iteration per forward call) or any layer with the attribute
-    ``batch_coupled = True`` (set it on your own layers that mix samples).
-    """
-    for m in module.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm) or getattr(m, "batch_coupled", False):
-            return False
-        if hasattr(m, "weight_orig") or any(
-            "spectral" in type(p).__name__.lower()
-            for plist in getattr(m, "parametrizations", {}).values()
-            for p in plist
-        ):
-            return False
-    return True
-
-
-def _split_scores(
-    scores: Sequence[Tensor] | Tensor, sizes: list[int]
-) -> tuple[list[Tensor], list[Tensor]]:
-    """Split a discriminator's output (a list of score maps) along the batch; a bare tensor
-    (a plain module's single map) gives lists of one."""
-    if isinstance(scores, Tensor):
-        scores = [scores]
-    pairs = [s.split(sizes) for s in scores]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def _features(D: nn.Module, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
-    """``D.forward_features(x)``, or a ``TypeError`` naming what feature matching needs."""
-    if not isinstance(D, FeatureDiscriminatorProtocol):
-        raise TypeError(
-            f"feature matching (weights.feature_matching > 0) needs discriminators with "
-            f"forward_features(x) -> (scores, features); {type(D).__name__} has none"
-        )
-    return D.forward_features(x)
-
-
-def _regularization(module: nn.Module, like: Tensor) -> Tensor:
-    fn = getattr(module, "regularization", None)
-    if fn is None:
-        return like.new_zeros(())
-    value = fn()
-    return value if isinstance(value, Tensor) else like.new_tensor(float(value))
+    @property
+    def fakes(self) -> dict[DomainKey, Tensor]:
+        """``{"a": fake_a, "b": fake_b}``, what :meth:`CycleGAN.discriminator_objective` takes."""
+        return {"a": self.fake_a, "b": self.fake_b}
 
 
 class CycleGAN(nn.Module):
@@ -257,6 +185,8 @@ class CycleGAN(nn.Module):
     value_range: tuple[float, float] = (0.0, 1.0)
     #: Training step of the checkpoint it was loaded from (0 for a fresh model).
     checkpoint_step: int = 0
+    #: Trains on unpaired A and B images.
+    paired: bool = False
 
     def __init__(
         self,
@@ -276,24 +206,16 @@ class CycleGAN(nn.Module):
             raise TypeError(f"fuse_passes must be a bool; got {fuse_passes!r}")
         self.fuse_passes = fuse_passes
         # Every nn.Module is taken as a network: its call is the protocol's by contract.
-        self.G_ab = cast("_GeneratorModule", _as_part("generator", G_ab))
-        self.G_ba = cast("_GeneratorModule", _as_part("generator", G_ba))
-        self.D_a = cast("_DiscriminatorModule", _as_part("discriminator", D_a))
-        self.D_b = cast("_DiscriminatorModule", _as_part("discriminator", D_b))
-        adv = _as_part("adversarial_loss", adversarial)
-        missing = [m for m in ("generator", "discriminator") if not callable(getattr(adv, m, None))]
-        if missing or not isinstance(adv, AdversarialLossProtocol):
-            raise TypeError(
-                f"adversarial loss {type(adv).__name__} has no {missing[0]}() "
-                "method; it must provide generator(fake_scores) and "
-                "discriminator(real_scores, fake_scores)"
-            )
-        self.adversarial: AdversarialLossProtocol = adv
-        self.reconstruction: ReconstructionLossProtocol = _as_part(
+        self.G_ab = cast("GeneratorModule", as_part("generator", G_ab))
+        self.G_ba = cast("GeneratorModule", as_part("generator", G_ba))
+        self.D_a = cast("DiscriminatorModule", as_part("discriminator", D_a))
+        self.D_b = cast("DiscriminatorModule", as_part("discriminator", D_b))
+        self.adversarial = as_adversarial(adversarial)
+        self.reconstruction: ReconstructionLossProtocol = as_part(
             "reconstruction_loss", reconstruction
         )
         self.penalty: PenaltyProtocol | None = (
-            None if penalty is None else _as_part("penalty", penalty)
+            None if penalty is None else as_part("penalty", penalty)
         )
         self.weights = LossWeights.from_mapping(weights)
 
@@ -302,42 +224,25 @@ class CycleGAN(nn.Module):
     def from_config(cls, config: Mapping[str, Any]) -> CycleGAN:
         """Build from plain data (a dict or a TOML ``[model]`` table).
 
-        Keys: ``generator`` (used for both directions unless ``generator_ba`` is given),
-        ``discriminator`` (both, unless ``discriminator_b``), ``adversarial``,
-        ``reconstruction``, ``penalty``, ``weights``. Unknown keys are rejected.
+        Keys: ``name`` (``"cyclegan"`` or absent), ``generator`` (used for both directions
+        unless ``generator_ba`` is given), ``discriminator`` (both, unless ``discriminator_b``),
+        ``adversarial``, ``reconstruction``, ``penalty``, ``weights``. Unknown keys are
+        rejected. :func:`~cyclegan_ms.models.build_model` builds any model by its ``name``.
         """
-        accepted = {
-            "generator",
-            "generator_ba",
-            "discriminator",
-            "discriminator_b",
-            "adversarial",
-            "reconstruction",
-            "penalty",
-            "weights",
-        }
-        unknown = sorted(set(config) - accepted)
-        if unknown:
+        options = {k: v for k, v in config.items() if k != "name"}
+        name = config.get("name", "cyclegan")
+        if name != "cyclegan":
             raise ValueError(
-                f"unknown model key(s) {', '.join(unknown)}; accepted: {', '.join(sorted(accepted))}"
+                f"CycleGAN.from_config got a {name!r} model config; build it with "
+                "cyclegan_ms.models.build_model"
             )
+        check_keys("model", options, set(_CONFIG_KEYS))
         for key in ("generator", "discriminator"):
-            if key not in config:
+            if key not in options:
                 raise ValueError(
                     f"model config needs a {key!r} table (e.g. {{name = 'seed_unet'}})"
                 )
-        g = config["generator"]
-        d = config["discriminator"]
-        return cls(
-            G_ab=g,
-            G_ba=config.get("generator_ba", g),
-            D_a=d,
-            D_b=config.get("discriminator_b", d),
-            adversarial=config.get("adversarial", "lsgan"),
-            reconstruction=config.get("reconstruction", "l1"),
-            penalty=config.get("penalty"),
-            weights=config.get("weights"),
-        )
+        return cyclegan(**options)
 
     def config(self) -> dict[str, object]:
         """Plain-data config that :meth:`from_config` turns back into an equal model.
@@ -348,6 +253,7 @@ class CycleGAN(nn.Module):
             If a part was passed as a module not built through the registry.
         """
         cfg: dict[str, object] = {
+            "name": "cyclegan",
             "generator": config_of(self.G_ab),
             "generator_ba": config_of(self.G_ba),
             "discriminator": config_of(self.D_a),
@@ -369,15 +275,27 @@ class CycleGAN(nn.Module):
         """``[D_a, D_b]``."""
         return [self.D_a, self.D_b]
 
+    def averaged_generators(self) -> dict[str, nn.Module]:
+        """``{"G_ab": G_ab, "G_ba": G_ba}``: both get an EMA copy."""
+        return {"G_ab": self.G_ab, "G_ba": self.G_ba}
+
+    def pooled_domains(self) -> tuple[DomainKey, ...]:
+        """``("a", "b")``: the fakes of both domains go through an image pool."""
+        return ("a", "b")
+
+    def translators(self) -> dict[Direction, nn.Module]:
+        """``{"a2b": G_ab, "b2a": G_ba}``."""
+        return {"a2b": self.G_ab, "b2a": self.G_ba}
+
     def generator_objective(self, real_a: Tensor, real_b: Tensor) -> GeneratorOutput:
         """The generators' objective for a batch; gradients never reach the discriminators.
 
         Parameters
         ----------
         real_a
-            Domain-A images, ``(B, C_a, H, W)``.
+            DomainKey-A images, ``(B, C_a, H, W)``.
         real_b
-            Domain-B images, ``(B, C_b, H, W)`` (unpaired with ``real_a``).
+            DomainKey-B images, ``(B, C_b, H, W)`` (unpaired with ``real_a``).
 
         Returns
         -------
@@ -402,11 +320,11 @@ class CycleGAN(nn.Module):
             rec_b = self.G_ab(fake_a)
             losses: dict[str, Tensor] = {}
             if w.feature_matching > 0:
-                scores_a, feats_fake_a = _features(self.D_a, fake_a)
-                scores_b, feats_fake_b = _features(self.D_b, fake_b)
+                scores_a, feats_fake_a = discriminator_features(self.D_a, fake_a)
+                scores_b, feats_fake_b = discriminator_features(self.D_b, fake_b)
                 with torch.no_grad():
-                    _, feats_real_a = _features(self.D_a, real_a)
-                    _, feats_real_b = _features(self.D_b, real_b)
+                    _, feats_real_a = discriminator_features(self.D_a, real_a)
+                    _, feats_real_b = discriminator_features(self.D_b, real_b)
                 losses["fm_a"] = feature_matching_loss(feats_real_a, feats_fake_a)
                 losses["fm_b"] = feature_matching_loss(feats_real_b, feats_fake_b)
             else:
@@ -422,7 +340,7 @@ class CycleGAN(nn.Module):
             if w.moments > 0:
                 losses["mom_a"] = colour_moment_loss(fake_a, real_a)
                 losses["mom_b"] = colour_moment_loss(fake_b, real_b)
-            losses["reg"] = _regularization(self.G_ab, real_a) + _regularization(self.G_ba, real_a)
+            losses["reg"] = regularization(self.G_ab, real_a) + regularization(self.G_ba, real_a)
         total = (
             w.adversarial * (losses["adv_a"] + losses["adv_b"])
             + (w.cycle if w.cycle_a is None else w.cycle_a) * losses["cycle_a"]
@@ -439,7 +357,7 @@ class CycleGAN(nn.Module):
         return GeneratorOutput(losses, fake_a=fake_a, fake_b=fake_b, rec_a=rec_a, rec_b=rec_b)
 
     def discriminator_objective(
-        self, real_a: Tensor, real_b: Tensor, fake_a: Tensor, fake_b: Tensor
+        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[DomainKey, Tensor]
     ) -> dict[str, Tensor]:
         """The discriminators' objective: real images against (pooled) generated ones.
 
@@ -447,11 +365,11 @@ class CycleGAN(nn.Module):
 
         Parameters
         ----------
-        real_a, fake_a
-            Real and generated A images, ``(B, C_a, H, W)`` (``fake_a`` may come from a pool
-            and have another batch size).
-        real_b, fake_b
-            Real and generated B images, ``(B, C_b, H, W)``.
+        real_a, real_b
+            Real A and B images, ``(B, C_a, H, W)`` and ``(B, C_b, H, W)``.
+        fakes
+            ``{"a": fake_a, "b": fake_b}`` (:attr:`GeneratorOutput.fakes`, or their pooled
+            versions, which may have another batch size).
 
         Returns
         -------
@@ -459,14 +377,14 @@ class CycleGAN(nn.Module):
             Scalars ``d_a``, ``d_b``, ``penalty_a``/``penalty_b`` (when a penalty is on) and
             ``total``.
         """
-        fake_a, fake_b = fake_a.detach(), fake_b.detach()
+        fake_a, fake_b = fakes["a"].detach(), fakes["b"].detach()
         w = self.weights
         out = {
             "d_a": self.adversarial.discriminator(
-                *self._real_fake_scores(self.D_a, real_a, fake_a)
+                *real_fake_scores(self.D_a, real_a, fake_a, fuse=self.fuse_passes)
             ),
             "d_b": self.adversarial.discriminator(
-                *self._real_fake_scores(self.D_b, real_b, fake_b)
+                *real_fake_scores(self.D_b, real_b, fake_b, fuse=self.fuse_passes)
             ),
         }
         total = w.discriminator * (out["d_a"] + out["d_b"])
@@ -482,16 +400,20 @@ class CycleGAN(nn.Module):
             self.fuse_passes and x.shape[1:] == y.shape[1:] and all(per_sample(net) for net in nets)
         )
 
-    def _real_fake_scores(
-        self, D: _DiscriminatorModule, real: Tensor, fake: Tensor
-    ) -> tuple[Sequence[Tensor], Sequence[Tensor]]:
-        if self._fusable(real, fake, D):
-            # Under autocast a generator may return bf16 fakes beside fp32 reals: stack them in
-            # the wider type (lossless for the fakes; the first layer casts both as before).
-            dtype = torch.promote_types(real.dtype, fake.dtype)
-            both = torch.cat([real.to(dtype), fake.to(dtype)])
-            return _split_scores(D(both), [real.shape[0], fake.shape[0]])
-        return D(real), D(fake)
+    @torch.no_grad()
+    def preview(self, real_a: Tensor, real_b: Tensor) -> list[list[Tensor]]:
+        """Sample-grid rows: input | translated | reconstructed, A→B→A then B→A→B.
+
+        Shape
+        -----
+        ``(N, C, H, W), (N, C, H, W) -> 2N rows of three (C, H, W)``.
+        """
+        fake_b = self.G_ab(real_a)
+        rec_a = self.G_ba(fake_b)
+        fake_a = self.G_ba(real_b)
+        rec_b = self.G_ab(fake_a)
+        rows = [[real_a[i], fake_b[i], rec_a[i]] for i in range(real_a.shape[0])]
+        return rows + [[real_b[i], fake_a[i], rec_b[i]] for i in range(real_b.shape[0])]
 
     @torch.no_grad()
     def translate(self, x: Tensor, direction: Direction = "a2b") -> Tensor:
@@ -514,3 +436,45 @@ class CycleGAN(nn.Module):
         if direction == "b2a":
             return self.G_ba(x)
         raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
+
+
+#: The keys of a CycleGAN ``[model]`` table (besides ``name``).
+_CONFIG_KEYS = (
+    "generator",
+    "generator_ba",
+    "discriminator",
+    "discriminator_b",
+    "adversarial",
+    "reconstruction",
+    "penalty",
+    "weights",
+)
+
+
+@register("model", "cyclegan")
+def cyclegan(
+    *,
+    generator: str | Mapping[str, object],
+    generator_ba: str | Mapping[str, object] | None = None,
+    discriminator: str | Mapping[str, object],
+    discriminator_b: str | Mapping[str, object] | None = None,
+    adversarial: str | Mapping[str, object] = "lsgan",
+    reconstruction: str | Mapping[str, object] = "l1",
+    penalty: str | Mapping[str, object] | None = None,
+    weights: Mapping[str, float | None] | None = None,
+) -> CycleGAN:
+    """The ``[model] name = "cyclegan"`` table (the default): a :class:`CycleGAN`.
+
+    ``generator`` serves both directions unless ``generator_ba`` is given; ``discriminator``
+    both domains unless ``discriminator_b`` is.
+    """
+    return CycleGAN(
+        G_ab=generator,
+        G_ba=generator if generator_ba is None else generator_ba,
+        D_a=discriminator,
+        D_b=discriminator if discriminator_b is None else discriminator_b,
+        adversarial=adversarial,
+        reconstruction=reconstruction,
+        penalty=penalty,
+        weights=weights,
+    )
