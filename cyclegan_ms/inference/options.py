@@ -25,6 +25,7 @@ from typing_extensions import Unpack
 
 from .._checks import check_int, check_value_range
 from ..generators.card import Direction, check_direction
+from .engines import ENGINE_CHOICES, EngineSpec
 
 __all__ = [
     "EvalTranslateKwargs",
@@ -99,6 +100,11 @@ class TranslateOptions:
         bf16 outputs differ from fp32 by about one 8-bit level on average (PSNR above 40 dB
         between the two; ``tests/test_translate_precision.py``), far below what separates the
         models compared in ``benchmarks/RESULTS.md``.
+    engine
+        How the generator's forward pass runs (:mod:`~cyclegan_ms.inference.engines`):
+        ``"eager"`` (default) PyTorch in ``precision``; ``"auto"``: the fastest engine here
+        whose output is within 40 dB PSNR of fp32 PyTorch, measured on the first batch and
+        cached; or one by name (``"onnx_fp32"``, ``"onnx_int8"``, ``"compile_bf16"``, ...).
 
     Raises
     ------
@@ -126,6 +132,7 @@ class TranslateOptions:
     ema: bool | None = None
     progress: bool = False
     precision: InferencePrecision = "auto"
+    engine: EngineSpec = "eager"
 
     def __post_init__(self) -> None:
         check_direction(self.direction)
@@ -164,6 +171,10 @@ class TranslateOptions:
             raise ValueError(f"progress must be True or False; got {self.progress!r}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16'; got {self.precision!r}")
+        if self.engine not in ENGINE_CHOICES:
+            raise ValueError(
+                f"engine must be one of {', '.join(ENGINE_CHOICES)}; got {self.engine!r}"
+            )
 
     def replace(self, **changes: Unpack[OptionsKwargs]) -> TranslateOptions:
         """A copy with ``changes`` applied (validated; unknown names rejected with a suggestion).
@@ -194,6 +205,7 @@ class EvalTranslateKwargs(TypedDict, total=False):
     value_range: tuple[float, float] | None
     ema: bool | None
     precision: InferencePrecision
+    engine: EngineSpec
 
 
 class TranslateKwargs(EvalTranslateKwargs, total=False):
