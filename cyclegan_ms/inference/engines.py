@@ -70,6 +70,7 @@ __all__ = [
     "build_engine",
     "choose_engine",
     "engine_cache_dir",
+    "named_engine",
     "night_calibration_frames",
     "parity_db",
     "weights_digest",
@@ -447,6 +448,24 @@ def build_engine(
         else _onnx_file(generator, card, folder / "onnx")
     )
     return OnnxEngine(name, path)
+
+
+def named_engine(
+    name: EngineName,
+    generator: nn.Module,
+    card: GeneratorCard,
+    *,
+    dtype: torch.dtype = torch.float32,
+) -> Engine:
+    """:func:`build_engine` for an engine asked for by name, and the log line saying so.
+
+    Shape
+    -----
+    As the engine: ``(B, C, H, W) -> (B, C_out, H, W)``.
+    """
+    engine = build_engine(name, generator, card, dtype=dtype)
+    logger.info("engine %s (asked for by name; not checked against eager_fp32)", name)
+    return engine
 
 
 # --------------------------------------------------------------------------- choosing

@@ -51,7 +51,7 @@ from torch import Tensor
 from typing_extensions import Unpack
 
 from ..precision import resolve_inference_precision
-from .engines import EagerEngine, Engine, EngineChoice, build_engine, choose_engine
+from .engines import EagerEngine, Engine, EngineChoice, choose_engine, named_engine
 from .kinds import ImageBatch, ImageLike, ImageT, image_batch
 from .norm_stats import NormStats, collect_norm_stats, needs_image_stats, use_norm_stats
 from .options import (
@@ -286,7 +286,7 @@ class Translator:
                     )
                 else:
                     assert spec != "eager"
-                    self._engine = build_engine(spec, self.generator, self.card, dtype=self.dtype)
+                    self._engine = named_engine(spec, self.generator, self.card, dtype=self.dtype)
         return self._engine
 
     def _net(self, x: Tensor) -> Tensor:
