@@ -5,16 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
 from .checkpoint import CheckpointError, ema_weights, find_latest, load_checkpoint
 from .generators import card_of, set_card
 from .models import build_model
-
-if TYPE_CHECKING:
-    from .protocols import TranslationModule
+from .protocols import TranslationModule
 
 __all__ = ["load"]
 

@@ -42,7 +42,7 @@ from .generators.card import Direction
 __all__ = [
     "AdversarialLossProtocol",
     "DiscriminatorProtocol",
-    "Domain",
+    "DomainKey",
     "FeatureDiscriminatorProtocol",
     "FeatureGeneratorProtocol",
     "GeneratorProtocol",
@@ -50,10 +50,11 @@ __all__ = [
     "PenaltyProtocol",
     "ReconstructionLossProtocol",
     "TranslationModelProtocol",
+    "TranslationModule",
 ]
 
 #: An image domain: ``"a"`` (the source, night) or ``"b"`` (the target, day).
-Domain = Literal["a", "b"]
+DomainKey = Literal["a", "b"]
 
 
 class GeneratorProtocol(Protocol):
@@ -180,7 +181,7 @@ class GeneratorResultProtocol(Protocol):
         ...
 
     @property
-    def fakes(self) -> dict[Domain, Tensor]:
+    def fakes(self) -> dict[DomainKey, Tensor]:
         """Generated images by the domain they imitate (``"b"``: translations A→B)."""
         ...
 
@@ -221,7 +222,7 @@ class TranslationModelProtocol(Protocol):
         stored under in a checkpoint's ``ema`` table."""
         ...
 
-    def pooled_domains(self) -> tuple[Domain, ...]:
+    def pooled_domains(self) -> tuple[DomainKey, ...]:
         """The domains whose generated images go through an image pool (``train.pool_size``)
         before the discriminator objective; the others are passed as generated."""
         ...
@@ -235,7 +236,7 @@ class TranslationModelProtocol(Protocol):
         ...
 
     def discriminator_objective(
-        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[Domain, Tensor], /
+        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[DomainKey, Tensor], /
     ) -> dict[str, Tensor]:
         """The discriminator side's scalar losses (``"total"`` to back-propagate) given the
         reals and the (pooled) ``fakes`` of :meth:`generator_objective`."""
@@ -253,9 +254,16 @@ class TranslationModelProtocol(Protocol):
 if TYPE_CHECKING:
     # How the trainer, the loader and inference see a model: an nn.Module (moved, saved, put in
     # train or eval mode) with the protocol's calls. Python has no intersection type; this
-    # stands for one.
+    # stands for one for the type checker.
 
     class TranslationModule(nn.Module, TranslationModelProtocol):
         value_range: tuple[float, float]
         checkpoint_step: int
         paired: bool
+
+else:
+    #: A model as the trainer, :func:`cyclegan_ms.load` and inference hold it: an ``nn.Module``
+    #: with the calls of :class:`TranslationModelProtocol` (for the type checker, both; at run
+    #: time ``nn.Module``, the protocol checked by
+    #: :func:`~cyclegan_ms.models.as_translation_model`).
+    TranslationModule = nn.Module

@@ -52,6 +52,13 @@ def systems(size: int) -> dict[str, tuple[str, list[str]]]:
         # exposure-blind generators (generator.exposure_norm) are in the recipe since session 7;
         # this is the recipe of sessions 5-6 (the rows of session 6 named "night2day")
         "night2day-exposure": (n2d, ["model.generator.exposure_norm=0.0"]),
+        # other models on the night2day recipe (cyclegan_ms.models): CUT and FastCUT (unpaired),
+        # pix2pix (aligned scene pairs, beside the hand-written `paired` L1 ceiling) and its
+        # GAN ablation (the L1 term alone, through the same Trainer)
+        "cut": ("night2day_cut", []),
+        "fastcut": ("night2day_fastcut", []),
+        "pix2pix": ("night2day_pix2pix", []),
+        "pix2pix-gan": ("night2day_pix2pix", ["model.adversarial_weight=0.0"]),
         **VARIANTS,
     }
 

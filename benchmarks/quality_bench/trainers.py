@@ -16,7 +16,7 @@ import torch
 import cyclegan_ms
 from cyclegan_ms.data.pairs import train_scene_pairs
 from cyclegan_ms.metrics.image import from_unit, to_unit
-from cyclegan_ms.models import CycleGAN
+from cyclegan_ms.models import CUT, CycleGAN, Pix2Pix
 from cyclegan_ms.registry import from_config
 from cyclegan_ms.training.config import load_config
 from cyclegan_ms.training.experiment import build_trainer
@@ -27,7 +27,7 @@ from .systems import common_overrides, systems
 Translate = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _translate_with(model: CycleGAN, value_range: tuple[float, float]) -> Translate:
+def _translate_with(model: CycleGAN | CUT | Pix2Pix, value_range: tuple[float, float]) -> Translate:
     """``model.translate`` (A to B) on images in [0, 1], through the model's data range."""
     model.eval()
 
@@ -42,8 +42,9 @@ def _translate_with(model: CycleGAN, value_range: tuple[float, float]) -> Transl
 def train_unpaired(
     name: str, size: int, seed: int, minutes: float, run_dir: Path
 ) -> tuple[Translate, int, Translate | None]:
-    """Train system ``name``; return the translator a user gets (``cyclegan_ms.load``: the EMA
-    weights when the recipe keeps them), the step count, and the raw last weights when EMA is on."""
+    """Train system ``name`` (any preset through the Trainer, pix2pix on aligned pairs included);
+    return the translator a user gets (``cyclegan_ms.load``: the EMA weights when the recipe keeps
+    them), the step count, and the raw last weights when EMA is on."""
     preset, extra = systems(size)[name]
     cfg = load_config(preset, [*common_overrides(size, seed, minutes), *extra])
     # the job's folder is its own scratch: a rerun (--force, or after a killed session) replaces it

@@ -22,11 +22,9 @@ from ..protocols import (
     FeatureDiscriminatorProtocol,
     GeneratorProtocol,
     TranslationModelProtocol,
+    TranslationModule,
 )
 from ..registry import from_config
-
-if TYPE_CHECKING:
-    from ..protocols import TranslationModule
 
 __all__ = [
     "DEFAULT_MODEL",

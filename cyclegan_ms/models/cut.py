@@ -28,7 +28,7 @@ from .._checks import check_int
 from ..generators.base import check_feature_layers
 from ..generators.card import Direction
 from ..losses.contrastive import Negatives, PatchNCELoss, PatchSampler
-from ..protocols import Domain, FeatureGeneratorProtocol, PenaltyProtocol
+from ..protocols import DomainKey, FeatureGeneratorProtocol, PenaltyProtocol
 from ..registry import config_of, register
 from .base import (
     PartSpec,
@@ -79,7 +79,7 @@ class CUTOutput:
     idt_b: Tensor | None
 
     @property
-    def fakes(self) -> dict[Domain, Tensor]:
+    def fakes(self) -> dict[DomainKey, Tensor]:
         """``{"b": fake_b}``, what :meth:`CUT.discriminator_objective` takes."""
         return {"b": self.fake_b}
 
@@ -243,8 +243,9 @@ class CUT(nn.Module):
 
     # ------------------------------------------------------------------ the protocol
     def generators(self) -> list[nn.Module]:
-        """``[G, sampler]``: the sampler's MLP heads train with the generator."""
-        return [self.G, self.sampler]
+        """``[G, sampler]``: the sampler's MLP heads train with the generator (``[G]`` when
+        ``nce_weight`` is 0: the heads are then unused)."""
+        return [self.G, self.sampler] if self.nce_weight > 0 else [self.G]
 
     def discriminators(self) -> list[nn.Module]:
         """``[D]``."""
@@ -254,7 +255,7 @@ class CUT(nn.Module):
         """``{"G": G}``."""
         return {"G": self.G}
 
-    def pooled_domains(self) -> tuple[Domain, ...]:
+    def pooled_domains(self) -> tuple[DomainKey, ...]:
         """``("b",)`` (CUT trains without a pool: ``train.pool_size = 0``)."""
         return ("b",)
 
@@ -296,9 +297,9 @@ class CUT(nn.Module):
         Parameters
         ----------
         real_a
-            Domain-A images, ``(B, C, H, W)``.
+            DomainKey-A images, ``(B, C, H, W)``.
         real_b
-            Domain-B images, ``(B, C, H, W)`` (unpaired with ``real_a``).
+            DomainKey-B images, ``(B, C, H, W)`` (unpaired with ``real_a``).
 
         Returns
         -------
@@ -329,16 +330,16 @@ class CUT(nn.Module):
         return CUTOutput(losses, fake_b=fake_b, idt_b=idt_b)
 
     def discriminator_objective(
-        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[Domain, Tensor]
+        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[DomainKey, Tensor]
     ) -> dict[str, Tensor]:
         """The discriminator's objective: real B images against generated ones (detached here).
 
         Parameters
         ----------
         real_a
-            Domain-A images (unused: D judges B only), ``(B, C, H, W)``.
+            DomainKey-A images (unused: D judges B only), ``(B, C, H, W)``.
         real_b
-            Domain-B images, ``(B, C, H, W)``.
+            DomainKey-B images, ``(B, C, H, W)``.
         fakes
             ``{"b": fake_b}`` (:attr:`CUTOutput.fakes`, or pooled).
 

@@ -18,7 +18,7 @@ from torch import Tensor
 from ..generators.card import Direction
 from ..losses import colour_moment_loss, feature_matching_loss
 from ..protocols import (
-    Domain,
+    DomainKey,
     PenaltyProtocol,
     ReconstructionLossProtocol,
 )
@@ -133,7 +133,7 @@ class GeneratorOutput:
     rec_b: Tensor
 
     @property
-    def fakes(self) -> dict[Domain, Tensor]:
+    def fakes(self) -> dict[DomainKey, Tensor]:
         """``{"a": fake_a, "b": fake_b}``, what :meth:`CycleGAN.discriminator_objective` takes."""
         return {"a": self.fake_a, "b": self.fake_b}
 
@@ -279,7 +279,7 @@ class CycleGAN(nn.Module):
         """``{"G_ab": G_ab, "G_ba": G_ba}``: both get an EMA copy."""
         return {"G_ab": self.G_ab, "G_ba": self.G_ba}
 
-    def pooled_domains(self) -> tuple[Domain, ...]:
+    def pooled_domains(self) -> tuple[DomainKey, ...]:
         """``("a", "b")``: the fakes of both domains go through an image pool."""
         return ("a", "b")
 
@@ -293,9 +293,9 @@ class CycleGAN(nn.Module):
         Parameters
         ----------
         real_a
-            Domain-A images, ``(B, C_a, H, W)``.
+            DomainKey-A images, ``(B, C_a, H, W)``.
         real_b
-            Domain-B images, ``(B, C_b, H, W)`` (unpaired with ``real_a``).
+            DomainKey-B images, ``(B, C_b, H, W)`` (unpaired with ``real_a``).
 
         Returns
         -------
@@ -357,7 +357,7 @@ class CycleGAN(nn.Module):
         return GeneratorOutput(losses, fake_a=fake_a, fake_b=fake_b, rec_a=rec_a, rec_b=rec_b)
 
     def discriminator_objective(
-        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[Domain, Tensor]
+        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[DomainKey, Tensor]
     ) -> dict[str, Tensor]:
         """The discriminators' objective: real images against (pooled) generated ones.
 

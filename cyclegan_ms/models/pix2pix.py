@@ -25,7 +25,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..generators.card import Direction
-from ..protocols import Domain, PenaltyProtocol, ReconstructionLossProtocol
+from ..protocols import DomainKey, PenaltyProtocol, ReconstructionLossProtocol
 from ..registry import config_of, register
 from .base import (
     PartSpec,
@@ -64,7 +64,7 @@ class Pix2PixOutput:
     fake_b: Tensor
 
     @property
-    def fakes(self) -> dict[Domain, Tensor]:
+    def fakes(self) -> dict[DomainKey, Tensor]:
         """``{"b": fake_b}``, what :meth:`Pix2Pix.discriminator_objective` takes."""
         return {"b": self.fake_b}
 
@@ -203,7 +203,7 @@ class Pix2Pix(nn.Module):
         """``{"G": G}``."""
         return {"G": self.G}
 
-    def pooled_domains(self) -> tuple[Domain, ...]:
+    def pooled_domains(self) -> tuple[DomainKey, ...]:
         """``()``: no image pool (a pooled output would be judged beside another input)."""
         return ()
 
@@ -244,7 +244,7 @@ class Pix2Pix(nn.Module):
         return Pix2PixOutput(losses, fake_b=fake_b)
 
     def discriminator_objective(
-        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[Domain, Tensor]
+        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[DomainKey, Tensor]
     ) -> dict[str, Tensor]:
         """The conditional discriminator's objective: ``(a, b)`` against ``(a, G(a))``.
 

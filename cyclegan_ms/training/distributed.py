@@ -11,18 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TypedDict
 
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 from torch import Tensor
 
-from ..protocols import Domain
+from ..protocols import DomainKey, TranslationModule
 from .config import ConfigError
-
-if TYPE_CHECKING:
-    from ..protocols import TranslationModule
 
 __all__ = [
     "DistInfo",
@@ -137,7 +134,7 @@ class GeneratorPhaseOutput(TypedDict):
     """What the generator phase of :func:`wrap_phases` returns (a dict, which DDP can walk)."""
 
     losses: dict[str, Tensor]
-    fakes: dict[Domain, Tensor]
+    fakes: dict[DomainKey, Tensor]
 
 
 class _DiscriminatorPhase(nn.Module):
@@ -150,7 +147,7 @@ class _DiscriminatorPhase(nn.Module):
         object.__setattr__(self, "_model", model)
 
     def forward(
-        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[Domain, Tensor]
+        self, real_a: Tensor, real_b: Tensor, fakes: Mapping[DomainKey, Tensor]
     ) -> dict[str, Tensor]:
         return self._model.discriminator_objective(real_a, real_b, fakes)
 

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -14,13 +14,11 @@ import torch.nn as nn
 from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
 from ..models import build_model
+from ..protocols import TranslationModule
 from .config import ConfigError, DataConfig, ExperimentConfig, load_config
 from .distributed import init_process
 from .run_folder import Overwrite, check_run_folder, run_folder_of
 from .trainer import Trainer, TrainResult
-
-if TYPE_CHECKING:
-    from ..protocols import TranslationModule
 
 __all__ = [
     "build_dataset",

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,7 +46,7 @@ from ..generators.card import Direction
 from ..models import as_translation_model
 from ..pool import ImagePool
 from ..precision import FastPath, Precision, choose_fast_path, set_determinism
-from ..protocols import Domain
+from ..protocols import DomainKey, TranslationModule
 from ..utils.files import atomic_write_bytes
 from .callbacks import Callback, default_callbacks, merge_callbacks
 from .config import ConfigError, OptimConfig, TrainConfig
@@ -60,9 +60,6 @@ from .run_folder import (
     trim_log,
 )
 from .schedules import schedule_from_config
-
-if TYPE_CHECKING:
-    from ..protocols import TranslationModule
 
 __all__ = ["TrainResult", "Trainer"]
 
@@ -223,7 +220,7 @@ class Trainer:
         self.scaler_g = self.setup.grad_scaler(self.device.type)
         self.scaler_d = self.setup.grad_scaler(self.device.type)
         #: The image pool of each domain the model pools (``model.pooled_domains()``).
-        self.pools: dict[Domain, ImagePool] = {
+        self.pools: dict[DomainKey, ImagePool] = {
             d: ImagePool(cfg.pool_size, seed=cfg.seed * 2 + _POOL_SEED[d])
             for d in model.pooled_domains()
         }
