@@ -28,7 +28,7 @@ from .registry import (
     register,
     register_kind,
 )
-from .training import Trainer
+from .training import Trainer, distill
 
 if TYPE_CHECKING:
     from .video.files import translate_video
@@ -46,6 +46,7 @@ __all__ = [
     "build",
     "config_of",
     "discriminators",
+    "distill",
     "from_config",
     "generators",
     "get",
