@@ -24,6 +24,7 @@ many inputs as it likes, which converges far faster than the unpaired game the t
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -468,7 +469,10 @@ def student_config(
     elif isinstance(student, Mapping):
         cfg = dict(student)
     elif str(student).endswith(".toml"):
-        import tomllib
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
 
         data = tomllib.loads(Path(student).read_text())
         table = data.get("generator", data)
