@@ -72,6 +72,8 @@ def test_config_rebuilds_it_and_a_module_teacher_cannot_be_named(teacher_file: P
 
 def test_student_config_by_width_name_and_toml(tmp_path: Path) -> None:
     assert student_config(TEACHER)["base_width"] == 2  # a quarter of the teacher's 8
+    # a width left at its default is not in the config: seed_unet's 16 gives 4
+    assert student_config({"name": "seed_unet"}) == {"name": "seed_unet", "base_width": 4}
     assert student_config(TEACHER, width=3) == {**TEACHER, "base_width": 3}
     assert student_config(None, "resnet_6blocks", width=8) == {"name": "resnet_6blocks", "ngf": 8}
     toml = tmp_path / "s.toml"

@@ -146,7 +146,9 @@ def test_cli_is_built_from_the_listed_command_modules() -> None:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     assert (
-        list(sub.choices) == listed == ["train", "list", "presets", "translate", "export", "eval"]
+        list(sub.choices)
+        == listed
+        == ["train", "distill", "list", "presets", "translate", "export", "eval"]
     )
     import cyclegan_ms.cli
 

@@ -20,7 +20,8 @@ tiles, video filters) stays the :class:`~cyclegan_ms.inference.Translator`'s. Th
 
 ``engine="eager"`` (the Python default) is the PyTorch engine of the ``precision`` option
 (``eager_bf16`` or ``eager_fp32``), the behaviour before engines existed. ``engine="auto"``
-(the command line's default) measures every engine available here on the first batch the
+(the command line's default) measures every engine available here (but the ``torch.compile``
+ones, whose compilation takes minutes on a CPU) on the first batch the
 translator sees, checks each against ``eager_fp32`` on that batch (**parity**: PSNR between the
 two outputs of at least :data:`PARITY_DB` = 40 dB, about a quarter of an 8-bit level of RMS
 difference) and keeps the fastest that passes; the choice is logged and cached
@@ -581,7 +582,10 @@ def choose_engine(
     dtype
         The generator's parameter dtype.
     candidates
-        Engines to consider (default: :func:`available_engines` on ``x``'s device).
+        Engines to consider (default: :func:`available_engines` on ``x``'s device but the
+        ``torch.compile`` ones, whose first call compiles for minutes on a CPU for the
+        night2day generator: more than they save on a clip of a few hundred frames; name them
+        to use them).
     repeats
         Timed calls per engine after the warm-up.
     cache
@@ -599,7 +603,11 @@ def choose_engine(
     ``x``: ``(B, C, H, W)``.
     """
     folder = Path(cache_dir) if cache_dir is not None else engine_cache_dir()
-    names = tuple(candidates) if candidates is not None else available_engines(x.device)
+    names = (
+        tuple(candidates)
+        if candidates is not None
+        else tuple(e for e in available_engines(x.device) if not e.startswith("compile"))
+    )
     for n in names:
         if n not in ENGINES:
             raise ValueError(f"unknown engine {n!r}; accepted: {', '.join(ENGINES)}")

@@ -58,6 +58,7 @@ __all__ = [
     "distill",
     "gflops",
     "student_config",
+    "width_of",
 ]
 
 #: The default student is the teacher's architecture at ``width // DEFAULT_WIDTH_DIVISOR``.
@@ -427,6 +428,20 @@ def _teacher_experiment(teacher: Path) -> dict[str, Any] | None:
     return dict(experiment) if experiment else None
 
 
+def width_of(config: Mapping[str, object]) -> int | None:
+    """The width (``base_width``/``ngf``) a generator config builds, its default included;
+    ``None`` for a family without one."""
+    import inspect
+
+    from ..registry import get
+
+    params = inspect.signature(get("generator", str(config["name"]))).parameters
+    key = next((k for k in _WIDTH_KEYS if k in params), None)
+    if key is None:
+        return None
+    return int(cast("int", config.get(key, params[key].default)))
+
+
 def student_config(
     teacher_config: Mapping[str, object] | None,
     student: str | Mapping[str, object] | None = None,
@@ -463,9 +478,6 @@ def student_config(
                 "the teacher's generator was not built by name; give --student NAME or a TOML"
             )
         cfg = dict(teacher_config)
-        key = next((k for k in _WIDTH_KEYS if k in cfg), None)
-        if width is None and key is not None:
-            width = max(1, int(cast("int", cfg[key])) // DEFAULT_WIDTH_DIVISOR)
     elif isinstance(student, Mapping):
         cfg = dict(student)
     elif str(student).endswith(".toml"):
@@ -481,13 +493,17 @@ def student_config(
         cfg = dict(table)
     else:
         cfg = {"name": str(student)}
+    import inspect
+
+    from ..registry import get
+
+    params = inspect.signature(get("generator", str(cfg["name"]))).parameters
+    key = next((k for k in _WIDTH_KEYS if k in params), None)
+    if student is None and width is None and key is not None:
+        # a config leaves out arguments at their default: the teacher's width may be one
+        teacher_width = cfg.get(key, params[key].default)
+        width = max(1, int(cast("int", teacher_width)) // DEFAULT_WIDTH_DIVISOR)
     if width is not None:
-        import inspect
-
-        from ..registry import get
-
-        accepted = inspect.signature(get("generator", str(cfg["name"]))).parameters
-        key = next((k for k in _WIDTH_KEYS if k in accepted), None)
         if key is None:
             raise ConfigError(
                 f"generator {cfg['name']!r} has no width argument ({' or '.join(_WIDTH_KEYS)})"
@@ -591,10 +607,9 @@ def distill(
     result = trainer.fit()
     model = cast("Distillation", trainer.model)
     g = trainer.generator_for(model.direction)
-    key = next((k for k in _WIDTH_KEYS if k in cfg_student), None)
     notes: dict[str, object] = {
         "teacher": str(tpath),
-        "width": cfg_student.get(key) if key else None,
+        "width": width_of(cfg_student),
         "gflops_256": round(gflops(g), 3),
         "teacher_gflops_256": round(gflops(tg), 3),
     }
