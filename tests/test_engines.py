@@ -73,7 +73,7 @@ def test_weights_digest_changes_with_the_weights() -> None:
     assert E.weights_digest(g) != before
 
 
-@pytest.mark.parametrize("name", ["eager_bf16", "onnx_fp32", "openvino_fp32"])
+@pytest.mark.parametrize("name", ["eager_bf16", "onnx_fp32", "openvino_fp32", "openvino_bf16"])
 def test_safe_engines_match_fp32_pytorch(name: E.EngineName, cache: Path) -> None:
     if name not in E.available_engines("cpu"):
         pytest.skip(f"{name} needs hardware or packages this machine lacks")

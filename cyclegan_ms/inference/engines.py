@@ -15,7 +15,8 @@ tiles, video filters) stays the :class:`~cyclegan_ms.inference.Translator`'s. Th
 ``onnx_int8``      that file statically quantised to int8 (QDQ, per-channel weights),
                    activation ranges calibrated on night frames of the built-in scenes
 ``openvino_fp32``  the ONNX file compiled by OpenVINO for the CPU (when ``openvino`` is
-                   installed)
+                   installed: the ``openvino`` extra)
+``openvino_bf16``  the same with OpenVINO's bf16 inference precision (CPUs with native bf16)
 =================  =====================================================================
 
 ``engine="eager"`` (the Python default) is the PyTorch engine of the ``precision`` option
@@ -63,10 +64,12 @@ __all__ = [
     "ENGINES",
     "ENGINE_CHOICES",
     "PARITY_DB",
+    "EagerEngine",
     "Engine",
     "EngineChoice",
     "EngineName",
     "EngineSpec",
+    "OnnxEngine",
     "available_engines",
     "build_engine",
     "choose_engine",
@@ -88,6 +91,7 @@ EngineName: TypeAlias = Literal[
     "onnx_fp32",
     "onnx_int8",
     "openvino_fp32",
+    "openvino_bf16",
 ]
 ENGINES: tuple[EngineName, ...] = (
     "eager_fp32",
@@ -97,6 +101,7 @@ ENGINES: tuple[EngineName, ...] = (
     "onnx_fp32",
     "onnx_int8",
     "openvino_fp32",
+    "openvino_bf16",
 )
 #: What ``TranslateOptions.engine`` accepts: an engine, ``"eager"`` or ``"auto"``.
 EngineSpec: TypeAlias = Literal[
@@ -109,6 +114,7 @@ EngineSpec: TypeAlias = Literal[
     "onnx_fp32",
     "onnx_int8",
     "openvino_fp32",
+    "openvino_bf16",
 ]
 ENGINE_CHOICES: tuple[str, ...] = ("eager", "auto", *ENGINES)
 #: Smallest PSNR (dB) between an engine's output and ``eager_fp32``'s for ``"auto"`` to use it.
@@ -146,7 +152,7 @@ class EagerEngine:
     name
         Its name (``"eager_fp32"``, ``"compile_bf16"``, ...).
     module
-        The generator, or its ``torch.compile`` d form.
+        The generator, or its ``torch.compile`` form.
     precision
         ``"fp32"`` or ``"bf16"``.
     dtype
@@ -184,7 +190,7 @@ class OnnxEngine:
     Parameters
     ----------
     name
-        ``"onnx_fp32"``, ``"onnx_int8"`` or ``"openvino_fp32"``.
+        ``"onnx_fp32"``, ``"onnx_int8"``, ``"openvino_fp32"`` or ``"openvino_bf16"``.
     path
         The ``.onnx`` file (dynamic batch, height and width).
     threads
@@ -201,12 +207,12 @@ class OnnxEngine:
         self.path = path
         n = threads if threads is not None else torch.get_num_threads()
         self._run: Callable[[object], object]
-        if name == "openvino_fp32":
+        if name.startswith("openvino"):
             import openvino as ov
 
-            core = ov.Core()
-            compiled = core.compile_model(
-                str(path), "CPU", {"INFERENCE_NUM_THREADS": n, "INFERENCE_PRECISION_HINT": "f32"}
+            hint = "bf16" if name.endswith("bf16") else "f32"
+            compiled = ov.Core().compile_model(
+                str(path), "CPU", {"INFERENCE_NUM_THREADS": n, "INFERENCE_PRECISION_HINT": hint}
             )
             self._run = lambda a: compiled(a)[0]
         else:
@@ -293,6 +299,7 @@ def available_engines(device: torch.device | str = "cpu") -> tuple[EngineName, .
         "onnx_fp32": onnx,
         "onnx_int8": onnx,
         "openvino_fp32": onnx and _module_available("openvino"),
+        "openvino_bf16": onnx and bf16 and _module_available("openvino"),
     }
     return tuple(e for e in ENGINES if ok[e])
 
@@ -435,12 +442,16 @@ def build_engine(
         compiled = cast("Callable[[Tensor], Tensor]", torch.compile(generator))
         return EagerEngine(name, compiled, precision, dtype)
     missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if not _module_available(m)]
-    if name == "openvino_fp32" and not _module_available("openvino"):
+    if name.startswith("openvino") and not _module_available("openvino"):
         missing.append("openvino")
     if missing:
         raise ImportError(
-            f"engine {name!r} needs {', '.join(missing)}: pip install 'cyclegan-ms[export]'"
-            + (" openvino" if "openvino" in missing else "")
+            f"engine {name!r} needs {', '.join(missing)}: pip install "
+            + (
+                "'cyclegan-ms[export,openvino]'"
+                if "openvino" in missing
+                else "'cyclegan-ms[export]'"
+            )
         )
     folder = make_folder(Path(cache_dir) if cache_dir is not None else engine_cache_dir())
     path = (
