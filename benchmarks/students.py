@@ -71,7 +71,9 @@ def speed(model: str, engine: str, height: int, frames: int) -> dict[str, float]
     }
 
 
-def quality(model: str, teacher: str | None, drives: int, frames: int, size: int) -> dict[str, float]:
+def quality(
+    model: str, teacher: str | None, drives: int, frames: int, size: int
+) -> dict[str, float]:
     """PSNR/SSIM to truth and temporal error on held-out drives; PSNR to the teacher."""
     clips = list(drive_pairs(drives, frames=frames, size=size, first=0))
     tr = Translator(model, device="cpu")
@@ -88,13 +90,20 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--teacher", required=True, help="teacher run folder or checkpoint")
     p.add_argument("--students", default="", help="comma-separated student files or runs")
-    p.add_argument("--engines", default=",".join(e for e in available_engines() if "compile" not in e))
+    p.add_argument(
+        "--engines", default=",".join(e for e in available_engines() if "compile" not in e)
+    )
     p.add_argument("--sizes", default="360,720,1080")
     p.add_argument("--frames", type=int, default=2, help="timed frames per engine and size")
     p.add_argument("--drives", type=int, default=4)
     p.add_argument("--drive-frames", type=int, default=8)
     p.add_argument("--drive-size", type=int, default=256)
-    p.add_argument("--skip-teacher-speed-above", type=int, default=1080, help="largest size the teacher is timed at")
+    p.add_argument(
+        "--skip-teacher-speed-above",
+        type=int,
+        default=1080,
+        help="largest size the teacher is timed at",
+    )
     p.add_argument("--json", default=str(ROOT / "benchmarks/results/students.json"))
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -104,7 +113,8 @@ def main() -> None:
     report: dict[str, object] = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} thread, torch {torch.__version__}",
-        "command": "benchmarks/students.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "json"),
+        "command": "benchmarks/students.py "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "json"),
         "models": {},
     }
     for name, path in models.items():
@@ -122,9 +132,16 @@ def main() -> None:
             for engine in args.engines.split(","):
                 row = speed(path, engine, h, args.frames)
                 entry["speed"][f"{h}p {engine}"] = row  # type: ignore[index]
-                print(f"{name:<12} {h}p {engine:<13} {row['fps']:6.2f} fps  {row['cpu_s_per_frame']:.3f} CPU-s/frame  parity {row['parity_db']:.1f} dB", flush=True)
+                print(
+                    f"{name:<12} {h}p {engine:<13} {row['fps']:6.2f} fps  {row['cpu_s_per_frame']:.3f} CPU-s/frame  parity {row['parity_db']:.1f} dB",
+                    flush=True,
+                )
         entry["quality"] = quality(
-            path, None if name == "teacher" else args.teacher, args.drives, args.drive_frames, args.drive_size
+            path,
+            None if name == "teacher" else args.teacher,
+            args.drives,
+            args.drive_frames,
+            args.drive_size,
         )
         print(f"{name:<12} quality {entry['quality']}", flush=True)
         report["models"][name] = entry  # type: ignore[index]

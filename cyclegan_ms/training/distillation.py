@@ -71,7 +71,9 @@ def gflops(generator: nn.Module, height: int = 256, width: int = 256) -> float:
     """Giga floating-point operations (2 per multiply-add) of one ``height × width`` image.
 
     Counted by ``torch.utils.flop_counter`` on one forward pass (convolutions and matrix
-    products; elementwise operations are not counted).
+    products; elementwise operations are not counted), on the size translation pads the image
+    to: each side rounded up to the generator's size multiple (a fixed-size generator: its
+    size).
 
     Shape
     -----
@@ -84,7 +86,9 @@ def gflops(generator: nn.Module, height: int = 256, width: int = 256) -> float:
     card = card_of(generator)
     param = next(generator.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    x = torch.rand(1, card.in_channels, height, width, device=device)
+    m = card.pad_multiple
+    h, w = (m, m) if card.fixed_size is not None else (-(-height // m) * m, -(-width // m) * m)
+    x = torch.rand(1, card.in_channels, h, w, device=device)
     was = generator.training
     generator.eval()
     try:
