@@ -16,10 +16,10 @@ For the teacher and each student (``student.safetensors`` written by ``cyclegan-
 Writes ``benchmarks/results/students.json``. Keep a run short on a shared machine (one thread,
 a few frames). The students of the table come from (30 CPU-minutes each)::
 
-    cyclegan-ms distill --teacher runs/night_to_day --run-dir runs/student_w4 \
+    cyclegan-ms distill --teacher runs/night_to_day --run-dir runs/student_w4 \\
         --set train.max_minutes=30 --set train.budget_clock=cpu --set train.eval_every=500
-    cyclegan-ms distill --teacher runs/night_to_day --student unet128.toml \
-        --set data.image_size=128 --run-dir runs/student_unet128 \
+    cyclegan-ms distill --teacher runs/night_to_day --student unet128.toml \\
+        --set data.image_size=128 --run-dir runs/student_unet128 \\
         --set train.max_minutes=30 --set train.budget_clock=cpu --set train.eval_every=500
 
 (``unet128.toml``: ``[generator]`` ``name = "unet_128"``, ``ngf = 16``, ``output = "sigmoid"``)
@@ -27,7 +27,7 @@ and the full table is::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/students.py --teacher runs/night_to_day \\
         --students runs/student_w4/student.safetensors,runs/student_unet128/student.safetensors \\
-        --engines eager_fp32,eager_bf16,onnx_fp32,onnx_int8 --sizes 360,720,1080 --frames 3
+        --engines eager_fp32,eager_bf16,onnx_fp32,onnx_int8,openvino_bf16 --sizes 360,720,1080 --frames 3
 """
 
 from __future__ import annotations
