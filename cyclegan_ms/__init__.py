@@ -29,7 +29,7 @@ from .registry import (
     register,
     register_kind,
 )
-from .training import Trainer
+from .training import Trainer, distill
 
 if TYPE_CHECKING:
     from .video.files import translate_video
@@ -47,6 +47,7 @@ __all__ = [
     "build",
     "config_of",
     "discriminators",
+    "distill",
     "from_config",
     "generators",
     "get",

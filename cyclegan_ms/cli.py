@@ -292,10 +292,92 @@ def _configure_presets(p: argparse.ArgumentParser) -> None:
     pass
 
 
+# --------------------------------------------------------------------------- distill
+def _configure_distill(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Distil a trained generator (the teacher) into a smaller, faster one (the student) "
+        "trained to reproduce the teacher's output, through the same Trainer; writes "
+        "RUN_DIR/student.safetensors, a generator file for translate, export and eval."
+    )
+    p.add_argument(
+        "--teacher",
+        required=True,
+        metavar="RUN",
+        help="teacher run folder, checkpoint or generator file",
+    )
+    p.add_argument(
+        "--student",
+        default=None,
+        metavar="NAME_OR_TOML",
+        help="student generator: a registry name or a TOML generator table (default: the "
+        "teacher's architecture at --width)",
+    )
+    p.add_argument(
+        "--width",
+        type=int,
+        default=None,
+        help="student base_width/ngf (default: a quarter of the teacher's, 16x fewer FLOPs)",
+    )
+    p.add_argument(
+        "--night",
+        default=None,
+        metavar="DIR",
+        help="folder of night images to train on (default: the teacher's own training data)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.steps=2000 --set train.max_minutes=3 "
+        "--set train.budget_clock=cpu --set train.eval_every=500 (repeatable)",
+    )
+    p.add_argument(
+        "--run-dir", default=None, help="output folder (default: runs/<teacher name>_student)"
+    )
+    p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a distillation")
+    p.add_argument(
+        "--overwrite", action="store_true", help="move a run RUN_DIR holds aside to RUN_DIR.old-N"
+    )
+
+
+def _cmd_distill(args: argparse.Namespace) -> int:
+    from .training.distillation import distill
+    from .training.run_folder import RunFolderError
+
+    teacher = Path(args.teacher)
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / f"{teacher.stem}_student"
+    try:
+        result = distill(
+            teacher,
+            student=args.student,
+            width=args.width,
+            night=args.night,
+            run_dir=run_dir,
+            overrides=args.set,
+            resume=args.resume,
+            overwrite=bool(args.overwrite),
+        )
+    except RunFolderError as err:
+        raise CommandError(_refusal(err, run_dir), 2) from err
+    n = result.notes
+    print(
+        f"done: step {result.train.step}; wrote {result.student} (width {n['width']}, "
+        f"{n['gflops_256']} GFLOP per 256² image; teacher {n['teacher_gflops_256']})"
+    )
+    return 0 if not result.train.stopped_on_nan else 1
+
+
 #: The sub-commands of this module.
 COMMANDS: tuple[SubCommand, ...] = (
     SubCommand(
         "train", "train a CycleGAN from a TOML config or preset", _configure_train, _cmd_train
+    ),
+    SubCommand(
+        "distill",
+        "distil a trained generator into a smaller, faster student",
+        _configure_distill,
+        _cmd_distill,
     ),
     SubCommand("list", "list registered parts", _configure_list, _cmd_list),
     SubCommand("presets", "list built-in experiment presets", _configure_presets, _cmd_presets),

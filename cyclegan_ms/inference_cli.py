@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, TypedDict, get_args
 
 from .cli import CommandError, SubCommand
 from .generators.card import Direction
+from .inference.engines import ENGINE_CHOICES
 from .inference.options import FIELDS, FixedSizeMode, NormStatsMode, TranslateOptions
 from .metrics.names import INCEPTION_METRICS, METRICS
 from .utils.files import WriteError, atomic_path, atomic_write_bytes
@@ -142,6 +143,10 @@ _FLAGS: dict[str, FlagSpec] = {
     },
     "batch_size": {"type": int, "help": "images or tiles per forward pass (default %(default)s)"},
     "device": {"help": "cpu, cuda, cuda:1, ... (default: cuda when available)"},
+    "engine": {
+        "choices": ENGINE_CHOICES,
+        "help": "how the generator runs: auto (translate's default) measures the engines here once, keeps the fastest whose output is within 40 dB PSNR of fp32 PyTorch and caches the choice; eager: PyTorch in --precision; or one by name (onnx_int8 trades a stated loss for speed)",
+    },
     "precision": {
         "choices": ("auto", "fp32", "bf16"),
         "help": "arithmetic of the forward pass (default %(default)s: bf16 on CPUs with native bf16, else fp32)",
@@ -467,6 +472,7 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
     )
     _common(p)
     _tiling(p)
+    _engine_flag(p)
     _temporal(p)
     p.add_argument(
         "--codec",
@@ -486,6 +492,26 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-existing", action="store_true", help="leave outputs that already exist")
     p.add_argument("--no-recursive", action="store_true", help="do not search sub-folders")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _engine_flag(p: argparse.ArgumentParser) -> None:
+    """``--engine`` (default ``auto`` here), and its choice said on stderr when it is made."""
+    add_option_flags(p, ("engine",))
+    p.set_defaults(engine="auto")
+
+
+def _say_engine_choice() -> None:
+    """Print the engine choice of :mod:`~cyclegan_ms.inference.engines` (logged at INFO) to
+    stderr, once per process."""
+    import logging
+
+    log = logging.getLogger("cyclegan_ms.inference.engines")
+    if not any(getattr(h, "cyclegan_ms_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.cyclegan_ms_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
 
 
 def _video_jobs(args: argparse.Namespace) -> tuple[list[tuple[Path, Path]], list[str]]:
@@ -558,6 +584,7 @@ def _run_translate(args: argparse.Namespace) -> int:
 
     video_jobs, image_inputs = _video_jobs(args)
     skipped: list[str] = []
+    _say_engine_choice()
     translator = _translator(args, progress=not args.no_progress)
     if video_jobs:
         _run_videos(args, video_jobs, translator, skipped)

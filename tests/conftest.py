@@ -27,6 +27,13 @@ def _seed_torch() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _engine_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Engine choices and exported files (``engine="auto"``, the command line's default) go to
+    a folder of the test session, not the user's cache."""
+    os.environ["CYCLEGAN_MS_CACHE"] = str(tmp_path_factory.mktemp("engine_cache"))
+
+
 @pytest.fixture
 def fp32_translation(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make ``TranslateOptions(precision="auto")`` resolve to fp32, as on a CPU without bf16.

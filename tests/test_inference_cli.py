@@ -58,6 +58,8 @@ def test_translate_folder_keeps_names_and_skips_bad_files(
             "--out",
             str(out),
             "--no-progress",
+            "--engine",  # what translate() uses (the command's default auto may pick another)
+            "eager",
         ]
     )
     captured = capsys.readouterr()

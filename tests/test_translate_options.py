@@ -148,7 +148,7 @@ def test_cli_is_built_from_the_listed_command_modules() -> None:
     assert (
         list(sub.choices)
         == listed
-        == ["train", "list", "presets", "translate", "export", "eval", "import"]
+        == ["train", "distill", "list", "presets", "translate", "export", "eval", "import"]
     )
     import cyclegan_ms.cli
 

@@ -25,6 +25,7 @@ from typing_extensions import Unpack
 
 from .._checks import check_int, check_value_range
 from ..generators.card import Direction, check_direction
+from .engines import ENGINE_CHOICES, EngineSpec
 
 __all__ = [
     "EvalTranslateKwargs",
@@ -116,6 +117,11 @@ class TranslateOptions:
         bf16 outputs differ from fp32 by about one 8-bit level on average (PSNR above 40 dB
         between the two; ``tests/test_translate_precision.py``), far below what separates the
         models compared in ``benchmarks/RESULTS.md``.
+    engine
+        How the generator's forward pass runs (:mod:`~cyclegan_ms.inference.engines`):
+        ``"eager"`` (default) PyTorch in ``precision``; ``"auto"``: the fastest engine here
+        whose output is within 40 dB PSNR of fp32 PyTorch, measured on the first batch and
+        cached; or one by name (``"onnx_fp32"``, ``"onnx_int8"``, ``"compile_bf16"``, ...).
 
     Raises
     ------
@@ -145,6 +151,7 @@ class TranslateOptions:
     precision: InferencePrecision = "auto"
     work_size: int | None = None
     upsample: UpsampleMode = "guided"
+    engine: EngineSpec = "eager"
 
     def __post_init__(self) -> None:
         check_direction(self.direction)
@@ -187,6 +194,10 @@ class TranslateOptions:
             check_int(self.work_size, "work_size", 8)
         if self.upsample not in ("guided", "bilinear"):
             raise ValueError(f"upsample must be 'guided' or 'bilinear'; got {self.upsample!r}")
+        if self.engine not in ENGINE_CHOICES:
+            raise ValueError(
+                f"engine must be one of {', '.join(ENGINE_CHOICES)}; got {self.engine!r}"
+            )
 
     def replace(self, **changes: Unpack[OptionsKwargs]) -> TranslateOptions:
         """A copy with ``changes`` applied (validated; unknown names rejected with a suggestion).
@@ -219,6 +230,7 @@ class EvalTranslateKwargs(TypedDict, total=False):
     precision: InferencePrecision
     work_size: int | None
     upsample: UpsampleMode
+    engine: EngineSpec
 
 
 class TranslateKwargs(EvalTranslateKwargs, total=False):

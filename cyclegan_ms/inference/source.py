@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeAlias
 
@@ -31,6 +32,7 @@ __all__ = [
     "GENERATOR_META_KEY",
     "Direction",
     "ModelSource",
+    "generator_notes",
     "is_generator_file",
     "load_generator",
     "resolve_generator",
@@ -56,6 +58,7 @@ def save_generator(
     direction: Direction | None = None,
     step: int = 0,
     source: str | None = None,
+    notes: Mapping[str, object] | None = None,
 ) -> Path:
     """Write one generator as a self-describing ``.safetensors`` file, atomically.
 
@@ -73,6 +76,10 @@ def save_generator(
         Training step the weights come from.
     source
         Where the weights come from when not trained here (an imported checkpoint); optional.
+    notes
+        Plain facts recorded with it (JSON), e.g. a distilled student's teacher, width and
+        FLOPs (:func:`~cyclegan_ms.training.distillation.distill`); read back with
+        :func:`generator_notes`.
 
     Returns
     -------
@@ -97,6 +104,8 @@ def save_generator(
     }
     if source is not None:
         meta["source"] = str(source)
+    if notes:
+        meta["notes"] = dict(notes)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in generator.state_dict().items()}
     path = Path(path)
     # serialised in memory, then written atomically: a disk that refuses the file raises a
@@ -111,6 +120,14 @@ def _metadata(path: Path) -> dict[str, str]:
             return dict(f.metadata() or {})
     except Exception:  # not a safetensors file
         return {}
+
+
+def generator_notes(path: str | os.PathLike[str]) -> dict[str, object]:
+    """The ``notes`` a generator file was written with (:func:`save_generator`; ``{}`` when
+    none)."""
+    raw = _metadata(Path(path)).get(GENERATOR_META_KEY)
+    notes = json.loads(raw).get("notes") if raw else None
+    return dict(notes) if isinstance(notes, dict) else {}
 
 
 def is_generator_file(path: str | os.PathLike[str]) -> bool:

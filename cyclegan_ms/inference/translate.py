@@ -50,7 +50,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from typing_extensions import Unpack
 
-from ..precision import autocast, resolve_inference_precision
+from ..precision import resolve_inference_precision
+from .engines import EagerEngine, Engine, EngineChoice, choose_engine, named_engine
 from .guided import GuidedCoefficients, apply_guided, guided_coefficients
 from .kinds import ImageBatch, ImageLike, ImageT, image_batch
 from .norm_stats import NormStats, collect_norm_stats, needs_image_stats, use_norm_stats
@@ -185,6 +186,13 @@ class Translator:
         )
         #: ``"fp32"`` or ``"bf16"``: the resolved ``options.precision``.
         self.precision = resolve_inference_precision(opts.precision, self.device, self.dtype)
+        self._eager: Engine = EagerEngine(
+            f"eager_{self.precision}", generator, self.precision, self.dtype
+        )
+        self._engine: Engine | None = self._eager if opts.engine == "eager" else None
+        #: What ``engine="auto"`` measured (``None`` until the first batch, or for a named one).
+        self.engine_choice: EngineChoice | None = None
+        self._stats_in_use = False
         self.generator = generator
         self.options = opts
         self.card = card
@@ -273,12 +281,32 @@ class Translator:
         return self.tile if isinstance(self.tile, int) else DEFAULT_TILE
 
     # ------------------------------------------------------------------ tensors
+    def engine_for(self, x: Tensor) -> Engine:
+        """The engine that runs the generator (``options.engine``), built on first use.
+
+        ``"auto"`` measures the engines on ``x`` (a padded batch, as the generator sees it) the
+        first time and keeps the fastest safe one (:func:`~cyclegan_ms.inference.engines.choose_engine`;
+        :attr:`engine_choice` holds what it measured).
+
+        Shape
+        -----
+        ``x``: ``(B, C, H, W)`` in the data range.
+        """
+        if self._engine is None:
+            spec = self.options.engine
+            with _eval_mode(self.generator):
+                if spec == "auto":
+                    self._engine, self.engine_choice = choose_engine(
+                        self.generator, self.card, x.to(self.dtype), dtype=self.dtype
+                    )
+                else:
+                    assert spec != "eager"
+                    self._engine = named_engine(spec, self.generator, self.card, dtype=self.dtype)
+        return self._engine
+
     def _net(self, x: Tensor) -> Tensor:
-        if self.precision == "bf16":
-            with autocast(self.device.type, self.precision):
-                y = self.generator(x.to(self.dtype))
-            return y.to(self.dtype)
-        return self.generator(x.to(self.dtype))
+        # whole-image statistics are hooks on the PyTorch modules: only eager passes take them
+        return self._eager(x) if self._stats_in_use else self.engine_for(x)(x)
 
     def _whole(self, x: Tensor) -> Tensor:
         """``(B, C, H, W)`` float in range on device → output of the same size."""
@@ -359,6 +387,7 @@ class Translator:
                 if stats is not None
                 else contextlib.nullcontext()
             )
+            self._stats_in_use = stats is not None
             with ctx:
                 if how != "tiled":
                     x = p.encode(p.x.to(self.device))

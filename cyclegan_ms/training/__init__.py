@@ -17,6 +17,7 @@ from .config import (
     load_preset,
     presets,
 )
+from .distillation import Distillation, DistillResult, distill
 from .distributed import resolve_device
 from .run_folder import RunExistsError, RunFolderError, RunLockedError
 from .schedules import Constant, Cosine, LinearDecay, Schedule
@@ -28,6 +29,8 @@ __all__ = [
     "Constant",
     "Cosine",
     "DataConfig",
+    "DistillResult",
+    "Distillation",
     "ExperimentConfig",
     "FastPath",
     "LinearDecay",
@@ -39,6 +42,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "distill",
     "find_latest",
     "load_checkpoint",
     "load_config",

@@ -93,13 +93,16 @@ def _make_optimizer(
     params: list[nn.Parameter], cfg: OptimConfig, device: torch.device
 ) -> torch.optim.Optimizer:
     kwargs: dict[str, Any] = {"lr": cfg.lr, "betas": cfg.betas, "eps": cfg.eps}
+    # a model without discriminators (a distilled student) gets an optimiser with nothing to
+    # step, so checkpoints keep one layout
+    groups: list[Any] = params if params else [{"params": []}]
     if device.type == "cuda":
         kwargs["fused"] = True
     else:
         kwargs["foreach"] = True
     if cfg.weight_decay > 0:
-        return torch.optim.AdamW(params, weight_decay=cfg.weight_decay, **kwargs)
-    return torch.optim.Adam(params, **kwargs)
+        return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay, **kwargs)
+    return torch.optim.Adam(groups, **kwargs)
 
 
 class Trainer:
@@ -345,9 +348,11 @@ class Trainer:
         del g_out
         snapshots = {d: pool.snapshot() for d, pool in self.pools.items()}
         fakes = {d: self.pools[d].query(f) if d in self.pools else f for d, f in fresh.items()}
-        with self.autocast():
-            d_out = self.d_phase(real_a, real_b, fakes)
-        self._backward(d_out["total"], self.opt_d, self.scaler_d)
+        d_out: Mapping[str, Tensor] = {}
+        if self._d_params:  # a model without discriminators (a distilled student) has no D step
+            with self.autocast():
+                d_out = self.d_phase(real_a, real_b, fakes)
+            self._backward(d_out["total"], self.opt_d, self.scaler_d)
         losses = {**g_losses, **{f"d_{k}": v.detach() for k, v in d_out.items()}}
         values, self._agreed_stop = losses_to_host(losses, self.dist, stop=self._stop_request())
         if values is None:  # nothing has been stepped: drop the gradients, undo the pools
@@ -358,7 +363,8 @@ class Trainer:
             return None
 
         self._step(self.opt_g, self.scaler_g, self._g_params)
-        self._step(self.opt_d, self.scaler_d, self._d_params)
+        if self._d_params:
+            self._step(self.opt_d, self.scaler_d, self._d_params)
         if self.ema is not None:
             averaged = model.averaged_generators()
             for name, avg in self.ema.items():
