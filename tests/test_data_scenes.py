@@ -194,14 +194,26 @@ def test_loader_over_scenes() -> None:
     assert (b["index_A"] % 2 == 0).all() and (b["index_B"] % 2 == 1).all()
 
 
-def test_tune_allocator_is_opt_in_and_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cyclegan_ms.data import _alloc
+def test_tune_allocator_is_opt_in_and_once_per_process() -> None:
+    # in a fresh interpreter: changing glibc's thresholds inside the test process, after other
+    # tests loaded native libraries with allocators of their own (ONNX Runtime), crashed it
+    import subprocess
+    import sys
 
-    monkeypatch.setattr(_alloc, "_STATE", {})
-    monkeypatch.delenv("CYCLEGAN_MS_TUNE_MALLOC", raising=False)
-    assert _alloc.tune_allocator() is False  # off by default
-    monkeypatch.setattr(_alloc, "_STATE", {})
-    monkeypatch.setenv("CYCLEGAN_MS_TUNE_MALLOC", "1")
-    first = _alloc.tune_allocator()
-    assert isinstance(first, bool) and _alloc.tune_allocator() is first
-    assert list(_alloc._STATE) == [__import__("os").getpid()]
+    script = (
+        "import os, json\n"
+        "from cyclegan_ms.data import _alloc\n"
+        "off = _alloc.tune_allocator()\n"
+        "_alloc._STATE.clear()\n"
+        "os.environ['CYCLEGAN_MS_TUNE_MALLOC'] = '1'\n"
+        "first = _alloc.tune_allocator()\n"
+        "print(json.dumps([off, first, _alloc.tune_allocator(), list(_alloc._STATE) == [os.getpid()]]))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "CYCLEGAN_MS_TUNE_MALLOC"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    off, first, again, one_pid = __import__("json").loads(out.stdout.strip().splitlines()[-1])
+    assert off is False  # off by default
+    assert isinstance(first, bool) and again is first
+    assert one_pid
