@@ -145,7 +145,7 @@ _FLAGS: dict[str, FlagSpec] = {
     "device": {"help": "cpu, cuda, cuda:1, ... (default: cuda when available)"},
     "engine": {
         "choices": ENGINE_CHOICES,
-        "help": "how the generator runs: auto (translate's default) measures the engines here once, keeps the fastest whose output is within 40 dB PSNR of fp32 PyTorch and caches the choice; eager: PyTorch in --precision; or one by name (onnx_int8 trades a stated loss for speed)",
+        "help": "how the generator runs: eager (default): PyTorch in --precision; auto measures the engines here once, keeps the fastest whose output is within 40 dB PSNR of fp32 PyTorch and caches the choice; or one by name (onnx_int8 trades a stated loss for speed)",
     },
     "precision": {
         "choices": ("auto", "fp32", "bf16"),
@@ -495,9 +495,11 @@ def _configure_translate(p: argparse.ArgumentParser) -> None:
 
 
 def _engine_flag(p: argparse.ArgumentParser) -> None:
-    """``--engine`` (default ``auto`` here), and its choice said on stderr when it is made."""
+    """``--engine`` (default ``eager``, as in Python: ``auto`` loads every runtime installed,
+    ONNX Runtime and OpenVINO among them, into the process and measures them; a process that
+    forks afterwards (data-loader workers) crashed with OpenVINO loaded), and its choice said
+    on stderr when it is made."""
     add_option_flags(p, ("engine",))
-    p.set_defaults(engine="auto")
 
 
 def _say_engine_choice() -> None:
