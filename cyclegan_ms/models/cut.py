@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .._checks import check_int
+from .._checks import check_int, check_nonnegative
 from ..generators.base import check_feature_layers
 from ..generators.card import Direction
 from ..losses.contrastive import Negatives, PatchNCELoss, PatchSampler
@@ -52,12 +52,6 @@ if TYPE_CHECKING:
 
     class _FeatureGeneratorModule(nn.Module, FeatureGeneratorProtocol):
         def __call__(self, x: Tensor, /) -> Tensor: ...
-
-
-def _weight(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
-    return float(value)
 
 
 @dataclass
@@ -196,12 +190,12 @@ class CUT(nn.Module):
         self.nce_layers = check_feature_layers(
             nce_layers, len(channels), f"CUT's generator {type(generator).__name__}"
         )
-        self.nce_weight = _weight(nce_weight, "nce_weight")
+        self.nce_weight = check_nonnegative(nce_weight, "nce_weight")
         self.nce_idt = nce_idt
         self.flip_equivariance = flip_equivariance
-        self.adversarial_weight = _weight(adversarial_weight, "adversarial_weight")
-        self.discriminator_weight = _weight(discriminator_weight, "discriminator_weight")
-        self.regularization_weight = _weight(regularization_weight, "regularization_weight")
+        self.adversarial_weight = check_nonnegative(adversarial_weight, "adversarial_weight")
+        self.discriminator_weight = check_nonnegative(discriminator_weight, "discriminator_weight")
+        self.regularization_weight = check_nonnegative(regularization_weight, "regularization_weight")
         self.fuse_passes = fuse_passes
         self.nce = PatchNCELoss(temperature=temperature, negatives=negatives)
         self.sampler = PatchSampler(

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_nonnegative
 from ..generators.card import Direction
 from ..protocols import DomainKey, PenaltyProtocol, ReconstructionLossProtocol
 from ..registry import config_of, register
@@ -40,12 +41,6 @@ if TYPE_CHECKING:
     from .base import DiscriminatorModule, GeneratorModule
 
 __all__ = ["Pix2Pix", "Pix2PixOutput", "pix2pix"]
-
-
-def _weight(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
-    return float(value)
 
 
 @dataclass
@@ -159,10 +154,10 @@ class Pix2Pix(nn.Module):
         self.penalty: PenaltyProtocol | None = (
             None if penalty is None else as_part("penalty", penalty)
         )
-        self.reconstruction_weight = _weight(reconstruction_weight, "reconstruction_weight")
-        self.adversarial_weight = _weight(adversarial_weight, "adversarial_weight")
-        self.discriminator_weight = _weight(discriminator_weight, "discriminator_weight")
-        self.regularization_weight = _weight(regularization_weight, "regularization_weight")
+        self.reconstruction_weight = check_nonnegative(reconstruction_weight, "reconstruction_weight")
+        self.adversarial_weight = check_nonnegative(adversarial_weight, "adversarial_weight")
+        self.discriminator_weight = check_nonnegative(discriminator_weight, "discriminator_weight")
+        self.regularization_weight = check_nonnegative(regularization_weight, "regularization_weight")
         self.fuse_passes = fuse_passes
 
     # ------------------------------------------------------------------ config
