@@ -48,7 +48,7 @@ import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal, Protocol, TypeAlias, cast
+from typing import Literal, Protocol, TypeAlias, cast, get_args
 
 import torch
 import torch.nn as nn
@@ -93,29 +93,9 @@ EngineName: TypeAlias = Literal[
     "openvino_fp32",
     "openvino_bf16",
 ]
-ENGINES: tuple[EngineName, ...] = (
-    "eager_fp32",
-    "eager_bf16",
-    "compile_fp32",
-    "compile_bf16",
-    "onnx_fp32",
-    "onnx_int8",
-    "openvino_fp32",
-    "openvino_bf16",
-)
+ENGINES: tuple[EngineName, ...] = get_args(EngineName)
 #: What ``TranslateOptions.engine`` accepts: an engine, ``"eager"`` or ``"auto"``.
-EngineSpec: TypeAlias = Literal[
-    "eager",
-    "auto",
-    "eager_fp32",
-    "eager_bf16",
-    "compile_fp32",
-    "compile_bf16",
-    "onnx_fp32",
-    "onnx_int8",
-    "openvino_fp32",
-    "openvino_bf16",
-]
+EngineSpec: TypeAlias = Literal["eager", "auto", EngineName]
 ENGINE_CHOICES: tuple[str, ...] = ("eager", "auto", *ENGINES)
 #: Smallest PSNR (dB) between an engine's output and ``eager_fp32``'s for ``"auto"`` to use it.
 PARITY_DB = 40.0
