@@ -8,35 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_runs import tiny_toml
 
 from cyclegan_ms.cli import main
 from cyclegan_ms.training import find_latest, load_checkpoint
 
-TINY = """
-[model.generator]
-name = "resnet_6blocks"
-ngf = 4
-
-[model.discriminator]
-name = "patchgan"
-ndf = 4
-n_layers = 2
-
-[data]
-source = "scenes"
-image_size = 32
-num_scenes = 8
-value_range = "symmetric"
-recipe = "paper"
-load_size = 36
-
-[train]
-steps = 2
-batch_size = 2
-log_every = 1
-progress = false
-checkpoint_every = 1
-"""
+TINY = tiny_toml(num_scenes=8)
 
 
 @pytest.fixture

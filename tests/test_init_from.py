@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_runs import tiny_toml
 
 from cyclegan_ms.checkpoint import ema_weights
 from cyclegan_ms.cli import main
@@ -15,33 +16,7 @@ from cyclegan_ms.training import Trainer, find_latest, load_checkpoint, load_con
 from cyclegan_ms.training.experiment import build_trainer
 from cyclegan_ms.training.finetune import init_weights, state_mismatch
 
-TINY = """
-[model.generator]
-name = "resnet_6blocks"
-ngf = 4
-
-[model.discriminator]
-name = "patchgan"
-ndf = 4
-n_layers = 2
-
-[data]
-source = "scenes"
-image_size = 32
-num_scenes = 6
-value_range = "symmetric"
-recipe = "paper"
-load_size = 36
-
-[train]
-steps = 2
-batch_size = 2
-log_every = 1
-progress = false
-checkpoint_every = 1
-ema_decay = 0.5
-seed = 3
-"""
+TINY = tiny_toml(train_extra="ema_decay = 0.5\nseed = 3\n")
 
 
 @pytest.fixture(scope="module")
