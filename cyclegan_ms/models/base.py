@@ -21,6 +21,7 @@ from ..protocols import (
     DiscriminatorProtocol,
     FeatureDiscriminatorProtocol,
     GeneratorProtocol,
+    PenaltyProtocol,
     TranslationModelProtocol,
     TranslationModule,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "check_keys",
     "discriminator_features",
     "frozen",
+    "one_discriminator_objective",
     "per_sample",
     "real_fake_scores",
     "regularization",
@@ -159,6 +161,37 @@ def real_fake_scores(
         both = torch.cat([real.to(dtype), fake.to(dtype)])
         return split_scores(D(both), [real.shape[0], fake.shape[0]])
     return D(real), D(fake)
+
+
+def one_discriminator_objective(
+    D: DiscriminatorModule,
+    adversarial: AdversarialLossProtocol,
+    penalty: PenaltyProtocol | None,
+    real: Tensor,
+    fake: Tensor,
+    *,
+    weight: float,
+    fuse: bool,
+) -> dict[str, Tensor]:
+    """The objective of a model's one (domain-B) discriminator: the adversarial loss of its
+    scores on ``real`` against ``fake``, scaled by ``weight``, plus the penalty when there is one.
+
+    Returns
+    -------
+    dict[str, Tensor]
+        Scalars ``d_b``, ``penalty_b`` (when ``penalty`` is given) and ``total``.
+
+    Shape
+    -----
+    ``(B_r, C, H, W), (B_f, C, H, W)`` (what ``D`` judges) ``-> scalars``.
+    """
+    out = {"d_b": adversarial.discriminator(*real_fake_scores(D, real, fake, fuse=fuse))}
+    total = weight * out["d_b"]
+    if penalty is not None:
+        out["penalty_b"] = penalty(D, real, fake)
+        total = total + out["penalty_b"]
+    out["total"] = total
+    return out
 
 
 def discriminator_features(D: nn.Module, x: Tensor) -> tuple[list[Tensor], list[Tensor]]:

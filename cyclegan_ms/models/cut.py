@@ -35,7 +35,7 @@ from .base import (
     as_adversarial,
     as_part,
     frozen,
-    real_fake_scores,
+    one_discriminator_objective,
     regularization,
 )
 
@@ -342,15 +342,15 @@ class CUT(nn.Module):
         dict[str, Tensor]
             Scalars ``d_b``, ``penalty_b`` (when a penalty is on) and ``total``.
         """
-        fake_b = fakes["b"].detach()
-        scores = real_fake_scores(self.D, real_b, fake_b, fuse=self.fuse_passes)
-        out = {"d_b": self.adversarial.discriminator(*scores)}
-        total = self.discriminator_weight * out["d_b"]
-        if self.penalty is not None:
-            out["penalty_b"] = self.penalty(self.D, real_b, fake_b)
-            total = total + out["penalty_b"]
-        out["total"] = total
-        return out
+        return one_discriminator_objective(
+            self.D,
+            self.adversarial,
+            self.penalty,
+            real_b,
+            fakes["b"].detach(),
+            weight=self.discriminator_weight,
+            fuse=self.fuse_passes,
+        )
 
     @torch.no_grad()
     def preview(self, real_a: Tensor, real_b: Tensor) -> list[list[Tensor]]:

@@ -33,7 +33,7 @@ from .base import (
     as_adversarial,
     as_part,
     frozen,
-    real_fake_scores,
+    one_discriminator_objective,
     regularization,
 )
 
@@ -259,14 +259,15 @@ class Pix2Pix(nn.Module):
         dtype = torch.promote_types(real_b.dtype, fake_b.dtype)
         real = torch.cat([real_a.to(dtype), real_b.to(dtype)], dim=1)
         fake = torch.cat([real_a.to(dtype), fake_b.to(dtype)], dim=1)
-        scores = real_fake_scores(self.D, real, fake, fuse=self.fuse_passes)
-        out = {"d_b": self.adversarial.discriminator(*scores)}
-        total = self.discriminator_weight * out["d_b"]
-        if self.penalty is not None:
-            out["penalty_b"] = self.penalty(self.D, real, fake)
-            total = total + out["penalty_b"]
-        out["total"] = total
-        return out
+        return one_discriminator_objective(
+            self.D,
+            self.adversarial,
+            self.penalty,
+            real,
+            fake,
+            weight=self.discriminator_weight,
+            fuse=self.fuse_passes,
+        )
 
     @torch.no_grad()
     def preview(self, real_a: Tensor, real_b: Tensor) -> list[list[Tensor]]:
