@@ -167,6 +167,15 @@ class CycleGAN(nn.Module):
         ``benchmarks/RESULTS.md``). Only done for networks that are :func:`per_sample` and
         batches of the same shape; random layers (dropout) then draw their noise in another
         order. An execution setting: not part of :meth:`config`.
+    cycle_noise
+        Standard deviation of Gaussian noise added to each translation before the generator
+        that maps it back (the cycle terms only; the discriminators and the identity terms see
+        no noise): one number for both, or ``{"a": sigma, "b": sigma}`` where ``"a"`` is the
+        noise on ``fake_a = G_ba(real_b)`` before ``G_ab`` reconstructs ``real_b``. In the
+        generators' data units; 0 (default) leaves the objective unchanged. A defence against
+        the cycle's steganography: without it ``G_ba`` can hide the day picture's detail in a
+        low-amplitude signal of the night it makes, and ``G_ab`` learns to decode that signal,
+        so on real nights it turns their noise into texture.
 
     Examples
     --------
@@ -200,8 +209,10 @@ class CycleGAN(nn.Module):
         penalty: PartSpec | None = None,
         weights: LossWeights | Mapping[str, float | None] | None = None,
         fuse_passes: bool = True,
+        cycle_noise: float | Mapping[str, float] = 0.0,
     ) -> None:
         super().__init__()
+        self.cycle_noise = cycle_noise_levels(cycle_noise)
         if not isinstance(fuse_passes, bool):
             raise TypeError(f"fuse_passes must be a bool; got {fuse_passes!r}")
         self.fuse_passes = fuse_passes
@@ -262,6 +273,8 @@ class CycleGAN(nn.Module):
             "reconstruction": config_of(self.reconstruction),
             "weights": asdict(self.weights),
         }
+        if any(self.cycle_noise.values()):
+            cfg["cycle_noise"] = dict(self.cycle_noise)
         if self.penalty is not None:
             cfg["penalty"] = config_of(self.penalty)
         return cfg
@@ -316,8 +329,8 @@ class CycleGAN(nn.Module):
             else:
                 fake_b = self.G_ab(real_a)
                 fake_a = self.G_ba(real_b)
-            rec_a = self.G_ba(fake_b)
-            rec_b = self.G_ab(fake_a)
+            rec_a = self.G_ba(with_noise(fake_b, self.cycle_noise["b"]))
+            rec_b = self.G_ab(with_noise(fake_a, self.cycle_noise["a"]))
             losses: dict[str, Tensor] = {}
             if w.feature_matching > 0:
                 scores_a, feats_fake_a = discriminator_features(self.D_a, fake_a)
@@ -448,7 +461,51 @@ _CONFIG_KEYS = (
     "reconstruction",
     "penalty",
     "weights",
+    "cycle_noise",
 )
+
+
+def cycle_noise_levels(value: float | Mapping[str, float]) -> dict[DomainKey, float]:
+    """Normalise a ``cycle_noise`` option to ``{"a": sigma_a, "b": sigma_b}``.
+
+    Parameters
+    ----------
+    value
+        One standard deviation for both fakes, or a mapping with keys ``"a"`` and/or ``"b"``
+        (missing keys: 0). Each must be a finite number >= 0, in the generators' data units.
+
+    Raises
+    ------
+    ValueError
+        On a negative, infinite or non-numeric level, or an unknown key.
+    """
+    if isinstance(value, Mapping):
+        unknown = sorted(set(value) - {"a", "b"})
+        if unknown:
+            raise ValueError(
+                f"cycle_noise accepts the keys 'a' and 'b'; got {', '.join(map(repr, unknown))}"
+            )
+        levels = {"a": value.get("a", 0.0), "b": value.get("b", 0.0)}
+    else:
+        levels = {"a": value, "b": value}
+    out: dict[DomainKey, float] = {}
+    for key, level in levels.items():
+        if isinstance(level, bool) or not isinstance(level, (int, float)):
+            raise ValueError(f"cycle_noise[{key!r}] must be a number; got {level!r}")
+        if not (0.0 <= float(level) < float("inf")):
+            raise ValueError(f"cycle_noise[{key!r}] must be a finite number >= 0; got {level}")
+        out[cast("DomainKey", key)] = float(level)
+    return out
+
+
+def with_noise(x: Tensor, sigma: float) -> Tensor:
+    """``x`` plus Gaussian noise of standard deviation ``sigma`` (``x`` itself when 0).
+
+    Shape: ``(B, C, H, W) -> (B, C, H, W)``.
+    """
+    if sigma == 0.0:
+        return x
+    return x + sigma * torch.randn_like(x)
 
 
 @register("model", "cyclegan")
@@ -462,6 +519,7 @@ def cyclegan(
     reconstruction: str | Mapping[str, object] = "l1",
     penalty: str | Mapping[str, object] | None = None,
     weights: Mapping[str, float | None] | None = None,
+    cycle_noise: float | Mapping[str, float] = 0.0,
 ) -> CycleGAN:
     """The ``[model] name = "cyclegan"`` table (the default): a :class:`CycleGAN`.
 
@@ -477,4 +535,5 @@ def cyclegan(
         reconstruction=reconstruction,
         penalty=penalty,
         weights=weights,
+        cycle_noise=cycle_noise,
     )
