@@ -55,8 +55,13 @@ def test_one_number_sets_both_and_round_trips_through_config() -> None:
 
 @pytest.mark.parametrize(
     ("value", "match"),
-    [(-0.1, "finite number >= 0"), (float("inf"), "finite number >= 0"),
-     ({"c": 0.1}, "keys 'a' and 'b'"), ({"a": "x"}, "must be a number"), (True, "must be a number")],
+    [
+        (-0.1, "must be >= 0"),
+        (float("inf"), "finite number >= 0"),
+        ({"c": 0.1}, "keys 'a' and 'b'"),
+        ({"a": "x"}, "finite number >= 0"),
+        (True, "finite number >= 0"),
+    ],
 )
 def test_bad_levels_are_refused_with_what_is_accepted(value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match):

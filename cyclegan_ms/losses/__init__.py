@@ -3,8 +3,8 @@
 Importing this package registers the parts:
 
 - ``"adversarial_loss"``: ``lsgan`` (the seed's), ``bce``, ``hinge``, ``wgan``;
-- ``"reconstruction_loss"``: ``l1``, ``l2``, ``smooth_l1``, ``blurred_l1``, ``inception_l1`` (any user ``nn.Module(output,
-  target) -> scalar`` registered there works the same);
+- ``"reconstruction_loss"``: ``l1``, ``l2``, ``smooth_l1``, ``robust_l1``, ``blurred_l1``, ``inception_l1``
+  (any user ``nn.Module(output, target) -> scalar`` registered there works the same);
 - ``"penalty"``: ``wgan_gp``, ``r1``;
 - ``"contrastive_loss"``: ``patchnce`` (CUT's PatchNCE, with :class:`PatchSampler`, its
   patch sampler and MLP heads).
@@ -45,11 +45,13 @@ from .reconstruction import (
     L1Loss,
     L2Loss,
     Reduction,
+    RobustL1Loss,
     SmoothL1Loss,
     check_reduction,
     feature_matching_loss,
     l1_loss,
     l2_loss,
+    robust_l1_loss,
     smooth_l1_loss,
 )
 from .statistics import channel_moments, colour_moment_loss
@@ -70,6 +72,7 @@ __all__ = [
     "PatchSampler",
     "R1Penalty",
     "Reduction",
+    "RobustL1Loss",
     "ScoreList",
     "SmoothL1Loss",
     "WGANLoss",
@@ -92,6 +95,7 @@ __all__ = [
     "penalties",
     "r1_penalty",
     "reconstruction",
+    "robust_l1_loss",
     "smooth_l1_loss",
     "statistics",
     "wgan_discriminator_loss",

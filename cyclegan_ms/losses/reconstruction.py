@@ -39,11 +39,13 @@ __all__ = [
     "L1Loss",
     "L2Loss",
     "Reduction",
+    "RobustL1Loss",
     "SmoothL1Loss",
     "check_reduction",
     "feature_matching_loss",
     "l1_loss",
     "l2_loss",
+    "robust_l1_loss",
     "smooth_l1_loss",
 ]
 
@@ -123,6 +125,52 @@ def l2_loss(output: Tensor, target: Tensor, *, reduction: Reduction = "mean") ->
     4.0
     """
     return _pixel_loss(F.mse_loss, output, target, check_reduction(reduction))
+
+
+def robust_l1_loss(
+    output: Tensor, target: Tensor, *, scale: float = 0.05, reduction: Reduction = "mean"
+) -> Tensor:
+    """A robust L1: ``scale * log(1 + |output - target| / scale)`` per element.
+
+    Like L1 for errors well below ``scale`` (slope 1), it grows only logarithmically above: an
+    error of ``k * scale`` is pulled with a gradient of ``1 / (1 + k)``. Used on the night →
+    day → night cycle, it stops a few large errors (lamps, lit windows: what only the night
+    shows) from forcing the day picture to carry them, while the rest of the structure is held
+    as L1 holds it.
+
+    ``output``, ``target``, ``reduction`` and the result are those common to the pixel losses
+    (see the module documentation).
+
+    Parameters
+    ----------
+    scale
+        The error (in data units) where the slope has fallen to one half; finite, ``> 0``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> small = robust_l1_loss(torch.zeros(1), torch.full((1,), 1e-4), scale=0.05)
+    >>> round(float(small), 6)  # L1 for small errors
+    0.0001
+    >>> float(robust_l1_loss(torch.zeros(1), torch.ones(1), scale=0.05)) < 0.2
+    True
+    """
+    red = check_reduction(reduction)
+    c = _check_scale(scale)
+    o, t = _pair(output, target)
+    elementwise = c * torch.log1p((o - t).abs() / c)
+    if red == "mean":
+        return elementwise.mean()
+    if red == "sum":
+        return elementwise.sum()
+    return elementwise
+
+
+def _check_scale(scale: float) -> float:
+    c = check_nonnegative(scale, "scale", " (the error where the slope halves)")
+    if c == 0:
+        raise ValueError("scale must be > 0 (the error where the slope halves); got 0")
+    return c
 
 
 def _check_beta(beta: float) -> float:
@@ -207,6 +255,29 @@ class SmoothL1Loss(_ReducedPixelLoss):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, reduction={self.reduction!r}"
+
+
+@register("reconstruction_loss", "robust_l1")
+class RobustL1Loss(_ReducedPixelLoss):
+    """Module form of :func:`robust_l1_loss`, used as :class:`L1Loss` is.
+
+    Parameters
+    ----------
+    scale
+        The error (in data units) where the slope has fallen to one half (``> 0``).
+    """
+
+    def __init__(self, *, scale: float = 0.05, reduction: Reduction = "mean") -> None:
+        c = _check_scale(scale)
+        super().__init__(reduction=reduction)
+        self.scale = c
+
+    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+        """See :func:`robust_l1_loss`."""
+        return robust_l1_loss(output, target, scale=self.scale, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}, reduction={self.reduction!r}"
 
 
 def _check_layer_weights(layer_weights: Sequence[float] | None) -> tuple[float, ...] | None:

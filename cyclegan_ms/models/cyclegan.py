@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .._checks import check_nonnegative
 from ..generators.card import Direction
 from ..losses import colour_moment_loss, feature_matching_loss
 from ..protocols import (
@@ -176,6 +177,11 @@ class CycleGAN(nn.Module):
         the cycle's steganography: without it ``G_ba`` can hide the day picture's detail in a
         low-amplitude signal of the night it makes, and ``G_ab`` learns to decode that signal,
         so on real nights it turns their noise into texture.
+    cycle_loss_a
+        The loss of the A→B→A term alone (same forms as ``reconstruction``); ``None``
+        (default): ``reconstruction``. With A = night, a robust loss here (``"robust_l1"``)
+        stops the lamps and lit windows that only the night shows from being carried into the
+        day picture for the way back, while the night's structure is still held.
 
     Examples
     --------
@@ -210,6 +216,7 @@ class CycleGAN(nn.Module):
         weights: LossWeights | Mapping[str, float | None] | None = None,
         fuse_passes: bool = True,
         cycle_noise: float | Mapping[str, float] = 0.0,
+        cycle_loss_a: PartSpec | None = None,
     ) -> None:
         super().__init__()
         self.cycle_noise = cycle_noise_levels(cycle_noise)
@@ -224,6 +231,9 @@ class CycleGAN(nn.Module):
         self.adversarial = as_adversarial(adversarial)
         self.reconstruction: ReconstructionLossProtocol = as_part(
             "reconstruction_loss", reconstruction
+        )
+        self.cycle_loss_a: ReconstructionLossProtocol | None = (
+            None if cycle_loss_a is None else as_part("reconstruction_loss", cycle_loss_a)
         )
         self.penalty: PenaltyProtocol | None = (
             None if penalty is None else as_part("penalty", penalty)
@@ -273,6 +283,8 @@ class CycleGAN(nn.Module):
             "reconstruction": config_of(self.reconstruction),
             "weights": asdict(self.weights),
         }
+        if self.cycle_loss_a is not None:
+            cfg["cycle_loss_a"] = config_of(self.cycle_loss_a)
         if any(self.cycle_noise.values()):
             cfg["cycle_noise"] = dict(self.cycle_noise)
         if self.penalty is not None:
@@ -345,7 +357,9 @@ class CycleGAN(nn.Module):
                 scores_b = self.D_b(fake_b)
             losses["adv_a"] = self.adversarial.generator(scores_a)
             losses["adv_b"] = self.adversarial.generator(scores_b)
-            losses["cycle_a"] = rec(rec_a, real_a)
+            losses["cycle_a"] = (rec if self.cycle_loss_a is None else self.cycle_loss_a)(
+                rec_a, real_a
+            )
             losses["cycle_b"] = rec(rec_b, real_b)
             if w.identity > 0:
                 losses["idt_a"] = rec(self.G_ba(real_a) if idt_a is None else idt_a, real_a)
@@ -462,6 +476,7 @@ _CONFIG_KEYS = (
     "penalty",
     "weights",
     "cycle_noise",
+    "cycle_loss_a",
 )
 
 
@@ -488,14 +503,10 @@ def cycle_noise_levels(value: float | Mapping[str, float]) -> dict[DomainKey, fl
         levels = {"a": value.get("a", 0.0), "b": value.get("b", 0.0)}
     else:
         levels = {"a": value, "b": value}
-    out: dict[DomainKey, float] = {}
-    for key, level in levels.items():
-        if isinstance(level, bool) or not isinstance(level, (int, float)):
-            raise ValueError(f"cycle_noise[{key!r}] must be a number; got {level!r}")
-        if not (0.0 <= float(level) < float("inf")):
-            raise ValueError(f"cycle_noise[{key!r}] must be a finite number >= 0; got {level}")
-        out[cast("DomainKey", key)] = float(level)
-    return out
+    return {
+        cast("DomainKey", key): check_nonnegative(level, f"cycle_noise[{key!r}]")
+        for key, level in levels.items()
+    }
 
 
 def with_noise(x: Tensor, sigma: float) -> Tensor:
@@ -520,6 +531,7 @@ def cyclegan(
     penalty: str | Mapping[str, object] | None = None,
     weights: Mapping[str, float | None] | None = None,
     cycle_noise: float | Mapping[str, float] = 0.0,
+    cycle_loss_a: str | Mapping[str, object] | None = None,
 ) -> CycleGAN:
     """The ``[model] name = "cyclegan"`` table (the default): a :class:`CycleGAN`.
 
@@ -536,4 +548,5 @@ def cyclegan(
         penalty=penalty,
         weights=weights,
         cycle_noise=cycle_noise,
+        cycle_loss_a=cycle_loss_a,
     )
