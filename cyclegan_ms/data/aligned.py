@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple, TypeAlias, TypedDict
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -161,8 +161,7 @@ def split_side_by_side(img: Image.Image) -> tuple[Image.Image, Image.Image]:
     w, h = img.size
     if w % 2:
         raise ValueError(
-            f"an AB image must have an even width (A on the left half, B on the right); "
-            f"got {w}x{h}"
+            f"an AB image must have an even width (A on the left half, B on the right); got {w}x{h}"
         )
     return img.crop((0, 0, w // 2, h)), img.crop((w // 2, 0, w, h))
 
@@ -329,7 +328,9 @@ class AlignedImageFolder(Dataset[AlignedItem]):
                 f"transform must be a recipe name ('paper', 'seed') or a Pipeline; got {transform!r}"
             )
         if not split or "/" in split or os.sep in split:
-            raise ValueError(f"split must be a folder name such as 'train' or 'test'; got {split!r}")
+            raise ValueError(
+                f"split must be a folder name such as 'train' or 'test'; got {split!r}"
+            )
         self.layout, self.direction = layout, direction
         self.transform, self.channels = transform, channels
         self.seed = check_int(seed, "seed")
@@ -352,7 +353,9 @@ class AlignedImageFolder(Dataset[AlignedItem]):
             elif a is not None and b is not None:
                 self.folders = [Path(a), Path(b)]
             else:
-                raise ValueError("give root (with trainA/trainB, testA/testB) or both folders a and b")
+                raise ValueError(
+                    "give root (with trainA/trainB, testA/testB) or both folders a and b"
+                )
             self._check_folders(root)
             candidates = match_by_name(*self.folders, recursive=recursive)
         self.pairs = self._usable(candidates, verify)
@@ -373,7 +376,9 @@ class AlignedImageFolder(Dataset[AlignedItem]):
             hint = ""
             if root is not None and Path(root).is_dir():
                 subs = sorted(
-                    p.name for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")
+                    p.name
+                    for p in Path(root).iterdir()
+                    if p.is_dir() and not p.name.startswith(".")
                 )
                 hint = f"; {root} contains: {', '.join(subs) if subs else 'no folders'}"
                 if self.layout == "ab" and find_images(root, recursive=False):
@@ -383,11 +388,14 @@ class AlignedImageFolder(Dataset[AlignedItem]):
                     )
             raise FileNotFoundError(f"aligned {self.layout} folder not found: {folder}{hint}")
 
-    def _usable(self, candidates: list[tuple[Path, Path]], verify: VerifyMode) -> list[tuple[Path, Path]]:
+    def _usable(
+        self, candidates: list[tuple[Path, Path]], verify: VerifyMode
+    ) -> list[tuple[Path, Path]]:
         usable = []
         for pa, pb in candidates:
             bad = [
-                BadFile(p, reason) for p in dict.fromkeys((pa, pb))
+                BadFile(p, reason)
+                for p in dict.fromkeys((pa, pb))
                 if (reason := check_image(p, verify=verify)) is not None
             ]
             self.bad_files.extend(bad)

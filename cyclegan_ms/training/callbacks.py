@@ -463,7 +463,9 @@ class PeriodicEval(Callback):
                 pairs = side_by_side_pairs(
                     self.inputs, direction=direction, value_range=trainer.value_range
                 )
-            elif self.inputs is not None and self.targets is not None and self.pairing == "unpaired":
+            elif (
+                self.inputs is not None and self.targets is not None and self.pairing == "unpaired"
+            ):
                 pairs = unpaired_pairs(self.inputs, self.targets, value_range=trainer.value_range)
             elif self.inputs is not None and self.targets is not None:
                 pairs = folder_pairs(self.inputs, self.targets, value_range=trainer.value_range)

@@ -465,8 +465,8 @@ class ExperimentConfig:
         if (
             parsed_data.source != "scenes"
             and isinstance(raw_data, Mapping)
-            and "num_scenes" in raw_data
-        ):
+            and raw_data.get("num_scenes", DataConfig.num_scenes) != DataConfig.num_scenes
+        ):  # a stored config (resume) holds the default
             import warnings
 
             warnings.warn(
