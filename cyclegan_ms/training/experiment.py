@@ -279,10 +279,10 @@ def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
     ``train.eval_data = "auto"`` scores the data's own held-out split: for folder data the
     folder's ``testA``/``testB`` (by name when every ``testA`` image has a ``testB`` image of the
     same name, else unpaired when ``eval_metric`` is FID or KID; ``testB`` against ``testA``
-    for aligned pairs with ``data.direction = "b2a"``), for side-by-side AB pairs its ``test/``. A folder without a usable split
-    falls back to the built-in scenes with a warning, and ``eval_keep_best`` is turned off: a
-    best checkpoint is never chosen by scores of other data without being asked for
-    (``eval_data = "scenes"``).
+    for aligned pairs with ``data.direction = "b2a"``), for side-by-side AB pairs its ``test/``.
+    A folder without a usable split falls back to the built-in scenes with a warning, and
+    ``eval_keep_best`` is turned off: a best checkpoint is never chosen by scores of other data
+    without being asked for (``eval_data = "scenes"``).
 
     Returns
     -------
