@@ -191,9 +191,9 @@ def training_sampler(
         ``None``: an :class:`~.sampler.UnpairedSampler` for datasets with ``len_a``/``len_b``, an
         :class:`~.aligned.AlignedSampler` for an :class:`~.aligned.AlignedImageFolder` (a new
         augmentation of each pair every epoch), else a seeded, shuffled ``DistributedSampler``
-        (``drop_last``); all shard over ``num_replicas``. A sampler with that state is used as is; any other is wrapped in a
-        :class:`~.sampler.ResumableSampler` (it must then be deterministic given its epoch for
-        an exact resume).
+        (``drop_last``); all shard over ``num_replicas``. A sampler with that state is used as
+        is; any other is wrapped in a :class:`~.sampler.ResumableSampler` (it must then be
+        deterministic given its epoch for an exact resume).
     seed
         Seed of the default samplers.
     num_replicas, rank
