@@ -25,7 +25,7 @@ from cyclegan_ms.data.loader import training_sampler
 from cyclegan_ms.training import load_config
 from cyclegan_ms.training.callbacks import PeriodicEval
 from cyclegan_ms.training.config import ConfigError
-from cyclegan_ms.training.experiment import build_dataset, resolve_eval_data
+from cyclegan_ms.training.experiment import build_dataset, resolve_eval_data, run_experiment
 
 PAPER = recipe("paper", size=32, load_size=40)
 
@@ -249,3 +249,20 @@ eval_metric = "psnr"
         for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
         if r.get("event") == "eval"
     ] == [1, 2, 3]
+
+
+def _losses(run: Path) -> list[dict[str, float]]:
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k != "time"} for r in records if "event" not in r]
+
+
+def test_a_resumed_run_on_aligned_folders_repeats_the_uninterrupted_one(tmp_path: Path) -> None:
+    _folders(tmp_path / "data", n=5)  # 5 pairs, batch 2: the second epoch starts mid-run
+    cfg = _cfg(source="aligned", root=str(tmp_path / "data"), load_size=36)
+    cfg["train"] = {"steps": 4, "batch_size": 2, "log_every": 1, "progress": False}
+    run_experiment(cfg, run_dir=tmp_path / "full")
+    run_experiment(cfg, run_dir=tmp_path / "half", overrides=["train.steps=2"])
+    run_experiment(None, resume=tmp_path / "half", overrides=["train.steps=4"])
+    full = _losses(tmp_path / "full")
+    assert [r["step"] for r in full] == [1, 2, 3, 4]
+    assert _losses(tmp_path / "half") == full
