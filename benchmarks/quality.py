@@ -17,7 +17,8 @@ against their day ground truth, and on real photographs darkened by a physical l
 Baselines on the same scenes: the night image unchanged, auto-gamma, histogram equalisation,
 CLAHE, the best global tone curve fitted with the truth (an oracle: the ceiling of every global
 correction), and ``paired``: the night2day generator trained with L1 on aligned (night, day) pairs
-for the same budget (the ceiling the unpaired system aims at).
+for the same budget (the ceiling the unpaired system aims at; pix2pix's L1 term alone, through the
+Trainer).
 
     python benchmarks/quality.py --budget demo              # 10 CPU-min per run, 64², 3 seeds
     python benchmarks/quality.py --budget long              # 60 CPU-min per run, 128²
@@ -66,7 +67,7 @@ def worker(args: argparse.Namespace) -> None:
     c0 = time.process_time()
     raw: Translate | None = None
     if args.system == PAIRED:
-        translate, steps = train_paired(args.size, args.seed, args.minutes)
+        translate, steps = train_paired(args.size, args.seed, args.minutes, run_dir)
     else:
         translate, steps, raw = train_unpaired(args.system, args.size, args.seed, args.minutes, run_dir)
     cpu_s = time.process_time() - c0

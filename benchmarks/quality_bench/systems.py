@@ -5,8 +5,11 @@ from __future__ import annotations
 #: Named budgets: (CPU minutes per run, image side).
 BUDGETS = {"demo": (10.0, 64), "long": (60.0, 128)}
 
-#: The supervised reference (:func:`~quality_bench.trainers.train_paired`), not a preset.
+#: The supervised reference (:func:`~quality_bench.trainers.train_paired`): pix2pix's L1 term
+#: alone, without the weight average (which no override can unset).
 PAIRED = "paired"
+PAIRED_PRESET = "night2day_pix2pix"
+PAIRED_OVERRIDES = ["model.adversarial_weight=0.0"]
 
 _SEED_D = '{name = "seed_multiscale"}'
 

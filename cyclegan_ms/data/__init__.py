@@ -9,6 +9,10 @@ Two datasets share one item format, consumed by the model and the trainer::
 - :class:`NightDayScenes`: procedural road scenes, night (A) and day (B), unpaired for training and
   aligned pairs for evaluation; items add ``"darkness"``.
 
+Aligned pairs (pix2pix) have their own datasets, items ``{"A": input, "B": its target, ...}``:
+:class:`AlignedImageFolder` (two folders matched by name, or the reference's side-by-side AB
+images; ordered by :class:`AlignedSampler`) and :class:`ScenePairs` (the built-in scenes).
+
 Sampling is owned by :class:`UnpairedSampler` (seeded, shardable over ``torch.distributed`` ranks,
 resumable mid-epoch); :func:`make_loader` wires it into a ``DataLoader``.
 
@@ -21,6 +25,16 @@ resumable mid-epoch); :func:`make_loader` wires it into a ``DataLoader``.
 
 from __future__ import annotations
 
+from .aligned import (
+    ALIGNED_LAYOUTS,
+    AlignedImageFolder,
+    AlignedLayout,
+    AlignedSampler,
+    PairDirection,
+    match_by_name,
+    side_by_side_pairs,
+    split_side_by_side,
+)
 from .base import UnpairedDataset, item_rngs
 from .folder import UnpairedImageFolder, cyclegan_layout
 from .images import (
@@ -62,13 +76,18 @@ from .transforms import (
 )
 
 __all__ = [
+    "ALIGNED_LAYOUTS",
     "EVAL_OFFSET",
     "IMAGE_EXTENSIONS",
     "RECIPES",
+    "AlignedImageFolder",
+    "AlignedLayout",
+    "AlignedSampler",
     "BadFile",
     "BadImageWarning",
     "CenterCrop",
     "NightDayScenes",
+    "PairDirection",
     "Pipeline",
     "RandomCrop",
     "RandomHorizontalFlip",
@@ -92,6 +111,7 @@ __all__ = [
     "key_for_index",
     "load_image",
     "make_loader",
+    "match_by_name",
     "recipe",
     "render_day",
     "render_night",
@@ -100,6 +120,8 @@ __all__ = [
     "scan_images",
     "scene_pairs",
     "seed_worker",
+    "side_by_side_pairs",
+    "split_side_by_side",
     "to_channels",
     "to_tensor",
     "value_range_for",

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from .._checks import check_int
+from .aligned import AlignedImageFolder, AlignedSampler
 from .base import UnpairedDataset
 from .sampler import (
     ResumableSampler,
@@ -187,11 +188,12 @@ def training_sampler(
     dataset
         The map-style training dataset.
     sampler
-        ``None``: an :class:`~.sampler.UnpairedSampler` for datasets with ``len_a``/``len_b``,
-        else a seeded, shuffled ``DistributedSampler`` (``drop_last``); both shard over
-        ``num_replicas``. A sampler with that state is used as is; any other is wrapped in a
-        :class:`~.sampler.ResumableSampler` (it must then be deterministic given its epoch for
-        an exact resume).
+        ``None``: an :class:`~.sampler.UnpairedSampler` for datasets with ``len_a``/``len_b``, an
+        :class:`~.aligned.AlignedSampler` for an :class:`~.aligned.AlignedImageFolder` (a new
+        augmentation of each pair every epoch), else a seeded, shuffled ``DistributedSampler``
+        (``drop_last``); all shard over ``num_replicas``. A sampler with that state is used as
+        is; any other is wrapped in a :class:`~.sampler.ResumableSampler` (it must then be
+        deterministic given its epoch for an exact resume).
     seed
         Seed of the default samplers.
     num_replicas, rank
@@ -205,6 +207,8 @@ def training_sampler(
     if sampler is None:
         if hasattr(dataset, "len_a") and hasattr(dataset, "len_b"):
             return UnpairedSampler(dataset, seed=seed, num_replicas=num_replicas, rank=rank)
+        if isinstance(dataset, AlignedImageFolder):
+            return AlignedSampler(dataset, seed=seed, num_replicas=num_replicas, rank=rank)
         sampler = DistributedSampler(
             dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True
         )

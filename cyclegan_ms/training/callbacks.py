@@ -394,7 +394,10 @@ class PeriodicEval(Callback):
         How ``inputs`` and ``targets`` pair: ``"by_name"`` (aligned ground truth, matched by
         file name) or ``"unpaired"`` (the translated inputs against the target images, for the
         FID/KID only; the ``i``-th images of each folder in sorted order are batched together,
-        the targets resized to the inputs' size, as many as the smaller folder holds).
+        the targets resized to the inputs' size, as many as the smaller folder holds), or
+        ``"ab"``/``"ba"``: ``inputs`` alone holds side-by-side AB images (no ``targets``), the
+        input being their left (``"ab"``) or right (``"ba"``) half
+        (:func:`~cyclegan_ms.data.side_by_side_pairs`).
     inception
         Path of the TorchScript InceptionV3 for FID/KID.
     """
@@ -408,7 +411,7 @@ class PeriodicEval(Callback):
         size: int | None = None,
         inputs: str | None = None,
         targets: str | None = None,
-        pairing: Literal["by_name", "unpaired"] = "by_name",
+        pairing: Literal["by_name", "unpaired", "ab", "ba"] = "by_name",
         inception: str | None = None,
     ) -> None:
         self.every = check_int(every, "every", 1)
@@ -417,15 +420,21 @@ class PeriodicEval(Callback):
             raise ValueError(
                 f"unknown eval metric(s) {bad or metrics!r}; accepted: {', '.join(METRICS)}"
             )
-        if (inputs is None) != (targets is None):
+        if pairing in ("ab", "ba") and (inputs is None or targets is not None):
+            raise ValueError(
+                f"pairing={pairing!r} scores a folder of side-by-side AB images: give inputs alone"
+            )
+        if pairing not in ("ab", "ba") and (inputs is None) != (targets is None):
             raise ValueError(
                 "inputs and targets go together (aligned folders matched by file name)"
             )
         check_int(scenes, "scenes", 1)
         if size is not None:
             check_int(size, "size", 1)
-        if pairing not in ("by_name", "unpaired"):
-            raise ValueError(f"pairing must be 'by_name' or 'unpaired'; got {pairing!r}")
+        if pairing not in ("by_name", "unpaired", "ab", "ba"):
+            raise ValueError(
+                f"pairing must be 'by_name', 'unpaired', 'ab' or 'ba'; got {pairing!r}"
+            )
         paired = sorted(set(metrics) - INCEPTION_METRICS)
         if pairing == "unpaired" and paired:
             raise ValueError(
@@ -447,7 +456,16 @@ class PeriodicEval(Callback):
         if self._pairs is None:
             from ..data.pairs import folder_pairs, scene_pairs
 
-            if self.inputs is not None and self.targets is not None and self.pairing == "unpaired":
+            if self.inputs is not None and self.pairing in ("ab", "ba"):
+                from ..data.aligned import side_by_side_pairs
+
+                direction: Literal["a2b", "b2a"] = "a2b" if self.pairing == "ab" else "b2a"
+                pairs = side_by_side_pairs(
+                    self.inputs, direction=direction, value_range=trainer.value_range
+                )
+            elif (
+                self.inputs is not None and self.targets is not None and self.pairing == "unpaired"
+            ):
                 pairs = unpaired_pairs(self.inputs, self.targets, value_range=trainer.value_range)
             elif self.inputs is not None and self.targets is not None:
                 pairs = folder_pairs(self.inputs, self.targets, value_range=trainer.value_range)

@@ -44,9 +44,10 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 #: What ``train.eval_every`` scores: ``"auto"`` (the data's own held-out split), the built-in
 #: ``"scenes"``, or the ``"folder"``'s ``testA``/``testB``.
 EvalData = Literal["auto", "scenes", "folder"]
-#: How evaluation folders pair: ``"by_name"`` (aligned ground truth) or ``"unpaired"`` (FID/KID
-#: of the translations against the target images).
-EvalPairing = Literal["by_name", "unpaired"]
+#: How evaluation folders pair: ``"by_name"`` (aligned ground truth), ``"unpaired"`` (FID/KID
+#: of the translations against the target images), or ``"ab"``/``"ba"`` (one folder of the
+#: reference's side-by-side AB images, the input on the left or on the right half).
+EvalPairing = Literal["by_name", "unpaired", "ab", "ba"]
 #: What ``train.init_from`` copies from the source run: its generators, its discriminators.
 InitPart = Literal["generators", "discriminators"]
 #: Where a fine-tuned run's EMA generators start: the source's EMA (when it kept one, else the
@@ -99,11 +100,22 @@ class DataConfig:
     ----------
     source
         ``"scenes"``: the built-in procedural night/day road scenes (offline, with ground truth);
-        ``"folder"``: two image folders (``root`` in CycleGAN layout, or ``path_a``/``path_b``).
+        ``"folder"``: two image folders (``root`` in CycleGAN layout, or ``path_a``/``path_b``);
+        ``"aligned"``: aligned pairs of your own for a paired model (pix2pix), stored as
+        ``layout`` says (:class:`~cyclegan_ms.data.AlignedImageFolder`).
     root
-        Folder with ``trainA``/``trainB`` (and ``testA``/``testB``), for ``source="folder"``.
+        Folder with ``trainA``/``trainB`` (and ``testA``/``testB``), for ``source="folder"`` and
+        ``source="aligned"`` with ``layout="folders"``; with ``layout="ab"``, the folder with
+        ``train/`` (and ``test/``) of side-by-side AB images (the reference's ``--dataroot``).
     path_a, path_b
-        Explicit domain folders (A = night, B = day), instead of ``root``.
+        Explicit domain folders (A = night, B = day), instead of ``root`` (not with
+        ``layout="ab"``).
+    layout
+        ``source="aligned"`` only: ``"folders"`` (A and B images matched by file name, any
+        extension) or ``"ab"`` (one image per pair, A on the left half and B on the right).
+    direction
+        ``source="aligned"`` only: ``"a2b"`` (A is the input) or ``"b2a"`` (B is the input, the
+        reference's ``--direction BtoA``).
     recipe
         ``"seed"`` (resize to ``image_size``, [0, 1]) or ``"paper"`` (load ``load_size``, random
         crop ``image_size``, flip, [-1, 1]).
@@ -122,10 +134,12 @@ class DataConfig:
         (:func:`~cyclegan_ms.data.loader.auto_num_workers`).
     """
 
-    source: Literal["scenes", "folder"] = "scenes"
+    source: Literal["scenes", "folder", "aligned"] = "scenes"
     root: str | None = None
     path_a: str | None = None
     path_b: str | None = None
+    layout: Literal["folders", "ab"] = "folders"
+    direction: Literal["a2b", "b2a"] = "a2b"
     recipe: Literal["seed", "paper"] = "seed"
     image_size: int = 256
     load_size: int | None = None
@@ -153,6 +167,26 @@ class DataConfig:
             raise ConfigError(
                 "data.source = 'folder' needs data.root (with trainA/trainB) or both "
                 "data.path_a and data.path_b"
+            )
+        if self.source != "aligned" and (self.layout != "folders" or self.direction != "a2b"):
+            raise ConfigError(
+                "data.layout and data.direction describe aligned pairs: set data.source = "
+                f"'aligned' (got data.source = {self.source!r})"
+            )
+        if self.source == "aligned" and self.layout == "ab":
+            if self.root is None or self.path_a is not None or self.path_b is not None:
+                raise ConfigError(
+                    "data.layout = 'ab' needs data.root (a folder with train/ and test/ of "
+                    "side-by-side AB images) and no data.path_a/path_b"
+                )
+        elif (
+            self.source == "aligned"
+            and self.root is None
+            and (self.path_a is None or self.path_b is None)
+        ):
+            raise ConfigError(
+                "data.source = 'aligned' needs data.root (with trainA/trainB of the same image "
+                "names) or both data.path_a and data.path_b"
             )
 
 
@@ -226,12 +260,16 @@ class TrainConfig:
         Folders to score on (inputs and their targets); set, they win over ``eval_data``.
     eval_pairing
         How ``eval_inputs``/``eval_targets`` pair: ``"by_name"`` (aligned: each input with the
-        target of the same name, for PSNR/SSIM) or ``"unpaired"`` (FID/KID of the translated
-        inputs against the targets; ``eval_metric`` must be ``"fid"`` or ``"kid"``).
+        target of the same name, for PSNR/SSIM), ``"unpaired"`` (FID/KID of the translated
+        inputs against the targets; ``eval_metric`` must be ``"fid"`` or ``"kid"``), or
+        ``"ab"``/``"ba"``: ``eval_inputs`` alone holds the reference's side-by-side AB images
+        (A on the left half, B on the right), whose input is A (``"ab"``) or B (``"ba"``).
     eval_data
         What to score when ``eval_inputs`` is not set: ``"auto"`` (default) the data's own
         held-out split: the held-out built-in scenes for ``data.source = "scenes"``; for folder
-        data the folder's ``testA``/``testB`` (by name when aligned, else unpaired for FID/KID),
+        data the folder's ``testA``/``testB`` (by name when aligned, else unpaired for FID/KID;
+        for ``data.source = "aligned"`` in the direction of ``data.direction``, and ``test/``
+        with ``data.layout = "ab"``),
         and when it has none, the built-in scenes with a warning and without
         ``best.safetensors``; ``"scenes"`` the built-in scenes (explicitly: ``best.safetensors``
         is kept by them); ``"folder"`` the folder's ``testA``/``testB`` or an error. A run
@@ -314,7 +352,13 @@ class TrainConfig:
             raise ConfigError(
                 f"train.eval_metric must be {names_or(METRICS)}; got {self.eval_metric!r}"
             )
-        if (self.eval_inputs is None) != (self.eval_targets is None):
+        if self.eval_pairing in ("ab", "ba"):
+            if self.eval_targets is not None:
+                raise ConfigError(
+                    f"train.eval_pairing = {self.eval_pairing!r} scores the side-by-side AB "
+                    "images of train.eval_inputs alone: unset train.eval_targets"
+                )
+        elif (self.eval_inputs is None) != (self.eval_targets is None):
             raise ConfigError(
                 "train.eval_inputs and train.eval_targets go together (aligned folders)"
             )
@@ -419,15 +463,15 @@ class ExperimentConfig:
         raw_data = data.get("data", {})
         parsed_data = from_mapping(DataConfig, raw_data, "data")
         if (
-            parsed_data.source == "folder"
+            parsed_data.source != "scenes"
             and isinstance(raw_data, Mapping)
-            and "num_scenes" in raw_data
-        ):
+            and raw_data.get("num_scenes", DataConfig.num_scenes) != DataConfig.num_scenes
+        ):  # a stored config (resume) holds the default
             import warnings
 
             warnings.warn(
-                "data.num_scenes is ignored with data.source = 'folder' (the folders' images "
-                "are the data; it counts the built-in scenes)",
+                f"data.num_scenes is ignored with data.source = {parsed_data.source!r} (the "
+                "folders' images are the data; it counts the built-in scenes)",
                 UserWarning,
                 stacklevel=2,
             )

@@ -58,29 +58,43 @@ def build_dataset(
     paired
         Aligned pairs, for a model that trains on them (pix2pix: ``model.paired``): the
         scenes' night and day renders of the same training scene
-        (:class:`~cyclegan_ms.data.ScenePairs`).
+        (:class:`~cyclegan_ms.data.ScenePairs`), or your own (``data.source = "aligned"``:
+        :class:`~cyclegan_ms.data.AlignedImageFolder`).
 
     Returns
     -------
-    cyclegan_ms.data.NightDayScenes | cyclegan_ms.data.ScenePairs | cyclegan_ms.data.UnpairedImageFolder
+    cyclegan_ms.data.NightDayScenes | cyclegan_ms.data.ScenePairs | cyclegan_ms.data.UnpairedImageFolder | cyclegan_ms.data.AlignedImageFolder
         Items are dicts with ``"A"`` and ``"B"`` tensors ``(C, image_size, image_size)``.
 
     Raises
     ------
     ConfigError
-        Aligned pairs asked of a source that has none yet (folders) or in grayscale.
+        A paired model given unpaired data (``data.source = "folder"``, or the scenes in
+        grayscale), or an unpaired model given aligned pairs (``data.source = "aligned"``).
     """
-    from ..data import NightDayScenes, ScenePairs, UnpairedImageFolder, recipe
+    from ..data import AlignedImageFolder, NightDayScenes, ScenePairs, UnpairedImageFolder, recipe
 
     vr = value_range_of(data)
     channels = 1 if data.grayscale else 3
-    if paired:
-        if data.source != "scenes" or data.grayscale:
+    if paired and data.source == "folder":
+        raise ConfigError(
+            "a paired model (pix2pix) trains on aligned pairs, and data.source = 'folder' is "
+            "unpaired: set data.source = 'aligned' (data.layout = 'folders': trainA/trainB "
+            "matched by file name; 'ab': side-by-side AB images) or 'scenes'"
+        )
+    if paired and data.source == "scenes":
+        if data.grayscale:
             raise ConfigError(
-                "a paired model (pix2pix) trains on aligned pairs, which only data.source = "
-                "'scenes' (in colour) provides so far"
+                "the built-in scenes' aligned pairs are in colour: unset data.grayscale for a "
+                "paired model (pix2pix)"
             )
         return ScenePairs(data.num_scenes, size=data.image_size, value_range=vr, seed=seed)
+    if not paired and data.source == "aligned":
+        raise ConfigError(
+            "data.source = 'aligned' gives aligned pairs, for a paired model (model.name = "
+            "'pix2pix'); this model trains on unpaired images: set data.source = 'folder' (the "
+            "same trainA/trainB folders serve)"
+        )
     if data.source == "scenes":
         return NightDayScenes(
             split="train" if split == "train" else "eval",
@@ -98,6 +112,18 @@ def build_dataset(
         load_size=data.load_size if data.recipe == "paper" else None,
     )
     pipeline.value_range = vr
+    if data.source == "aligned":
+        return AlignedImageFolder(
+            root=data.root,
+            split=split,
+            a=data.path_a if data.root is None else None,
+            b=data.path_b if data.root is None else None,
+            layout=data.layout,
+            direction=data.direction,
+            transform=pipeline,
+            channels=channels,
+            seed=seed,
+        )
     if data.root is not None:
         return UnpairedImageFolder(
             root=data.root, split=split, transform=pipeline, channels=channels, seed=seed
@@ -159,7 +185,7 @@ def check_compatible(model: TranslationModule, data: DataConfig) -> None:
 def _sample_images(
     cfg: ExperimentConfig, dataset: Any, *, paired: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    if paired:  # held-out aligned pairs
+    if paired and cfg.data.source == "scenes":  # held-out aligned pairs
         from ..data import scene_pairs
 
         pairs = list(
@@ -252,10 +278,11 @@ def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
 
     ``train.eval_data = "auto"`` scores the data's own held-out split: for folder data the
     folder's ``testA``/``testB`` (by name when every ``testA`` image has a ``testB`` image of the
-    same name, else unpaired when ``eval_metric`` is FID or KID). A folder without a usable split
-    falls back to the built-in scenes with a warning, and ``eval_keep_best`` is turned off: a
-    best checkpoint is never chosen by scores of other data without being asked for
-    (``eval_data = "scenes"``).
+    same name, else unpaired when ``eval_metric`` is FID or KID; ``testB`` against ``testA``
+    for aligned pairs with ``data.direction = "b2a"``), for side-by-side AB pairs its ``test/``.
+    A folder without a usable split falls back to the built-in scenes with a warning, and
+    ``eval_keep_best`` is turned off: a best checkpoint is never chosen by scores of other data
+    without being asked for (``eval_data = "scenes"``).
 
     Returns
     -------
@@ -272,15 +299,27 @@ def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
     train, data = cfg.train, cfg.data
     if not train.eval_every:
         return None
-    if train.eval_inputs is not None and train.eval_targets is not None:
+    if train.eval_inputs is not None:
         train.eval_data = "folder"
+        if train.eval_pairing in ("ab", "ba"):
+            return f"the side-by-side AB images of {train.eval_inputs} ({train.eval_pairing})"
         return f"{train.eval_inputs} vs {train.eval_targets} ({train.eval_pairing})"
     if data.source == "scenes" or train.eval_data == "scenes":
         train.eval_data = "scenes"
         return f"{train.eval_scenes} held-out built-in scenes"
     why = "data.root is not set (data.path_a/path_b have no held-out split)"
-    if data.root is not None:
+    if data.source == "aligned" and data.layout == "ab" and data.root is not None:
+        test = Path(data.root) / "test"
+        why = f"{data.root} has no test/"
+        if test.is_dir():
+            train.eval_inputs, train.eval_targets = str(test), None
+            train.eval_pairing = "ab" if data.direction == "a2b" else "ba"
+            train.eval_data = "folder"
+            return f"the side-by-side AB images of {test} ({train.eval_pairing})"
+    elif data.root is not None:
         test_a, test_b = Path(data.root) / "testA", Path(data.root) / "testB"
+        if data.direction == "b2a":  # data.source = "aligned": B is the input
+            test_a, test_b = test_b, test_a
         why = f"{data.root} has no testA/testB"
         if test_a.is_dir() and test_b.is_dir():
             pairing: EvalPairing | None
