@@ -166,3 +166,27 @@ def test_the_preset_trains_on_aligned_scene_pairs(tmp_path: Path) -> None:
     a, b = trainer.sample_batch()
     assert a.mean() < b.mean()  # held-out night inputs beside their day truth
     assert trainer.fit().step == 1
+
+
+def test_without_the_gan_term_the_discriminator_is_neither_run_nor_stepped(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = build_model({**TINY, "adversarial_weight": 0.0})
+    assert isinstance(model, Pix2Pix) and model.discriminators() == []
+    d_before = {k: v.clone() for k, v in model.D.state_dict().items()}
+    calls: list[int] = []
+    model.D.register_forward_hook(lambda *_: calls.append(1))
+    cfg = TrainConfig(
+        steps=3,
+        batch_size=2,
+        log_every=1,
+        progress=False,
+        checkpoint_every=0,
+        pool_size=0,
+        sample_every=0,
+    )
+    Trainer(model, ScenePairs(6, size=32), run_dir=tmp_path, train=cfg).fit()
+    records = _losses(tmp_path)
+    assert [r["step"] for r in records] == [1, 2, 3]
+    assert "g_adv_b" not in records[0] and not any(k.startswith("d_") for k in records[0])
+    assert calls == []
+    assert all(torch.equal(v, d_before[k]) for k, v in model.D.state_dict().items())

@@ -84,8 +84,8 @@ class Pix2Pix(nn.Module):
     reconstruction_weight
         λ (the reference's ``lambda_L1 = 100``).
     adversarial_weight
-        Weight of the generator's GAN term (1; 0 trains a plain supervised regression, the
-        paired reference without a discriminator step mattering).
+        Weight of the generator's GAN term (1; 0 trains a plain supervised regression: the
+        discriminator is neither run nor stepped, so the budget goes to the generator).
     discriminator_weight
         Scale of the discriminator objective (the reference halves real + fake: 0.5).
     regularization_weight
@@ -154,10 +154,14 @@ class Pix2Pix(nn.Module):
         self.penalty: PenaltyProtocol | None = (
             None if penalty is None else as_part("penalty", penalty)
         )
-        self.reconstruction_weight = check_nonnegative(reconstruction_weight, "reconstruction_weight")
+        self.reconstruction_weight = check_nonnegative(
+            reconstruction_weight, "reconstruction_weight"
+        )
         self.adversarial_weight = check_nonnegative(adversarial_weight, "adversarial_weight")
         self.discriminator_weight = check_nonnegative(discriminator_weight, "discriminator_weight")
-        self.regularization_weight = check_nonnegative(regularization_weight, "regularization_weight")
+        self.regularization_weight = check_nonnegative(
+            regularization_weight, "regularization_weight"
+        )
         self.fuse_passes = fuse_passes
 
     # ------------------------------------------------------------------ config
@@ -191,8 +195,9 @@ class Pix2Pix(nn.Module):
         return [self.G]
 
     def discriminators(self) -> list[nn.Module]:
-        """``[D]``."""
-        return [self.D]
+        """``[D]``; ``[]`` when ``adversarial_weight`` is 0 (a plain supervised regression: the
+        Trainer then takes no discriminator step, and ``D`` keeps its initial weights)."""
+        return [self.D] if self.adversarial_weight > 0 else []
 
     def averaged_generators(self) -> dict[str, nn.Module]:
         """``{"G": G}``."""
@@ -220,22 +225,25 @@ class Pix2Pix(nn.Module):
         Returns
         -------
         Pix2PixOutput
-            ``losses`` holds ``adv_b``, ``l1`` (the reconstruction loss, whatever it is),
+            ``losses`` holds ``adv_b`` (when ``adversarial_weight`` > 0: otherwise the
+            discriminator is not run), ``l1`` (the reconstruction loss, whatever it is),
             ``reg`` and ``total``.
         """
         with frozen(self.D):
             fake_b = self.G(real_a)
-            pair = torch.cat([real_a.to(fake_b.dtype), fake_b], dim=1)
             losses = {
-                "adv_b": self.adversarial.generator(self.D(pair)),
                 "l1": self.reconstruction(fake_b, real_b),
                 "reg": regularization(self.G, real_a),
             }
-        losses["total"] = (
-            self.adversarial_weight * losses["adv_b"]
-            + self.reconstruction_weight * losses["l1"]
-            + self.regularization_weight * losses["reg"]
-        )
+            total = (
+                self.reconstruction_weight * losses["l1"]
+                + self.regularization_weight * losses["reg"]
+            )
+            if self.adversarial_weight > 0:
+                pair = torch.cat([real_a.to(fake_b.dtype), fake_b], dim=1)
+                losses["adv_b"] = self.adversarial.generator(self.D(pair))
+                total = total + self.adversarial_weight * losses["adv_b"]
+        losses["total"] = total
         return Pix2PixOutput(losses, fake_b=fake_b)
 
     def discriminator_objective(

@@ -232,7 +232,8 @@ def wrap_phases(
     if info.enabled:
         ids = [device.index] if device.type == "cuda" else None
         g_phase = nn.parallel.DistributedDataParallel(g_phase, device_ids=ids)
-        d_phase = nn.parallel.DistributedDataParallel(d_phase, device_ids=ids)
+        if any(p.requires_grad for p in d_phase.parameters()):  # none: no D step to sync
+            d_phase = nn.parallel.DistributedDataParallel(d_phase, device_ids=ids)
     return g_phase, d_phase
 
 
