@@ -64,6 +64,7 @@ _BUILTIN_KINDS: tuple[str, ...] = (
     "schedule",
     "contrastive_loss",
     "model",
+    "degradation",
 )
 
 _REGISTRY: dict[str, dict[str, Callable[..., object]]] = {kind: {} for kind in _BUILTIN_KINDS}

@@ -50,6 +50,7 @@ from .images import (
     to_channels,
 )
 from .loader import make_loader
+from .lowlight import RandomNight, simulate_night
 from .pairs import ScenePairs, folder_pairs, scene_pairs
 from .sampler import SampleKey, UnpairedSampler, epoch_keys, key_for_index, seed_worker
 from .scenes import (
@@ -91,6 +92,7 @@ __all__ = [
     "Pipeline",
     "RandomCrop",
     "RandomHorizontalFlip",
+    "RandomNight",
     "RecipeName",
     "Resize",
     "SampleKey",
@@ -121,6 +123,7 @@ __all__ = [
     "scene_pairs",
     "seed_worker",
     "side_by_side_pairs",
+    "simulate_night",
     "split_side_by_side",
     "to_channels",
     "to_tensor",

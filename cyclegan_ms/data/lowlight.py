@@ -13,11 +13,17 @@ data-augmentation for users who have day photos only. The model works in linear 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+import torch.nn as nn
 from torch import Tensor
 
-__all__ = ["linear_to_srgb", "simulate_night", "srgb_to_linear"]
+from .._checks import check_nonnegative
+from ..registry import register
+
+__all__ = ["RandomNight", "linear_to_srgb", "simulate_night", "srgb_to_linear"]
 
 
 def srgb_to_linear(u: Tensor) -> Tensor:
@@ -106,3 +112,120 @@ def simulate_night(
     noisy = electrons / full_well + read_noise * torch.randn(lin.shape, generator=gen)
     out = linear_to_srgb(noisy)
     return out if batched else out[0]
+
+
+@register("degradation", "lowlight")
+class RandomNight(nn.Module):
+    """:func:`simulate_night` with parameters drawn anew for every image: a source of synthetic
+    (night, day) pairs from day images alone.
+
+    ``CycleGAN(synthetic_pairs="lowlight")`` trains the night → day generator to undo it on the
+    day batch (``weights.synthetic``), a supervised signal beside the unpaired game. Each image
+    draws its exposure log-uniformly in ``exposure``, a blue-shifted tint jittered by
+    ``tint_jitter``, 0 to ``max_lamps`` lamps, a full well log-uniformly in ``full_well`` and a
+    read noise uniformly in ``read_noise``; seeds come from torch's global generator, so a
+    seeded run draws the same nights.
+
+    Parameters
+    ----------
+    exposure
+        ``(low, high)`` linear-light gain of the ambient light, ``0 < low <= high <= 1``.
+    tint_jitter
+        Relative spread of each channel's tint around the default moonlight tint (``>= 0``).
+    max_lamps
+        Most lamps per image (``>= 0``).
+    full_well
+        ``(low, high)`` electrons for white (shot noise), ``0 < low <= high``.
+    read_noise
+        ``(low, high)`` Gaussian read noise in linear light, ``0 <= low <= high``.
+    value_range
+        Data range of the images in and out (``(0, 1)`` for ``value_range = "unit"``,
+        ``(-1, 1)`` for ``"symmetric"``).
+
+    Shape
+    -----
+    ``(B, 3, H, W) -> (B, 3, H, W)``, no gradient (a data transform).
+    """
+
+    def __init__(
+        self,
+        *,
+        exposure: tuple[float, float] = (0.02, 0.08),
+        tint_jitter: float = 0.1,
+        max_lamps: int = 4,
+        full_well: tuple[float, float] = (100.0, 1000.0),
+        read_noise: tuple[float, float] = (0.002, 0.01),
+        value_range: tuple[float, float] = (0.0, 1.0),
+    ) -> None:
+        super().__init__()
+        self.exposure = _interval(exposure, "exposure", positive=True)
+        if self.exposure[1] > 1.0:
+            raise ValueError(f"exposure must lie in (0, 1]; got {exposure}")
+        self.tint_jitter = check_nonnegative(tint_jitter, "tint_jitter")
+        if isinstance(max_lamps, bool) or not isinstance(max_lamps, int) or max_lamps < 0:
+            raise ValueError(f"max_lamps must be an int >= 0; got {max_lamps!r}")
+        self.max_lamps = max_lamps
+        self.full_well = _interval(full_well, "full_well", positive=True)
+        self.read_noise = _interval(read_noise, "read_noise", positive=False)
+        lo, hi = _interval(value_range, "value_range", positive=False, ordered_strict=True)
+        self.value_range = (lo, hi)
+
+    @torch.no_grad()
+    def forward(self, day: Tensor) -> Tensor:
+        """Night versions of a day batch, see the class docstring."""
+        if day.ndim != 4 or day.shape[1] != 3:
+            raise ValueError(f"RandomNight needs (B, 3, H, W) RGB; got {tuple(day.shape)}")
+        lo, hi = self.value_range
+        unit = ((day.float() - lo) / (hi - lo)).clamp(0.0, 1.0).cpu()
+        draws = torch.rand(unit.shape[0], 8)
+        seeds = torch.randint(0, 2**31 - 1, (unit.shape[0],))
+        base = torch.tensor([0.75, 0.85, 1.2])
+        nights = []
+        for i in range(unit.shape[0]):
+            u = draws[i].tolist()
+            exposure = _log_uniform(self.exposure, u[0])
+            tint = base * (1.0 + self.tint_jitter * (2.0 * torch.tensor(u[1:4]) - 1.0))
+            night = simulate_night(
+                unit[i],
+                exposure=exposure,
+                ambient_tint=(float(tint[0]), float(tint[1]), float(tint[2])),
+                lamps=min(int(u[4] * (self.max_lamps + 1)), self.max_lamps),
+                full_well=_log_uniform(self.full_well, u[5]),
+                read_noise=self.read_noise[0] + u[6] * (self.read_noise[1] - self.read_noise[0]),
+                seed=int(seeds[i]),
+            )
+            nights.append(night)
+        out = torch.stack(nights) * (hi - lo) + lo
+        return out.to(device=day.device, dtype=day.dtype)
+
+    def extra_repr(self) -> str:
+        return (
+            f"exposure={self.exposure}, tint_jitter={self.tint_jitter}, "
+            f"max_lamps={self.max_lamps}, full_well={self.full_well}, "
+            f"read_noise={self.read_noise}, value_range={self.value_range}"
+        )
+
+
+def _log_uniform(interval: tuple[float, float], u: float) -> float:
+    lo, hi = interval
+    return math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+
+
+def _interval(
+    value: object, name: str, *, positive: bool, ordered_strict: bool = False
+) -> tuple[float, float]:
+    """A ``(low, high)`` pair of finite numbers with ``low <= high`` (``<`` if strict)."""
+    ok = isinstance(value, (tuple, list)) and len(value) == 2
+    if ok:
+        lo, hi = (
+            float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+            for v in value
+        )  # type: ignore[union-attr]
+        ok = math.isfinite(lo) and math.isfinite(hi) and (lo < hi if ordered_strict else lo <= hi)
+        ok = ok and (lo > 0 if positive else (lo >= 0 or ordered_strict))
+    if not ok:
+        need = "0 < low" if positive else ("low < high" if ordered_strict else "0 <= low")
+        raise ValueError(
+            f"{name} must be a (low, high) pair of finite numbers with {need} <= high; got {value!r}"
+        )
+    return lo, hi

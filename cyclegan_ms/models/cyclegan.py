@@ -69,6 +69,11 @@ class LossWeights:
         those of the real batch of its target domain
         (:func:`~cyclegan_ms.losses.colour_moment_loss`; unpaired: statistics only). A direct
         signal for global tone and contrast.
+    synthetic
+        Weight of the synthetic-pairs term (0 disables it): the reconstruction loss between
+        ``G_ab(degrade(real_b))`` and ``real_b``, where ``degrade`` is the model's
+        ``synthetic_pairs`` part (e.g. the physical low-light model): supervision from B
+        images alone.
     regularization
         Weight of the generators' own penalties (``G.regularization()``, e.g. the seed
         bottleneck's L2; the value already includes the part's own coefficient).
@@ -83,6 +88,7 @@ class LossWeights:
     identity: float = 0.5
     feature_matching: float = 0.0
     moments: float = 0.0
+    synthetic: float = 0.0
     regularization: float = 1.0
     discriminator: float = 1.0
 
@@ -182,6 +188,10 @@ class CycleGAN(nn.Module):
         (default): ``reconstruction``. With A = night, a robust loss here (``"robust_l1"``)
         stops the lamps and lit windows that only the night shows from being carried into the
         day picture for the way back, while the night's structure is still held.
+    synthetic_pairs
+        A ``"degradation"`` part (e.g. ``"lowlight"``: :class:`~cyclegan_ms.data.RandomNight`)
+        that turns B images into A-like ones, giving ``G_ab`` supervised pairs from the B batch
+        (weighted by ``weights.synthetic``; both or neither). ``None`` (default): no such term.
 
     Examples
     --------
@@ -217,6 +227,7 @@ class CycleGAN(nn.Module):
         fuse_passes: bool = True,
         cycle_noise: float | Mapping[str, float] = 0.0,
         cycle_loss_a: PartSpec | None = None,
+        synthetic_pairs: PartSpec | None = None,
     ) -> None:
         super().__init__()
         self.cycle_noise = cycle_noise_levels(cycle_noise)
@@ -239,6 +250,15 @@ class CycleGAN(nn.Module):
             None if penalty is None else as_part("penalty", penalty)
         )
         self.weights = LossWeights.from_mapping(weights)
+        self.synthetic_pairs: nn.Module | None = (
+            None if synthetic_pairs is None else as_part("degradation", synthetic_pairs)
+        )
+        if (self.synthetic_pairs is None) != (self.weights.synthetic == 0):
+            raise ValueError(
+                "synthetic_pairs and weights.synthetic go together: give a degradation (e.g. "
+                "synthetic_pairs = 'lowlight') and a weight > 0, or neither; got "
+                f"synthetic_pairs={synthetic_pairs!r}, weights.synthetic={self.weights.synthetic}"
+            )
 
     # ------------------------------------------------------------------ config
     @classmethod
@@ -285,6 +305,8 @@ class CycleGAN(nn.Module):
         }
         if self.cycle_loss_a is not None:
             cfg["cycle_loss_a"] = config_of(self.cycle_loss_a)
+        if self.synthetic_pairs is not None:
+            cfg["synthetic_pairs"] = config_of(self.synthetic_pairs)
         if any(self.cycle_noise.values()):
             cfg["cycle_noise"] = dict(self.cycle_noise)
         if self.penalty is not None:
@@ -327,7 +349,8 @@ class CycleGAN(nn.Module):
         GeneratorOutput
             ``losses`` holds ``adv_a``, ``adv_b``, ``cycle_a``, ``cycle_b``, ``idt_a``,
             ``idt_b`` (when identity > 0), ``fm_a``, ``fm_b`` (when feature matching > 0),
-            ``mom_a``, ``mom_b`` (when moments > 0), ``reg`` and ``total`` (the weighted sum), all scalars.
+            ``mom_a``, ``mom_b`` (when moments > 0), ``syn`` (with
+            ``synthetic_pairs``), ``reg`` and ``total`` (the weighted sum), all scalars.
         """
         w = self.weights
         rec = self.reconstruction
@@ -364,6 +387,9 @@ class CycleGAN(nn.Module):
             if w.identity > 0:
                 losses["idt_a"] = rec(self.G_ba(real_a) if idt_a is None else idt_a, real_a)
                 losses["idt_b"] = rec(self.G_ab(real_b) if idt_b is None else idt_b, real_b)
+            if self.synthetic_pairs is not None:
+                night = self.synthetic_pairs(real_b).to(real_b.dtype)
+                losses["syn"] = rec(self.G_ab(night), real_b)
             if w.moments > 0:
                 losses["mom_a"] = colour_moment_loss(fake_a, real_a)
                 losses["mom_b"] = colour_moment_loss(fake_b, real_b)
@@ -380,6 +406,8 @@ class CycleGAN(nn.Module):
             total = total + w.feature_matching * (losses["fm_a"] + losses["fm_b"])
         if w.moments > 0:
             total = total + w.moments * (losses["mom_a"] + losses["mom_b"])
+        if "syn" in losses:
+            total = total + w.synthetic * losses["syn"]
         losses["total"] = total
         return GeneratorOutput(losses, fake_a=fake_a, fake_b=fake_b, rec_a=rec_a, rec_b=rec_b)
 
@@ -477,6 +505,7 @@ _CONFIG_KEYS = (
     "weights",
     "cycle_noise",
     "cycle_loss_a",
+    "synthetic_pairs",
 )
 
 
@@ -532,6 +561,7 @@ def cyclegan(
     weights: Mapping[str, float | None] | None = None,
     cycle_noise: float | Mapping[str, float] = 0.0,
     cycle_loss_a: str | Mapping[str, object] | None = None,
+    synthetic_pairs: str | Mapping[str, object] | None = None,
 ) -> CycleGAN:
     """The ``[model] name = "cyclegan"`` table (the default): a :class:`CycleGAN`.
 
@@ -549,4 +579,5 @@ def cyclegan(
         weights=weights,
         cycle_noise=cycle_noise,
         cycle_loss_a=cycle_loss_a,
+        synthetic_pairs=synthetic_pairs,
     )
