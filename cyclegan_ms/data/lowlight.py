@@ -214,18 +214,21 @@ def _log_uniform(interval: tuple[float, float], u: float) -> float:
 def _interval(
     value: object, name: str, *, positive: bool, ordered_strict: bool = False
 ) -> tuple[float, float]:
-    """A ``(low, high)`` pair of finite numbers with ``low <= high`` (``<`` if strict)."""
-    ok = isinstance(value, (tuple, list)) and len(value) == 2
+    """A ``(low, high)`` pair of finite numbers with ``low <= high`` (``<`` if strict), ``low``
+    ``> 0`` if ``positive``, else ``>= 0`` unless strict (a data range may be negative)."""
+    pair: list[float] = []
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        pair = [float(v) for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    ok = len(pair) == 2 and all(math.isfinite(v) for v in pair)
     if ok:
-        lo, hi = (
-            float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
-            for v in value
-        )  # type: ignore[union-attr]
-        ok = math.isfinite(lo) and math.isfinite(hi) and (lo < hi if ordered_strict else lo <= hi)
-        ok = ok and (lo > 0 if positive else (lo >= 0 or ordered_strict))
+        lo, hi = pair
+        ok = (lo < hi if ordered_strict else lo <= hi) and (
+            lo > 0 if positive else (lo >= 0 or ordered_strict)
+        )
     if not ok:
         need = "0 < low" if positive else ("low < high" if ordered_strict else "0 <= low")
         raise ValueError(
-            f"{name} must be a (low, high) pair of finite numbers with {need} <= high; got {value!r}"
+            f"{name} must be a (low, high) pair of finite numbers with {need} <= high; "
+            f"got {value!r}"
         )
-    return lo, hi
+    return pair[0], pair[1]
