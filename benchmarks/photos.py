@@ -94,7 +94,17 @@ def source_photos(mate_dir: Path | None) -> dict[str, torch.Tensor]:
     return out
 
 
-def prepare(out: Path, mate_dir: Path | None, max_side: int) -> None:
+def other_night(day: torch.Tensor, seed: int) -> torch.Tensor:
+    """A second darkening model, unlike the library's physical one (which the ``lowlight``
+    synthetic pairs are drawn from): a power curve in sRGB (x0.18, exponent 1.6), a warm sodium
+    cast and signal-independent Gaussian noise (sigma 0.015), no lamps. ``(3, H, W)`` in [0, 1]."""
+    gen = torch.Generator().manual_seed(seed)
+    cast = torch.tensor([1.0, 0.85, 0.6]).view(3, 1, 1)
+    night = 0.18 * day.clamp(0, 1).pow(1.6) * cast
+    return (night + 0.015 * torch.randn(night.shape, generator=gen)).clamp(0, 1)
+
+
+def prepare(out: Path, mate_dir: Path | None, max_side: int, darken: str = "physical") -> None:
     from cyclegan_ms.data.lowlight import simulate_night
 
     (out / "day").mkdir(parents=True, exist_ok=True)
@@ -104,7 +114,8 @@ def prepare(out: Path, mate_dir: Path | None, max_side: int) -> None:
         h, w = day.shape[-2:]
         day = day[:, : h - h % 2, : w - w % 2]
         save_rgb(day, out / "day" / f"{name}.png")
-        save_rgb(simulate_night(day, seed=i), out / "night" / f"{name}.png")
+        night = simulate_night(day, seed=i) if darken == "physical" else other_night(day, seed=i)
+        save_rgb(night, out / "night" / f"{name}.png")
         print(f"{name}: {day.shape[-1]}x{day.shape[-2]}", flush=True)
 
 
@@ -234,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     pp.add_argument("--mate-dir", type=Path, default=None,
                     help="usr/share/backgrounds/mate/nature of an unpacked mate-backgrounds .deb")
     pp.add_argument("--max-side", type=int, default=1920)
+    pp.add_argument("--darken", choices=("physical", "other"), default="physical",
+                    help="the library's low-light model, or a second model it never drew from")
     ps = sub.add_parser("score", help="translate with runs through the CLI and score")
     ps.add_argument("--photos", type=Path, required=True)
     ps.add_argument("--run", action="append", default=[], metavar="NAME=RUN_DIR")
@@ -245,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     if args.cmd == "prepare":
-        prepare(args.out, args.mate_dir, args.max_side)
+        prepare(args.out, args.mate_dir, args.max_side, args.darken)
         return
     result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if args.baselines:
