@@ -76,6 +76,7 @@ LAMP_TINT_JITTER = 0.06  # each lamp's colour is jittered by up to this much per
 # -- camera ---------------------------------------------------------------------------------------
 CONTRAST_PER_TONE = 2.0  # the S-curve's strength is up to this times ``tone`` (capped below)
 MAX_CONTRAST = 0.6  # |S-curve strength| stays below this (the curve stays monotonic)
+TONE_LEVELS = 8  # gamma and contrast draws take 2 * this + 1 levels (their lookup tables are cached)
 RAW_GAIN_RED = (1.6, 2.4)  # white-balance gains of a sensor's red channel under daylight ...
 RAW_GAIN_BLUE = (1.3, 2.1)  # ... and of its blue channel (green is 1)
 
@@ -349,7 +350,8 @@ class SceneLook:
     wb
         RGB gains of the white-balance error, in linear light.
     gamma, contrast
-        The tone curve: ``x ** gamma``, then an S-curve of this strength.
+        The tone curve: ``x ** gamma``, then an S-curve of this strength (each one of
+        ``2 * TONE_LEVELS + 1`` levels).
     saturation
         Saturation factor.
     raw_gains
@@ -377,6 +379,11 @@ class SceneLook:
     texture_start: int
 
 
+def _level(u: float) -> float:
+    """``u`` in [0, 1) to one of ``2 * TONE_LEVELS + 1`` levels in [-1, 1]."""
+    return round((2 * u - 1) * TONE_LEVELS) / TONE_LEVELS
+
+
 def draw_look(options: SceneOptions, spec: SceneSpec) -> SceneLook:
     """Draw scene ``spec``'s look within ``options`` (a pure function of the scene).
 
@@ -393,22 +400,19 @@ def draw_look(options: SceneOptions, spec: SceneSpec) -> SceneLook:
         m_lo, m_hi = (1e6 / k for k in o.daylight_kelvin)
         daylight = kelvin_tint(1e6 / (m_hi + (m_lo - m_hi) * u[0]))
     lamp_colors: tuple[Color, ...] | None = None
-    if o.lamp_mix > 0 or o.lamp_gain != (1.0, 1.0):
+    if (o.lamp_mix > 0 or o.lamp_gain != (1.0, 1.0)) and spec.lamps:
         g_lo, g_hi = o.lamp_gain
-        colors = []
-        for _ in spec.lamps:
-            own, kind, gain, *tint = rng.random(6).tolist()
-            base = LAMP_PALETTE[min(int(kind * len(LAMP_PALETTE)), len(LAMP_PALETTE) - 1)]
-            c = base if own < o.lamp_mix else spec.lamp_color
-            if own < o.lamp_mix:
-                c = tuple(min(1.0, v * (1 + LAMP_TINT_JITTER * (2 * t - 1))) for v, t in zip(c, tint))  # type: ignore[assignment]
-            k = g_lo + (g_hi - g_lo) * gain
-            colors.append((c[0] * k, c[1] * k, c[2] * k))
-        lamp_colors = tuple(colors)
+        draws = rng.random((len(spec.lamps), 6))
+        own = draws[:, 0] < o.lamp_mix
+        kinds = np.asarray(LAMP_PALETTE)[(draws[:, 1] * len(LAMP_PALETTE)).astype(int)]
+        jitter = 1 + LAMP_TINT_JITTER * (2 * draws[:, 3:] - 1)
+        colors = np.where(own[:, None], np.minimum(kinds * jitter, 1.0), spec.lamp_color)
+        colors *= (g_lo + (g_hi - g_lo) * draws[:, 2])[:, None]
+        lamp_colors = tuple((r, g, b) for r, g, b in colors.tolist())
     wb_r = 2.0 ** (o.white_balance * (2 * u[1] - 1))
     wb_b = 2.0 ** (o.white_balance * (2 * u[2] - 1))
-    t = o.tone * (2 * u[3] - 1)
-    contrast = max(-MAX_CONTRAST, min(MAX_CONTRAST, CONTRAST_PER_TONE * o.tone * (2 * u[4] - 1)))
+    t = o.tone * _level(u[3])
+    contrast = max(-MAX_CONTRAST, min(MAX_CONTRAST, CONTRAST_PER_TONE * o.tone * _level(u[4])))
     s_lo, s_hi = o.saturation
     n_lo, n_hi = o.noise_gain
     q = None

@@ -6,7 +6,8 @@ buffers (``uint8`` for :func:`jpeg_quantise`), costs a small fraction of a rende
 products with cached matrices, windows of the fixed bank of normal samples, lookup tables) and is
 a pure function of its arguments and the generator it is given.
 
-- :func:`surface_texture`: multi-octave value noise (fractal, ``1/f``-like) over the image;
+- :func:`surface_texture`: windows of fixed sheets of multi-octave value noise
+  (:func:`fractal_noise`) over the image;
 - :func:`glare`: a wide, energy-preserving glow of the lights (veiling glare);
 - :func:`add_sensor_noise`: signal-dependent (Poisson-Gaussian) noise in linear light, amplified
   per channel by the sensor's white-balance gains, optionally correlated as demosaicing makes
@@ -28,6 +29,7 @@ from .drawing import interp_matrix, noise_bank, rgb
 
 __all__ = [
     "add_sensor_noise",
+    "fractal_noise",
     "glare",
     "jpeg_quantise",
     "saturate",
@@ -42,6 +44,7 @@ TEXTURE_CELLS = 8  # the coarsest octave has this many cells down the image ...
 TEXTURE_MIN_CELL_PX = 2  # ... and octaves double until a cell is this many pixels
 TEXTURE_PERSISTENCE = 1.4  # each octave's amplitude is this times the previous (coarser) one's
 COLOR_OCTAVES = 2  # the colour variation uses the coarsest this many octaves
+TEXTURE_SEED = 2718  # seed of the fixed texture sheets
 
 # -- glare ----------------------------------------------------------------------------------------
 GLARE_CELL_FRACTION = 1 / 12  # glare is blurred over cells of this fraction of the image height
@@ -81,62 +84,62 @@ def bank_window(start: int, n: int, rng: np.random.Generator | None = None) -> n
     return bank[s : s + n]
 
 
-@lru_cache(maxsize=8)
-def _octaves(height: int, width: int) -> tuple[list[tuple[np.ndarray, int, int]], np.ndarray, float]:
-    """Per octave ``(rows matrix (H, n), n, m)``, the stacked column matrix ``(sum m, W)``, and
-    the factor that gives the summed octaves unit variance on average."""
-    octs: list[tuple[np.ndarray, int, int]] = []
-    cols: list[np.ndarray] = []
-    var = 0.0
-    n, amp = TEXTURE_CELLS, 1.0
-    while True:
+def fractal_noise(
+    height: int, width: int, cells: int, rng: np.random.Generator, octaves: int | None = None
+) -> np.ndarray:
+    """Multi-octave value noise, float32 ``(height, width)``, mean 0 and deviation 1.
+
+    The first octave has ``cells`` cells down the image; each next one twice as many, and
+    ``TEXTURE_PERSISTENCE`` times the amplitude, until a cell would be smaller than
+    ``TEXTURE_MIN_CELL_PX`` pixels (or after ``octaves`` octaves). Cells are smoothly
+    interpolated (:func:`~.drawing.interp_matrix`).
+    """
+    out = np.zeros((height, width), F32)
+    n, amp, k = cells, 1.0, 0
+    while (octaves is None or k < octaves) and height / n >= TEXTURE_MIN_CELL_PX:
         m = max(2, round(n * width / height))
-        a = interp_matrix(height, n) * F32(amp)
-        b = interp_matrix(width, m)
-        octs.append((a, n, m))
-        cols.append(b.T)
-        var += float((a * a).sum(1).mean() * (b * b).sum(1).mean())
-        if height / (2 * n) < TEXTURE_MIN_CELL_PX:
-            break
-        n, amp = 2 * n, amp * TEXTURE_PERSISTENCE
-    return octs, np.ascontiguousarray(np.concatenate(cols, 0)), 1 / math.sqrt(var)
-
-
-def _field(height: int, width: int, start: int, octaves: int | None) -> np.ndarray:
-    octs, cols, scale = _octaves(height, width)
-    use = octs if octaves is None else octs[:octaves]
-    need = sum(n * m for _, n, m in use)
-    g = bank_window(start, need)
-    parts, at = [], 0
-    for a, n, m in use:
-        parts.append(a @ g[at : at + n * m].reshape(n, m))
-        at += n * m
-    k = sum(m for _, _, m in use)
-    out = np.concatenate(parts, 1) @ cols[:k]
-    if octaves is not None:  # unit variance over the octaves used
-        out *= F32(1 / out.std()) if out.std() > 0 else F32(1)
-    else:
-        out *= F32(scale)
+        g = rng.standard_normal((n, m)).astype(F32) * F32(amp)
+        out += interp_matrix(height, n) @ g @ interp_matrix(width, m).T
+        n, amp, k = 2 * n, amp * TEXTURE_PERSISTENCE, k + 1
+    out -= out.mean()
+    out /= max(float(out.std()), 1e-12)
     return out
 
 
-def surface_texture(height: int, width: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fractal value noise over an image: a brightness field and a slower colour field.
+@lru_cache(maxsize=8)
+def _texture_sheets(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed brightness and colour sheets twice the image's size (scenes take windows)."""
+    rng = np.random.default_rng(TEXTURE_SEED)
+    h, w = 2 * height, 2 * width
+    lum = fractal_noise(h, w, 2 * TEXTURE_CELLS, rng)
+    col = fractal_noise(h, w, 2 * TEXTURE_CELLS, rng, octaves=COLOR_OCTAVES)
+    lum.setflags(write=False)
+    col.setflags(write=False)
+    return lum, col
 
-    Octaves from ``TEXTURE_CELLS`` cells down the image, doubling down to cells of
-    ``TEXTURE_MIN_CELL_PX`` pixels, each ``TEXTURE_PERSISTENCE`` times weaker than the one
-    before; the colour field sums the coarsest ``COLOR_OCTAVES``. Both come from windows of the
-    fixed normal bank at ``start``, so they are a pure function of the arguments.
+
+def surface_texture(height: int, width: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """A scene's fractal texture: a brightness field and a slower colour field.
+
+    Windows at ``start`` (position and one of four flips) of two fixed sheets of
+    :func:`fractal_noise` twice the image's size: octaves from ``TEXTURE_CELLS`` cells down the
+    image to cells of ``TEXTURE_MIN_CELL_PX`` pixels, and for the colour the coarsest
+    ``COLOR_OCTAVES`` of them. A window costs nothing to take, so texture adds little to a render.
 
     Returns
     -------
     tuple of numpy.ndarray
-        ``(brightness, color)``, float32 ``(height, width)`` each, mean about 0 and deviation
-        about 1.
+        ``(brightness, color)``, read-only float32 ``(height, width)`` views, each of mean about
+        0 and deviation about 1.
     """
-    lum = _field(height, width, start, None)
-    col = _field(height, width, start + 7919, COLOR_OCTAVES)
-    return lum, col
+    lum, col = _texture_sheets(height, width)
+    oy = start % (height + 1)
+    ox = (start // (height + 1)) % (width + 1)
+    flip = (start // ((height + 1) * (width + 1))) % 4
+    sy = slice(None, None, -1) if flip & 1 else slice(None)
+    sx = slice(None, None, -1) if flip & 2 else slice(None)
+    win = (slice(oy, oy + height), slice(ox, ox + width))
+    return lum[win][sy, sx], col[win][sy, sx]
 
 
 @lru_cache(maxsize=8)
@@ -271,17 +274,14 @@ def _quant_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-def _quantise_plane(plane: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """DCT-quantise a ``(h, w)`` plane, ``h`` and ``w`` multiples of 8."""
-    h, w = plane.shape
-    blocks = plane.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 64)
-    k = _dct_kron()
-    coef = blocks @ k.T
-    coef /= table
-    np.rint(coef, out=coef)
-    coef *= table
-    out = coef @ k
-    return out.reshape(h // 8, w // 8, 8, 8).transpose(0, 2, 1, 3).reshape(h, w)
+def _to_blocks(planes: np.ndarray) -> np.ndarray:
+    """``(c, h, w)`` planes (``h``, ``w`` multiples of 8) -> ``(c * h * w / 64, 64)`` blocks."""
+    c, h, w = planes.shape
+    return planes.reshape(c, h // 8, 8, w // 8, 8).transpose(0, 1, 3, 2, 4).reshape(-1, 64)
+
+
+def _from_blocks(blocks: np.ndarray, c: int, h: int, w: int) -> np.ndarray:
+    return blocks.reshape(c, h // 8, w // 8, 8, 8).transpose(0, 1, 3, 2, 4).reshape(c, h, w)
 
 
 def jpeg_quantise(img: np.ndarray, quality: int) -> np.ndarray:
@@ -292,23 +292,42 @@ def jpeg_quantise(img: np.ndarray, quality: int) -> np.ndarray:
     -------
     numpy.ndarray
         ``uint8 (3, H, W)``.
+
+    Raises
+    ------
+    ValueError
+        For a quality outside [1, 100].
     """
-    if not 1 <= quality <= 100:
-        raise ValueError(f"quality must be in [1, 100]; got {quality!r}")
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise ValueError(f"quality must be an integer in [1, 100]; got {quality!r}")
     _, h, w = img.shape
     ph, pw = -h % 16, -w % 16
     x = img.astype(F32)
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, ph), (0, pw)), mode="edge")
     hh, ww = h + ph, w + pw
-    ycc = np.tensordot(np.asarray(RGB_TO_YCBCR, F32), x, axes=1)
+    ycc = (np.asarray(RGB_TO_YCBCR, F32) @ x.reshape(3, -1)).reshape(3, hh, ww)
     ycc[0] -= F32(128)
+    c = ycc[1:, 0::2, 0::2] + ycc[1:, 1::2, 0::2]  # 4:2:0 chroma: means of 2 x 2 pixels
+    c += ycc[1:, 0::2, 1::2]
+    c += ycc[1:, 1::2, 1::2]
+    c *= F32(0.25)
+    n_luma = hh * ww // 64
+    blocks = np.concatenate([_to_blocks(ycc[:1]), _to_blocks(c)])
+    k = _dct_kron()
+    coef = blocks @ k.T
     q_luma, q_chroma = _quant_tables(quality)
-    y = _quantise_plane(ycc[0], q_luma)
-    sub = ycc[1:].reshape(2, hh // 2, 2, ww // 2, 2).mean(axis=(2, 4))
-    chroma = np.stack([_quantise_plane(c, q_chroma) for c in sub])
-    up = chroma.repeat(2, axis=1).repeat(2, axis=2)
-    rgb_out = np.tensordot(np.asarray(YCBCR_TO_RGB, F32), np.stack([y, up[0], up[1]]), axes=1)
-    rgb_out += F32(128)
-    out = np.clip(np.rint(rgb_out[:, :h, :w]), 0, 255)
+    coef[:n_luma] /= q_luma
+    coef[n_luma:] /= q_chroma
+    np.rint(coef, out=coef)
+    coef[:n_luma] *= q_luma
+    coef[n_luma:] *= q_chroma
+    back = coef @ k
+    y = _from_blocks(back[:n_luma], 1, hh, ww)
+    chroma = _from_blocks(back[n_luma:], 2, hh // 2, ww // 2).repeat(2, axis=1).repeat(2, axis=2)
+    out = (np.asarray(YCBCR_TO_RGB, F32)[:, 1:] @ chroma.reshape(2, -1)).reshape(3, hh, ww)
+    out += y
+    out = out[:, :h, :w]
+    out += F32(128.5)
+    np.clip(out, 0, 255, out=out)
     return out.astype(np.uint8)

@@ -79,11 +79,19 @@ def _night_lut() -> np.ndarray:
     return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
 
 
-def _night_tone_lut(look: SceneLook) -> np.ndarray:
-    """:func:`_night_lut` followed by the look's tone curve (in float, rounded once)."""
+@lru_cache(maxsize=512)
+def _night_tone_lut(gamma: float, contrast: float) -> np.ndarray:
+    """:func:`_night_lut` followed by a tone curve (in float, rounded once)."""
     v = np.arange(LUT_RANGE * LUT_STEPS + 1, dtype=np.float64) / LUT_STEPS
-    out = tone_curve(v / np.sqrt(1 + ROLL_OFF * v * v), look.gamma, look.contrast)
+    out = tone_curve(v / np.sqrt(1 + ROLL_OFF * v * v), gamma, contrast)
     return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=512)
+def _day_tone_lut(gamma: float, contrast: float) -> np.ndarray:
+    """uint8 display value of ``DAY_LUT_STEPS + 1`` steps over [0, 1] after a tone curve."""
+    x = np.arange(DAY_LUT_STEPS + 1, dtype=np.float64) / DAY_LUT_STEPS
+    return np.clip(np.rint(tone_curve(x, gamma, contrast) * 255), 0, 255).astype(np.uint8)
 
 
 def _layout(
@@ -101,13 +109,10 @@ def _layout(
     amp = look.options.texture
     if amp > 0:  # fractal texture on every surface: brightness, and a slower warm/cool colour
         lum, col = surface_texture(height, width, look.texture_start)
-        lum *= F32(amp)
-        lum += F32(1)
-        cv.albedo *= lum
-        col *= F32(amp * TEXTURE_COLOR)
+        cv.albedo *= lum * F32(amp) + F32(1)
+        col = col * F32(amp * TEXTURE_COLOR)
         cv.albedo[0] *= 1 + col
         cv.albedo[2] *= 1 - col
-        np.clip(cv.albedo, 0, 1, out=cv.albedo)
     return cv
 
 
@@ -225,7 +230,7 @@ def _camera_night(
     lin += F32(0.5)
     idx = lin.astype(np.int32)
     np.minimum(idx, LUT_STEPS * LUT_RANGE, out=idx)
-    out = _night_tone_lut(look).take(idx)
+    out = _night_tone_lut(look.gamma, look.contrast).take(idx)
     if look.jpeg_quality is not None:
         out = jpeg_quantise(out, look.jpeg_quality)
     return out
@@ -237,12 +242,10 @@ def _camera_day(img: np.ndarray, look: SceneLook) -> np.ndarray:
     img *= rgb(np.sqrt(look.wb))  # display values are about the square root of linear light
     if look.saturation != 1.0:
         saturate(img, look.saturation)
-    x = np.arange(DAY_LUT_STEPS + 1, dtype=np.float64) / DAY_LUT_STEPS
-    lut = np.rint(tone_curve(x, look.gamma, look.contrast) * 255).astype(np.uint8)
     np.clip(img, 0, 1, out=img)
     img *= F32(DAY_LUT_STEPS)
     img += F32(0.5)
-    return lut.take(img.astype(np.int32))
+    return _day_tone_lut(look.gamma, look.contrast).take(img.astype(np.int32))
 
 
 def _look(options: SceneOptions | None, spec: SceneSpec) -> SceneLook | None:
