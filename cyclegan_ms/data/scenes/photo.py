@@ -144,13 +144,17 @@ def surface_texture(height: int, width: int, start: int) -> tuple[np.ndarray, np
 
 @lru_cache(maxsize=8)
 def _blur_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(down (c, n), up (n, c))``: cell averages and smooth interpolation back, ``c`` cells."""
+    """``(down (c, n), up (n, c))``: cell averages, and smooth interpolation back that returns
+    each cell's total, over ``c`` cells."""
     c = max(2, round(n * GLARE_CELL_FRACTION))
     cell = np.minimum((np.arange(n) * c) // n, c - 1)
     down = np.zeros((c, n), F32)
     down[cell, np.arange(n)] = 1
-    down /= down.sum(1, keepdims=True)
-    return down, interp_matrix(n, c)
+    sizes = down.sum(1)
+    down /= sizes[:, None]
+    up = interp_matrix(n, c)
+    up *= sizes / up.sum(0)  # each cell's light is spread back whole: the energy is kept
+    return down, up
 
 
 def glare(light: np.ndarray) -> np.ndarray:
