@@ -85,7 +85,10 @@ def test_every_option_is_off_by_default_and_the_photo_bundle_turns_them_on() -> 
 
 def test_dataset_with_options_is_deterministic_and_default_is_unchanged() -> None:
     key = SampleKey(1, 2, 99)
-    plain, default = NightDayScenes(num_scenes=4, size=32), NightDayScenes(num_scenes=4, size=32, options="default")
+    plain, default = (
+        NightDayScenes(num_scenes=4, size=32),
+        NightDayScenes(num_scenes=4, size=32, options="default"),
+    )
     a, b = plain[key], default[key]
     assert (a["A"] == b["A"]).all() and (a["B"] == b["B"]).all()
     photo = NightDayScenes(num_scenes=4, size=32, options="photo")
@@ -144,8 +147,8 @@ def test_lamp_mix_and_gain_change_the_lamps_at_night_only() -> None:
     look = draw_look(SceneOptions(lamp_mix=1.0), spec)
     assert look.lamp_colors is not None and len(look.lamp_colors) == len(spec.lamps)
     assert len(set(look.lamp_colors)) > 1  # a mixed street
-    night, day = _pair(3, {"lamp_mix": 1.0}, darkness=0.3)
-    n0, d0 = _pair(3, darkness=0.3)
+    night, _ = _pair(3, {"lamp_mix": 1.0}, darkness=0.3)
+    n0, _ = _pair(3, darkness=0.3)
     assert (night != n0).any()
     _, d_mixed = _pair(3, {"lamp_mix": 1.0, "daylight_kelvin": (6000, 6000)})
     _, d_neutral = _pair(3, {"daylight_kelvin": (6000, 6000)})
@@ -345,5 +348,5 @@ def test_bad_options_fail_in_the_renderer_and_the_dataset() -> None:
         render_scene(0, height=16, options={"tone": -1})
     with pytest.raises(ValueError, match="scene options must be a bundle name"):
         NightDayScenes(num_scenes=2, size=16, options=3)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="data.scene_options must be str or a table; got 3"):
+    with pytest.raises(ConfigError, match=r"data\.scene_options must be str or a table; got 3"):
         ExperimentConfig.from_dict({"data": {"scene_options": 3}})

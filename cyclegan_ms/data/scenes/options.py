@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -76,7 +75,7 @@ LAMP_TINT_JITTER = 0.06  # each lamp's colour is jittered by up to this much per
 # -- camera ---------------------------------------------------------------------------------------
 CONTRAST_PER_TONE = 2.0  # the S-curve's strength is up to this times ``tone`` (capped below)
 MAX_CONTRAST = 0.6  # |S-curve strength| stays below this (the curve stays monotonic)
-TONE_LEVELS = 8  # gamma and contrast draws take 2 * this + 1 levels (their lookup tables are cached)
+TONE_LEVELS = 8  # gamma and contrast take 2 * this + 1 levels (their lookup tables are cached)
 RAW_GAIN_RED = (1.6, 2.4)  # white-balance gains of a sensor's red channel under daylight ...
 RAW_GAIN_BLUE = (1.3, 2.1)  # ... and of its blue channel (green is 1)
 
@@ -249,7 +248,7 @@ SCENE_OPTION_BUNDLES: dict[str, SceneOptions] = {
 
 #: What :func:`scene_options` accepts: a bundle name, a table of fields (with an optional
 #: ``bundle`` key they apply on top of), a :class:`SceneOptions`, or ``None`` (the defaults).
-SceneOptionsSpec = typing.Union[str, Mapping[str, object], SceneOptions, None]
+SceneOptionsSpec = str | Mapping[str, object] | SceneOptions | None
 
 
 def scene_options(spec: SceneOptionsSpec) -> SceneOptions:
