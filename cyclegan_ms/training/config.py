@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from .._typecheck import describe, matches
+from ..data.scenes.options import scene_options
 from ..metrics.names import INCEPTION_METRICS, METRICS, MetricName, names_or
 
 if sys.version_info >= (3, 11):
@@ -129,6 +130,11 @@ class DataConfig:
         Load images as one channel.
     num_scenes
         Number of distinct training scenes (``source="scenes"``).
+    scene_options
+        Render options of the built-in scenes (``source="scenes"``) that widen them toward real
+        photographs: a bundle name (``"default"``: none, ``"photo"``) or a table of
+        :class:`~cyclegan_ms.data.scenes.options.SceneOptions` fields, optionally on top of a
+        ``bundle`` (``{bundle = "photo", jpeg_quality = [70, 95]}``).
     num_workers
         DataLoader worker processes; unset: several on CUDA, none on a CPU
         (:func:`~cyclegan_ms.data.loader.auto_num_workers`).
@@ -146,6 +152,7 @@ class DataConfig:
     value_range: Literal["unit", "symmetric"] = "unit"
     grayscale: bool = False
     num_scenes: int = 10_000
+    scene_options: str | dict[str, object] = "default"
     num_workers: int | None = None
 
     def __post_init__(self) -> None:
@@ -159,6 +166,10 @@ class DataConfig:
             raise ConfigError(f"data.num_workers must be >= 0; got {self.num_workers}")
         if self.num_scenes < 1:
             raise ConfigError(f"data.num_scenes must be >= 1; got {self.num_scenes}")
+        try:
+            scene_options(self.scene_options)
+        except ValueError as err:
+            raise ConfigError(f"data.scene_options: {err}") from None
         if (
             self.source == "folder"
             and self.root is None

@@ -104,6 +104,7 @@ def build_dataset(
             value_range=vr,
             flip=data.recipe == "paper",
             seed=seed,
+            options=data.scene_options,
         )
     pipeline = recipe(
         data.recipe,

@@ -2,7 +2,8 @@
 
 At ``builder-inited`` the scenes listed in :data:`SCENES` are rendered with
 :mod:`cyclegan_ms.data.scenes` into ``docs/_static/scenes/``: each scene by day and by night at
-the darkness levels of :data:`DARKNESS`. The renderer is deterministic, so a file is only
+the darkness levels of :data:`DARKNESS`, and by day and at darkness 0.4 under the ``"photo"``
+render options (:data:`PHOTO_OPTIONS`). The renderer is deterministic, so a file is only
 rewritten when its pixels change (i.e. when the renderer itself changed); the pictures in the
 docs therefore always show what the current code renders. Rendering all of them takes well
 under a second.
@@ -21,13 +22,18 @@ SCENES: tuple[int, ...] = (0, 2, 4, 7)
 DARKNESS: tuple[float, ...] = (0.0, 0.4, 0.7, 1.0)
 #: Picture size (height, width): 16:9 like BDD100K frames.
 SIZE: tuple[int, int] = (144, 256)
+#: Render options bundle shown beside the plain scenes, and the night's darkness under it.
+PHOTO_OPTIONS, PHOTO_DARKNESS = "photo", 0.4
 
 
 def file_names(scene: int) -> list[str]:
-    """The files rendered for ``scene``: the day picture, then one per darkness level."""
-    return [f"scene{scene}_day.png"] + [
-        f"scene{scene}_night_{round(d * 100):03d}.png" for d in DARKNESS
-    ]
+    """The files rendered for ``scene``: the day picture, one per darkness level, then the day
+    and the night under :data:`PHOTO_OPTIONS`."""
+    return (
+        [f"scene{scene}_day.png"]
+        + [f"scene{scene}_night_{round(d * 100):03d}.png" for d in DARKNESS]
+        + [f"scene{scene}_{PHOTO_OPTIONS}_day.png", f"scene{scene}_{PHOTO_OPTIONS}_night.png"]
+    )
 
 
 def render(out_dir: Path) -> list[Path]:
@@ -35,7 +41,7 @@ def render(out_dir: Path) -> list[Path]:
     import numpy as np
     from PIL import Image
 
-    from cyclegan_ms.data.scenes import render_day, render_night, sample_scene
+    from cyclegan_ms.data.scenes import render_day, render_night, render_scene, sample_scene
 
     h, w = SIZE
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -44,6 +50,10 @@ def render(out_dir: Path) -> list[Path]:
         spec = sample_scene(scene)
         images = [render_day(spec, height=h, width=w)]
         images += [render_night(spec, height=h, width=w, darkness=d) for d in DARKNESS]
+        night, day = render_scene(
+            spec, height=h, width=w, darkness=PHOTO_DARKNESS, options=PHOTO_OPTIONS
+        )
+        images += [day, night]
         for name, pixels in zip(file_names(scene), images, strict=True):
             path = out_dir / name
             if path.is_file():

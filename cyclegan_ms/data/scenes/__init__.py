@@ -28,6 +28,12 @@ The package, by topic (everything public is importable from here):
 - :mod:`~cyclegan_ms.data.scenes.render`: finishing day and night images (light, sky, haze,
   noise, tone mapping) and the depth: :func:`render_day`, :func:`render_night`,
   :func:`render_scene`, :func:`render_depth`;
+- :mod:`~cyclegan_ms.data.scenes.options`: render options that widen the scenes toward real
+  photographs (light colour, lamps and glare, white balance, tone, saturation, a camera's
+  sensor noise and JPEG, surface texture; all off by default), a ``"photo"`` bundle that turns
+  the useful ones on, and each scene's draw of them; used through
+  ``render_scene(..., options=...)`` and ``NightDayScenes(options=...)``;
+- ``photo`` (internal): the image operations behind the options;
 - :mod:`~cyclegan_ms.data.scenes.dataset`: :class:`NightDayScenes` over the scene ids, with the
   evaluation split from :data:`EVAL_OFFSET` on;
 - :mod:`~cyclegan_ms.data.scenes.drives`: short clips of one scene with the camera driving

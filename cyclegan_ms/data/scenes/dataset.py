@@ -18,6 +18,7 @@ from ..base import UnpairedDataset, UnpairedItem, item_rngs
 from ..sampler import SampleKey
 from ..transforms import ValueRange
 from .layout import sample_scene
+from .options import SceneOptionsSpec, scene_options
 from .render import check_darkness_range, render_day_chw, render_night_chw, resolve_darkness
 
 __all__ = ["NightDayScenes", "SceneItem"]
@@ -65,6 +66,10 @@ class NightDayScenes(UnpairedDataset):
         Random horizontal flips of A and B (train only; seeded by the sample key).
     seed
         World seed (which scenes exist) and seed of plain-int indexing.
+    options
+        Render options that widen the scenes toward real photographs (camera, light, sensor
+        noise, texture): a :class:`~cyclegan_ms.data.scenes.options.SceneOptions`, a bundle name
+        (``"photo"``) or a table of options. Default: none (the plain renderer).
 
     Item format
     -----------
@@ -105,6 +110,7 @@ class NightDayScenes(UnpairedDataset):
         darkness: tuple[float, float] = (0.0, 1.0),
         flip: bool = False,
         seed: int = 0,
+        options: SceneOptionsSpec = None,
     ) -> None:
         if split not in ("train", "eval"):
             raise ValueError(f"split must be 'train' or 'eval'; got {split!r}")
@@ -128,6 +134,7 @@ class NightDayScenes(UnpairedDataset):
         self.darkness = check_darkness_range(darkness)
         self.flip = bool(flip)
         self.seed = check_int(seed, "seed")
+        self.options = scene_options(options)
         self.epoch = 0
 
     @property
@@ -162,9 +169,9 @@ class NightDayScenes(UnpairedDataset):
         rng_a, rng_b = item_rngs(key.seed)
         spec_a = sample_scene(ia, seed=self.seed)
         d = resolve_darkness(spec_a, None, self.darkness)
-        night = render_night_chw(spec_a, self.height, self.width, d)
+        night = render_night_chw(spec_a, self.height, self.width, d, self.options)
         spec_b = spec_a if ib == ia else sample_scene(ib, seed=self.seed)
-        day = render_day_chw(spec_b, self.height, self.width)
+        day = render_day_chw(spec_b, self.height, self.width, self.options)
         return {
             "A": self._tensor(night, rng_a),
             "B": self._tensor(day, rng_b),
@@ -177,5 +184,7 @@ class NightDayScenes(UnpairedDataset):
         return (
             f"NightDayScenes(split={self.split!r}, num_scenes={self.num_scenes}, "
             f"size=({self.height}, {self.width}), channels={self.channels}, "
-            f"value_range={self.value_range}, darkness={self.darkness}, seed={self.seed})"
+            f"value_range={self.value_range}, darkness={self.darkness}, seed={self.seed}"
+            + ("" if self.options.is_default else f", options={self.options}")
+            + ")"
         )

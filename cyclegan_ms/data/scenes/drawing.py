@@ -5,7 +5,7 @@ depth, direct sun by day, light and emission by night), filled far to near by
 :mod:`~cyclegan_ms.data.scenes.objects`. This module also holds the light primitives
 (:meth:`Canvas.glow` for lights seen directly, :meth:`Canvas.light_pool` for light on the
 ground) and small helpers: colours as broadcastable arrays, smooth steps, smooth upsampling
-matrices and the fixed screen-space grain.
+matrices, the fixed screen-space grain and the fixed bank of normal samples.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ __all__: list[str] = []
 
 GRAIN_SEED = 1234  # seed of the fixed screen-space grain
 GRAIN_PAD = 64  # the grain is this much larger than the image: per-scene offsets below it
+NOISE_BANK_SEED = 4321  # seed of the bank of normal samples the sensor noise is drawn from
+NOISE_BANK_SIZE = 1 << 20  # its size; larger images draw fresh noise
 GLOW_MIN_SIGMA_PX = 0.35  # a light is never narrower than this; smaller ones are dimmed instead
 GLOW_EXTENT_SIGMAS = 3  # a glow is drawn out to this many standard deviations
 POOL_EXTENT_RADII = 2.5  # a light pool is drawn out to this many radii along the road
@@ -32,6 +34,12 @@ def grain(height: int, width: int) -> np.ndarray:
     """Fixed screen-space grain in [-1, 1], padded by ``GRAIN_PAD`` for per-scene offsets."""
     rng = np.random.default_rng(GRAIN_SEED)
     return rng.uniform(-1, 1, (height + GRAIN_PAD, width + GRAIN_PAD)).astype(F32)
+
+
+@lru_cache(maxsize=1)
+def noise_bank() -> np.ndarray:
+    """A fixed bank of standard normal samples (noise and textures are random windows of it)."""
+    return np.random.default_rng(NOISE_BANK_SEED).standard_normal(NOISE_BANK_SIZE, dtype=F32)
 
 
 def interp_matrix(n_out: int, n_in: int) -> np.ndarray:

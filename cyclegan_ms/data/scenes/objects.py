@@ -459,8 +459,9 @@ def draw_tree(cv: Canvas, t: Tree) -> None:
         np.copyto(cv.sun[r0:r1, c0:c1], np.clip(lit, CROWN_SUN_MIN, 1.0), where=solid)
 
 
-def draw_lamp(cv: Canvas, lamp: Lamp, lamps_on: bool) -> None:
-    """Pole, arm and head; at night (when on) the head's glow, a wet streak and a light pool."""
+def draw_lamp(cv: Canvas, lamp: Lamp, lamps_on: bool, color: Color | None = None) -> None:
+    """Pole, arm and head; at night (when on) the head's glow, a wet streak and a light pool,
+    in ``color`` (default: the scene's lamp colour)."""
     s = cv.f / lamp.z
     x = cv.px(lamp.x, lamp.z)
     width = POLE_WIDTH_M * s
@@ -485,7 +486,7 @@ def draw_lamp(cv: Canvas, lamp: Lamp, lamps_on: bool) -> None:
     if hc0 < hc1 and hr0 < hr1:
         cv.albedo[:, hr0:hr1, hc0:hc1] = rgb(LAMP_HEAD)
     if cv.night and lamps_on:
-        color = cv.spec.lamp_color
+        color = cv.spec.lamp_color if color is None else color
         halo = _halo(LAMP_HALO, LAMP_HALO_GAIN, s, cv.u)
         sx, sy = _glow_size(LAMP_GLOW, s, cv.u)
         cv.glow((hx,), hy + LAMP_GLOW_DROP_M * s, sx, sy, color, LAMP_GLOW_GAIN, halo)
@@ -675,10 +676,19 @@ def draw_small_car(cv: Canvas, car: Car) -> None:
 
 
 def draw_scene(
-    spec: SceneSpec, height: int, width: int, night: bool, lamps_on: bool = True
+    spec: SceneSpec,
+    height: int,
+    width: int,
+    night: bool,
+    lamps_on: bool = True,
+    lamp_colors: tuple[Color, ...] | None = None,
 ) -> Canvas:
-    """Draw every object of ``spec``, far to near, onto a new canvas."""
+    """Draw every object of ``spec``, far to near, onto a new canvas.
+
+    ``lamp_colors``: one colour per lamp of ``spec.lamps`` (default: the scene's lamp colour).
+    """
     cv = Canvas(spec, height, width, night)
+    colors = {} if lamp_colors is None else dict(zip(map(id, spec.lamps), lamp_colors, strict=True))
     draw_sky_and_skyline(cv)
     draw_ground(cv)
     draw_facades(cv)
@@ -689,7 +699,7 @@ def draw_scene(
         if isinstance(obj, Tree):
             draw_tree(cv, obj)
         elif isinstance(obj, Lamp):
-            draw_lamp(cv, obj, lamps_on)
+            draw_lamp(cv, obj, lamps_on, colors.get(id(obj)))
         else:
             draw_car(cv, obj)
     return cv

@@ -22,9 +22,11 @@ import numpy as np
 from ..._checks import check_int
 from .._alloc import tune_allocator
 from .camera import F32
-from .drawing import Canvas, interp_matrix, rgb, smoothstep
+from .drawing import Canvas, interp_matrix, noise_bank, rgb, smoothstep
 from .layout import Color, SceneSpec, sample_scene
 from .objects import draw_scene
+from .options import SceneLook, SceneOptions, SceneOptionsSpec, draw_look, scene_options
+from .photo import add_sensor_noise, glare, jpeg_quantise, saturate, surface_texture, tone_curve
 
 __all__ = ["render_day", "render_depth", "render_night", "render_scene"]
 
@@ -60,17 +62,13 @@ NIGHT_SKY: Color = (0.004, 0.006, 0.014)  # the dark sky
 NIGHT_SKY_LEVEL = 1.2  # the sky is multiplied by this minus the darkness
 SHOT_NOISE = (0.004, 0.01)  # shot-noise variance per unit signal: a + b * darkness
 READ_NOISE = (0.0006, 0.0025)  # read-noise deviation: a + b * darkness
-NOISE_BANK_SEED = 4321  # seed of the bank of normal samples the sensor noise is drawn from
-NOISE_BANK_SIZE = 1 << 20  # its size; larger images draw fresh noise
 LUT_STEPS = 1024  # lookup entries per unit of sqrt(linear light)
 LUT_RANGE = 2  # the lookup table covers sqrt(linear light) in [0, LUT_RANGE]
 ROLL_OFF = 0.15  # highlight roll-off: v / sqrt(1 + ROLL_OFF * v^2)
 
-
-@lru_cache(maxsize=1)
-def _noise_bank() -> np.ndarray:
-    """A fixed bank of standard normal samples (sensor noise is a random window of it)."""
-    return np.random.default_rng(NOISE_BANK_SEED).standard_normal(NOISE_BANK_SIZE, dtype=F32)
+# -- render options (SceneOptions) -----------------------------------------------------------------
+TEXTURE_COLOR = 0.15  # the colour variation of the texture is this times its brightness amplitude
+DAY_LUT_STEPS = 4095  # options' day tone curve: lookup entries over [0, 1]
 
 
 @lru_cache(maxsize=1)
@@ -81,9 +79,41 @@ def _night_lut() -> np.ndarray:
     return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
 
 
-def _layout(spec: SceneSpec, height: int, width: int, night: bool, lamps_on: bool = True) -> Canvas:
+@lru_cache(maxsize=512)
+def _night_tone_lut(gamma: float, contrast: float) -> np.ndarray:
+    """:func:`_night_lut` followed by a tone curve (in float, rounded once)."""
+    v = np.arange(LUT_RANGE * LUT_STEPS + 1, dtype=np.float64) / LUT_STEPS
+    out = tone_curve(v / np.sqrt(1 + ROLL_OFF * v * v), gamma, contrast)
+    return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=512)
+def _day_tone_lut(gamma: float, contrast: float) -> np.ndarray:
+    """uint8 display value of ``DAY_LUT_STEPS + 1`` steps over [0, 1] after a tone curve."""
+    x = np.arange(DAY_LUT_STEPS + 1, dtype=np.float64) / DAY_LUT_STEPS
+    return np.clip(np.rint(tone_curve(x, gamma, contrast) * 255), 0, 255).astype(np.uint8)
+
+
+def _layout(
+    spec: SceneSpec,
+    height: int,
+    width: int,
+    night: bool,
+    lamps_on: bool = True,
+    look: SceneLook | None = None,
+) -> Canvas:
     tune_allocator()  # once per process: ~1.5x faster rendering (see cyclegan_ms.data._alloc)
-    return draw_scene(spec, height, width, night, lamps_on)
+    if look is None:
+        return draw_scene(spec, height, width, night, lamps_on)
+    cv = draw_scene(spec, height, width, night, lamps_on, look.lamp_colors)
+    amp = look.options.texture
+    if amp > 0:  # fractal texture on every surface: brightness, and a slower warm/cool colour
+        lum, col = surface_texture(height, width, look.texture_start)
+        cv.albedo *= lum * F32(amp) + F32(1)
+        col = col * F32(amp * TEXTURE_COLOR)
+        cv.albedo[0] *= 1 + col
+        cv.albedo[2] *= 1 - col
+    return cv
 
 
 def _sky_rows(cv: Canvas) -> int:
@@ -111,12 +141,13 @@ def _sky_day(cv: Canvas, rows: int) -> np.ndarray:
     return sky + cover * (cloud - sky)
 
 
-def _finish_day(cv: Canvas) -> np.ndarray:
+def _finish_day(cv: Canvas, look: SceneLook | None = None) -> np.ndarray:
     spec = cv.spec
     oc = spec.overcast
     sun_gain, ambient = SUN_GAIN * (1 - oc), DAY_AMBIENT[0] + DAY_AMBIENT[1] * oc
     light = F32(ambient) + F32(sun_gain) * cv.sun
-    img = cv.albedo * light * rgb(DAYLIGHT)
+    daylight = rgb(DAYLIGHT) if look is None else rgb(DAYLIGHT) * rgb(look.daylight)
+    img = cv.albedo * light * daylight
     haze_col = rgb(HAZE) * (1 - oc) + rgb(OVERCAST_HAZE) * oc
     haze = 1 - np.exp(cv.depth * F32(-1 / spec.visibility))  # 1 in the sky
     img += haze * (haze_col - img)
@@ -127,7 +158,9 @@ def _finish_day(cv: Canvas) -> np.ndarray:
     return img
 
 
-def _finish_night(cv: Canvas, darkness: float, rng: np.random.Generator) -> np.ndarray:
+def _finish_night(
+    cv: Canvas, darkness: float, rng: np.random.Generator, look: SceneLook | None = None
+) -> np.ndarray:
     """Expose, add sensor noise and tone-map the night buffers: ``uint8 (3, H, W)``."""
     spec = cv.spec
     d = float(np.clip(darkness, 0.0, 1.0))
@@ -146,11 +179,15 @@ def _finish_night(cv: Canvas, darkness: float, rng: np.random.Generator) -> np.n
         sky = (rgb(NIGHT_SKY) + glow * np.exp(-SKY_GLOW_FALLOFF * t)) * F32(NIGHT_SKY_LEVEL - d)
         lin[:, :rows] += np.isinf(cv.depth[:rows]) * (sky - fog)
     lin += cv.emit
+    if look is not None and look.glare > 0:
+        lin += glare(cv.emit) * F32(look.glare)
     lin *= exposure
+    if look is not None:
+        return _camera_night(lin, d, rng, look)
     # sensor noise: shot noise (signal dependent) plus read noise, both worse when darker
     shot, read = SHOT_NOISE[0] + SHOT_NOISE[1] * d, READ_NOISE[0] + READ_NOISE[1] * d
     n = lin.size
-    bank = _noise_bank()
+    bank = noise_bank()
     if n <= bank.size:
         start = int(rng.integers(0, bank.size - n + 1))
         noise = bank[start : start + n].reshape(lin.shape)
@@ -168,6 +205,53 @@ def _finish_night(cv: Canvas, darkness: float, rng: np.random.Generator) -> np.n
     return _night_lut().take(idx)
 
 
+def _camera_night(
+    lin: np.ndarray, d: float, rng: np.random.Generator, look: SceneLook
+) -> np.ndarray:
+    """The night's camera under render options: white balance, the sensor's noise, saturation,
+    tone curve and JPEG, from exposed linear light ``(3, H, W)`` to ``uint8 (3, H, W)``."""
+    o = look.options
+    lin *= rgb(look.wb)
+    k = look.noise_gain
+    add_sensor_noise(
+        lin,
+        rng,
+        shot=(SHOT_NOISE[0] + SHOT_NOISE[1] * d) * k * k,
+        read=(READ_NOISE[0] + READ_NOISE[1] * d) * k,
+        gains=look.raw_gains,
+        demosaic=o.demosaic,
+        chroma=o.chroma_noise,
+    )
+    if look.saturation != 1.0:
+        saturate(lin, look.saturation)
+        np.maximum(lin, 0, out=lin)
+    np.sqrt(lin, out=lin)
+    lin *= F32(LUT_STEPS)
+    lin += F32(0.5)
+    idx = lin.astype(np.int32)
+    np.minimum(idx, LUT_STEPS * LUT_RANGE, out=idx)
+    out = _night_tone_lut(look.gamma, look.contrast).take(idx)
+    if look.jpeg_quality is not None:
+        out = jpeg_quantise(out, look.jpeg_quality)
+    return out
+
+
+def _camera_day(img: np.ndarray, look: SceneLook) -> np.ndarray:
+    """The day's camera under render options: white balance, saturation and tone curve, from
+    display values ``(3, H, W)`` to ``uint8 (3, H, W)`` (no noise: the targets stay clean)."""
+    img *= rgb(np.sqrt(look.wb))  # display values are about the square root of linear light
+    if look.saturation != 1.0:
+        saturate(img, look.saturation)
+    np.clip(img, 0, 1, out=img)
+    img *= F32(DAY_LUT_STEPS)
+    img += F32(0.5)
+    return _day_tone_lut(look.gamma, look.contrast).take(img.astype(np.int32))
+
+
+def _look(options: SceneOptions | None, spec: SceneSpec) -> SceneLook | None:
+    return None if options is None or options.is_default else draw_look(options, spec)
+
+
 def _to_uint8(img: np.ndarray) -> np.ndarray:
     np.clip(img, 0, 1, out=img)
     img *= 255
@@ -180,16 +264,30 @@ def to_hwc(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img.transpose(1, 2, 0))
 
 
-def render_day_chw(spec: SceneSpec, height: int, width: int) -> np.ndarray:
-    """Day render, ``uint8`` of shape ``(3, height, width)``."""
-    return _to_uint8(_finish_day(_layout(spec, height, width, night=False)))
+def render_day_chw(
+    spec: SceneSpec, height: int, width: int, options: SceneOptions | None = None
+) -> np.ndarray:
+    """Day render, ``uint8`` of shape ``(3, height, width)``, under render ``options``."""
+    look = _look(options, spec)
+    if look is None:
+        return _to_uint8(_finish_day(_layout(spec, height, width, night=False)))
+    return _camera_day(_finish_day(_layout(spec, height, width, False, look=look), look), look)
 
 
-def render_night_chw(spec: SceneSpec, height: int, width: int, darkness: float) -> np.ndarray:
-    """Night render at ``darkness``, ``uint8`` of shape ``(3, height, width)``."""
-    cv = _layout(spec, height, width, night=True, lamps_on=darkness <= spec.lamps_off_above)
+def render_night_chw(
+    spec: SceneSpec,
+    height: int,
+    width: int,
+    darkness: float,
+    options: SceneOptions | None = None,
+) -> np.ndarray:
+    """Night render at ``darkness``, ``uint8`` of shape ``(3, height, width)``, under render
+    ``options``."""
+    look = _look(options, spec)
+    lamps_on = darkness <= spec.lamps_off_above
+    cv = _layout(spec, height, width, night=True, lamps_on=lamps_on, look=look)
     rng = np.random.default_rng([spec.noise_seed, height, width])
-    return _finish_night(cv, darkness, rng)
+    return _finish_night(cv, darkness, rng, look)
 
 
 def check_size(height: int, width: int | None) -> tuple[int, int]:
@@ -318,18 +416,33 @@ def render_scene(
     seed: int = 0,
     darkness: float | None = None,
     darkness_range: tuple[float, float] = (0.0, 1.0),
+    options: SceneOptionsSpec = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render the same scene by night and by day (an aligned ground-truth pair).
 
-    Parameters are those of :func:`render_night`.
+    Parameters are those of :func:`render_night`, and:
+
+    Parameters
+    ----------
+    options
+        Render options that widen the scenes toward real photographs: a
+        :class:`~cyclegan_ms.data.scenes.options.SceneOptions`, a bundle name (``"photo"``) or a
+        table of options (see :func:`~cyclegan_ms.data.scenes.options.scene_options`). Default:
+        none, the plain renderer. The night and the day share the scene's camera (white balance,
+        tone curve, saturation).
 
     Returns
     -------
     tuple of numpy.ndarray
         ``(night, day)``, each ``uint8`` of shape ``(height, width, 3)``.
+
+    Raises
+    ------
+    ValueError
+        For a bad size, darkness or options.
     """
+    h, w = check_size(height, width)
+    opts = scene_options(options)
     spec = _spec(index, seed)
-    night = render_night(
-        spec, height=height, width=width, darkness=darkness, darkness_range=darkness_range
-    )
-    return night, render_day(spec, height=height, width=width)
+    d = resolve_darkness(spec, darkness, check_darkness_range(darkness_range))
+    return to_hwc(render_night_chw(spec, h, w, d, opts)), to_hwc(render_day_chw(spec, h, w, opts))
