@@ -133,6 +133,9 @@ class Translator:
     ----------
     options
         The options in use.
+    generator
+        The module that translates: the one given (or the given model's), or a copy of it on
+        ``options.device`` when it was elsewhere (the caller's module is never moved).
     card
         The generator's card as used here (data range, direction, size rule, channels).
 
