@@ -89,7 +89,8 @@ class TranslateOptions:
         generators, tiled images and exported files
         (:func:`~cyclegan_ms.inference.export`) are not bordered.
     device
-        Where the generator runs (it is moved there). ``None``: where its parameters are.
+        Where the generator runs. A module given elsewhere is copied there (the caller's module
+        is left where it is); ``None``: where its parameters are.
     value_range
         Data range of the generator; ``None``: its card's (for a CycleGAN, the model's).
     ema

@@ -18,7 +18,10 @@ translated, and the outputs are blended with a smooth window into the result:
   call. Weighted outputs are accumulated in a float buffer only one tile-row high and as wide as
   the image; as soon as no later tile can touch a row it is normalised, converted (e.g. to
   ``uint8``) and written into the output. With ``uint8`` input and output, peak memory is the two
-  images plus ``tile × width`` floats plus one tile batch through the network.
+  images plus ``tile × width`` floats plus one tile batch through the network. The blending
+  runs where the network does: on a GPU the strip, the tiles and the finished rows stay there
+  (one copy of the output in the output's dtype) and come back in one copy at the end; tiles
+  are copied to it from pinned memory without blocking, so the host never waits per tile.
 * **Normalisation**: instance and group normalisation compute statistics *per sample*, i.e. per
   tile, so a tile of sky and a tile of road are normalised differently and their colours
   disagree. The tiles of an image share its whole-image statistics instead
@@ -36,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._checks import check_int
+from .devices import concrete_device, pins_memory, upload
 
 __all__ = ["Span", "blend_window", "pad_to_multiple", "tile_spans", "tiled_forward"]
 
@@ -270,6 +274,7 @@ def tiled_forward(
     encode: Callable[[Tensor], Tensor] | None = None,
     decode: Callable[[Tensor], Tensor] | None = None,
     device: torch.device | str | None = None,
+    pin_memory: bool | None = None,
     progress: bool = False,
 ) -> Tensor:
     """Apply an image-to-image ``fn`` to ``x`` tile by tile and blend the tiles seamlessly.
@@ -301,7 +306,15 @@ def tiled_forward(
         Applied to finished float32 rows ``(B, C_out, r, W)`` before they are written into
         ``out``; default: a cast to ``out``'s dtype.
     device
-        Where ``fn`` runs; default ``x``'s device. Crops are moved there, results moved back.
+        Where ``fn`` runs; default ``x``'s device. Crops are moved there and the tiles are
+        blended there; when ``out`` is elsewhere the finished rows go into a copy of ``out`` on
+        ``device``, copied into ``out`` once at the end. With ``pin_memory`` the loop never
+        waits for the device (no copy back and no host read per tile).
+    pin_memory
+        Copy crops from host memory, and the blending weights, to ``device`` through
+        page-locked memory with ``non_blocking=True``
+        (:func:`~cyclegan_ms.inference.devices.upload`); ``None``: when ``device`` is a CUDA
+        device.
     progress
         Show a tqdm bar over the tiles.
 
@@ -334,7 +347,7 @@ def tiled_forward(
     th, tw = _as_pair(tile)
     ys = tile_spans(h, th, overlap, multiple=multiple)
     xs = tile_spans(w, tw, overlap, multiple=multiple)
-    dev = torch.device(device) if device is not None else x.device
+    dev = concrete_device(device) if device is not None else x.device
     enc = encode if encode is not None else (lambda t: t.float())
     wy = [blend_window(s, margin=margin) for s in ys]
     wx = [blend_window(s, margin=margin) for s in xs]
@@ -355,38 +368,46 @@ def tiled_forward(
 
         bar = tqdm(total=len(ys) * len(xs), desc="tiles", unit="tile", leave=False)
 
+    # the tiles are blended on dev, where fn runs: its outputs stay there until the image is
+    # finished. Windows and normalisers are made on the host; crops come from wherever x is.
+    pin = pin_memory if pin_memory is not None else pins_memory(torch.device("cpu"), dev)
+
+    def to_dev(t: Tensor) -> Tensor:
+        return t if t.device == dev else upload([t], dev, pin=pin)
+
     buf: Tensor | None = None
-    out_dev = out.device if out is not None else x.device
+    # the rows are finished into ``out`` itself, or into a copy of it on dev that is copied
+    # back once at the end
+    target: Tensor | None = None
 
     def finish(rows: int, base: int) -> None:
-        nonlocal out
-        assert buf is not None
-        norm = (sum_y[base : base + rows, None] * sum_x[None, :]).to(torch.float32).to(out_dev)
+        assert buf is not None and target is not None
+        norm = to_dev((sum_y[base : base + rows, None] * sum_x[None, :]).to(torch.float32))
         done = buf[:, :, :rows] / norm
         value = decode(done) if decode is not None else done
-        assert out is not None
-        out[:, :, base : base + rows] = value.to(out.dtype)
+        target[:, :, base : base + rows] = value.to(target.dtype)
 
     try:
         for i, sy in enumerate(ys):
             for j0 in range(0, len(xs), per_call):
                 group = xs[j0 : j0 + per_call]
                 crops = [x[:, :, sy.start : sy.stop, sx.start : sx.stop] for sx in group]
-                batch = enc(torch.cat(crops, 0).to(dev))
+                batch = enc(upload(crops, dev, pin=pin and x.device.type == "cpu"))
                 padded, (top, left) = pad_to_multiple(batch, multiple)
                 y = fn(padded)[:, :, top : top + sy.size, left : left + group[0].size]
-                y = y.float().to(out_dev)
+                y = y.float().to(dev)
                 if buf is None:
                     c_out = int(y.shape[1])
                     if out is None:
-                        out = torch.zeros(b, c_out, h, w, dtype=torch.float32, device=out_dev)
+                        out = torch.zeros(b, c_out, h, w, dtype=torch.float32, device=x.device)
                     elif tuple(out.shape) != (b, c_out, h, w):
                         raise ValueError(
                             f"out must have shape {(b, c_out, h, w)}; got {tuple(out.shape)}"
                         )
-                    buf = torch.zeros(b, c_out, strip_h, w, dtype=torch.float32, device=out_dev)
+                    target = out if out.device == dev else torch.empty_like(out, device=dev)
+                    buf = torch.zeros(b, c_out, strip_h, w, dtype=torch.float32, device=dev)
                 for k, sx in enumerate(group):
-                    win = (wy[i][:, None] * wx[j0 + k][None, :]).to(torch.float32).to(out_dev)
+                    win = to_dev((wy[i][:, None] * wx[j0 + k][None, :]).to(torch.float32))
                     buf[:, :, :, sx.start : sx.stop] += y[k * b : (k + 1) * b] * win
                 if bar is not None:
                     bar.update(len(group))
@@ -401,5 +422,7 @@ def tiled_forward(
     finally:
         if bar is not None:
             bar.close()
-    assert out is not None
+    assert out is not None and target is not None
+    if target is not out:
+        out.copy_(target)  # the one copy back (and the one wait for the device)
     return out

@@ -41,6 +41,7 @@ What users translating photos can rely on:
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from typing import Literal, TypeAlias, overload
 
@@ -51,6 +52,7 @@ from torch import Tensor
 from typing_extensions import Unpack
 
 from ..precision import resolve_inference_precision
+from .devices import on_device
 from .engines import EagerEngine, Engine, EngineChoice, choose_engine, named_engine
 from .guided import GuidedCoefficients, apply_guided, guided_coefficients
 from .kinds import ImageBatch, ImageLike, ImageT, image_batch
@@ -131,6 +133,9 @@ class Translator:
     ----------
     options
         The options in use.
+    generator
+        The module that translates: the one given (or the given model's), or a copy of it on
+        ``options.device`` when it was elsewhere (the caller's module is never moved).
     card
         The generator's card as used here (data range, direction, size rule, channels).
 
@@ -175,9 +180,12 @@ class Translator:
         generator, card = resolve_generator_card(
             model, opts.direction, ema=opts.ema, device=opts.device, value_range=opts.value_range
         )
+        if opts.device is not None and not on_device(generator, opts.device):
+            # a copy there: the caller's module (or the caller's model's part) stays where it
+            # is, as it is (a checkpoint is loaded on the device, so it is never copied)
+            generator = copy.deepcopy(generator).to(opts.device)
         param = next(generator.parameters(), None)
         if opts.device is not None:
-            generator.to(opts.device)
             self.device = torch.device(opts.device)
         else:
             self.device = param.device if param is not None else torch.device("cpu")

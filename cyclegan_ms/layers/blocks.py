@@ -476,9 +476,11 @@ def gaussian_blur(
             f"gaussian_blur with sigma={sigma} reflect-pads by {r}, so it needs inputs larger "
             f"than {r}×{r}; got {x.shape[-2]}×{x.shape[-1]}"
         )
-    t = torch.arange(-r, r + 1, device=x.device, dtype=torch.float32)
+    # the taps -r..r built from x (new_ones), not torch.arange(device=x.device): a traced graph
+    # (TorchScript export) would hold the tracing device as a constant and fail elsewhere
+    t = x.new_ones(2 * r + 1, dtype=torch.float32).cumsum(0) - (r + 1)
     k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = (k / k.sum()).to(x.dtype)
+    k = (k / k.sum()).type_as(x)  # in x's dtype, also when traced in another
     c = x.shape[1]
     y = F.pad(x, (r, r, r, r), mode=padding)
     y = F.conv2d(y, k.view(1, 1, 1, -1).expand(c, 1, 1, 2 * r + 1), groups=c)
