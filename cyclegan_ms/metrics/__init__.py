@@ -54,7 +54,7 @@ from .names import (
     MetricName,
     is_better,
 )
-from .selection import SelectionScores, UnpairedSelection, selection_score
+from .selection import SELECTION_TERMS, SelectionScores, UnpairedSelection, selection_score
 
 __all__ = [
     "EVAL_METRICS",
@@ -63,6 +63,7 @@ __all__ = [
     "INCEPTION_METRICS",
     "METRICS",
     "NO_TRUTH_METRICS",
+    "SELECTION_TERMS",
     "STILL",
     "UNPAIRED",
     "BatchTranslator",

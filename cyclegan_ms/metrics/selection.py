@@ -47,8 +47,9 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import torch
 from torch import Tensor
@@ -57,7 +58,21 @@ from .evaluation import BatchTranslator
 from .fid import InceptionFeatures, kernel_distance
 from .image import psnr, ssim, structure_ssim, to_unit
 
-__all__ = ["SelectionScores", "UnpairedSelection", "selection_score"]
+__all__ = ["SELECTION_TERMS", "SelectionScores", "UnpairedSelection", "selection_score"]
+
+#: The score and its terms as :meth:`SelectionScores.as_dict` names them (logged as
+#: ``eval_<name>``), each with whether a higher value is better (``unpaired_kid_input``, the same
+#: for every checkpoint, is not among them).
+SELECTION_TERMS: Mapping[str, bool] = MappingProxyType(
+    {
+        "unpaired": True,
+        "unpaired_kid": False,
+        "unpaired_realism": True,
+        "unpaired_structure": True,
+        "unpaired_cycle": False,
+        "unpaired_cycle_kept": True,
+    }
+)
 
 
 def selection_score(realism: float, structure: float, cycle_kept: float | None = None) -> float:
