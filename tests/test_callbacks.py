@@ -231,17 +231,38 @@ def test_tensorboard_or_log_records_reach_every_callback(tmp_path: Path) -> None
 def test_cpu_budget_with_several_threads_says_how_to_spend_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from cyclegan_ms.training.callbacks import TimeBudget
+    from types import SimpleNamespace
 
+    from cyclegan_ms.training.callbacks import TimeBudget
+    from cyclegan_ms.training.clock import RunClock
+
+    trainer: Any = SimpleNamespace(clock=RunClock())  # what TimeBudget reads of the trainer
     before = torch.get_num_threads()
     try:
         for threads, expect in ((2, True), (1, False)):
             torch.set_num_threads(threads)
             caplog.clear()
             with caplog.at_level(logging.INFO, logger="cyclegan_ms.training"):
-                TimeBudget(1.0, "cpu").on_fit_start(None, 10)  # type: ignore[arg-type]
-                TimeBudget(1.0, "wall").on_fit_start(None, 10)  # type: ignore[arg-type]
+                TimeBudget(1.0, "cpu").on_fit_start(trainer, 10)
+                TimeBudget(1.0, "wall").on_fit_start(trainer, 10)
             said = [r.getMessage() for r in caplog.records if "spin-wait" in r.getMessage()]
             assert len(said) == (1 if expect else 0)
     finally:
         torch.set_num_threads(before)
+
+
+def test_progress_bar_shows_no_discriminator_loss_for_a_model_without_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A distilled student has no discriminator: the bar shows G only, never ``D=nan``."""
+    from cyclegan_ms.training.distillation import Distillation
+
+    torch.manual_seed(0)
+    student = Distillation({"name": "resnet_6blocks", "ngf": 2}, tiny_model().G_ab)
+    cfg = TrainConfig(steps=3, batch_size=2, log_every=1, progress=True, checkpoint_every=0)
+    Trainer(student, Pairs(), run_dir=tmp_path / "student", train=cfg).fit()
+    err = capsys.readouterr().err
+    assert "G=" in err and "D=" not in err and "nan" not in err
+    _trainer(tmp_path / "cyclegan", steps=3, progress=True).fit()  # with one: both shown
+    err = capsys.readouterr().err
+    assert "G=" in err and "D=" in err and "nan" not in err

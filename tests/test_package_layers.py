@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 import cyclegan_ms
-from cyclegan_ms.metrics import HIGHER_IS_BETTER, INCEPTION_METRICS, METRICS, is_better
+from cyclegan_ms.metrics import (
+    EVAL_METRICS,
+    HIGHER_IS_BETTER,
+    INCEPTION_METRICS,
+    METRICS,
+    is_better,
+)
 from cyclegan_ms.training import TrainConfig
 from cyclegan_ms.training.callbacks import BestCheckpoint, PeriodicEval
 from cyclegan_ms.training.config import ConfigError
@@ -90,13 +96,14 @@ def test_one_table_of_metric_names_and_directions() -> None:
     assert {"fid", "kid"} == INCEPTION_METRICS
     assert is_better("kid", 0.01, 0.02) and not is_better("ssim", 0.3, 0.4)
     assert is_better("psnr", 10.0, None) and not is_better("psnr", float("nan"), None)
-    for name in METRICS:  # every reader accepts exactly the table's names
+    assert (*METRICS, "unpaired") == EVAL_METRICS and is_better("unpaired", 0.2, 0.1)
+    for name in EVAL_METRICS:  # every reader accepts exactly the table's names
         TrainConfig(eval_metric=name)  # type: ignore[arg-type]
         PeriodicEval(5, (name,))
         BestCheckpoint(5, monitor=name)
-    with pytest.raises(ConfigError, match="psnr, ssim, fid or kid; got 'lpips'"):
+    with pytest.raises(ConfigError, match="psnr, ssim, fid, kid or unpaired; got 'lpips'"):
         TrainConfig(eval_metric="lpips")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="accepted: psnr, ssim, fid, kid"):
+    with pytest.raises(ValueError, match=r"accepted: psnr, ssim, fid, kid, unpaired$"):
         PeriodicEval(5, ("lpips",))
-    with pytest.raises(ValueError, match="one of psnr, ssim, fid, kid"):
+    with pytest.raises(ValueError, match="one of psnr, ssim, fid, kid, unpaired; got"):
         BestCheckpoint(5, monitor="lpips")

@@ -12,6 +12,9 @@
   :func:`change_error`, :func:`frame_change`, :func:`static_flicker`);
 * :mod:`~cyclegan_ms.metrics.evaluation`: :func:`evaluate` on aligned pairs
   (:func:`~cyclegan_ms.data.pairs.scene_pairs`, :func:`~cyclegan_ms.data.pairs.folder_pairs`);
+* :mod:`~cyclegan_ms.metrics.selection`: :class:`UnpairedSelection`, the score that picks a
+  checkpoint without ground truth (KID to held-out domain-B images, structure kept from the
+  input, cycle error);
 * :mod:`~cyclegan_ms.metrics.drives`: :func:`evaluate_drives` on clips with ground truth;
 * :mod:`~cyclegan_ms.metrics.baselines`: training-free night → day baselines to compare with.
 
@@ -40,20 +43,38 @@ from .fid import (
 )
 from .flicker import STILL, change_error, frame_change, static_flicker, temporal_error
 from .image import follows_input, masked_psnr, masked_ssim, psnr, ssim, structure_ssim
-from .names import HIGHER_IS_BETTER, INCEPTION_METRICS, METRICS, MetricName, is_better
+from .names import (
+    EVAL_METRICS,
+    HIGHER_IS_BETTER,
+    INCEPTION_METRICS,
+    METRICS,
+    NO_TRUTH_METRICS,
+    UNPAIRED,
+    EvalMetricName,
+    MetricName,
+    is_better,
+)
+from .selection import SELECTION_TERMS, SelectionScores, UnpairedSelection, selection_score
 
 __all__ = [
+    "EVAL_METRICS",
     "HIGHER_IS_BETTER",
     "INCEPTION_ENV",
     "INCEPTION_METRICS",
     "METRICS",
+    "NO_TRUTH_METRICS",
+    "SELECTION_TERMS",
     "STILL",
+    "UNPAIRED",
     "BatchTranslator",
     "ClipTranslator",
     "DriveEvalResult",
+    "EvalMetricName",
     "EvalResult",
     "InceptionFeatures",
     "MetricName",
+    "SelectionScores",
+    "UnpairedSelection",
     "change_error",
     "evaluate",
     "evaluate_drives",
@@ -69,6 +90,7 @@ __all__ = [
     "masked_ssim",
     "packaged_inception_weights",
     "psnr",
+    "selection_score",
     "ssim",
     "static_flicker",
     "structure_ssim",

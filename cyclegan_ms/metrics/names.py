@@ -10,6 +10,14 @@ benchmarks accept the same names and read from here which way is better.
 (True, False)
 >>> names_or(METRICS)
 'psnr, ssim, fid or kid'
+
+``train.eval_metric`` also accepts :data:`UNPAIRED`, the selection score of
+:mod:`~cyclegan_ms.metrics.selection` that needs no ground truth (higher is better):
+
+>>> EVAL_METRICS
+('psnr', 'ssim', 'fid', 'kid', 'unpaired')
+>>> is_better("unpaired", 0.3, 0.2), sorted(NO_TRUTH_METRICS)
+(True, ['fid', 'kid', 'unpaired'])
 """
 
 from __future__ import annotations
@@ -20,9 +28,13 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias, get_args
 
 __all__ = [
+    "EVAL_METRICS",
     "HIGHER_IS_BETTER",
     "INCEPTION_METRICS",
     "METRICS",
+    "NO_TRUTH_METRICS",
+    "UNPAIRED",
+    "EvalMetricName",
     "MetricName",
     "is_better",
     "names_or",
@@ -45,8 +57,30 @@ METRICS: tuple[str, ...] = tuple(HIGHER_IS_BETTER)
 #: The metrics that need an InceptionV3 feature extractor (see :mod:`~cyclegan_ms.metrics.fid`).
 INCEPTION_METRICS: frozenset[str] = frozenset({"fid", "kid"})
 
-if set(get_args(MetricName)) != set(METRICS) or not set(METRICS) >= INCEPTION_METRICS:
-    raise AssertionError("MetricName, HIGHER_IS_BETTER and INCEPTION_METRICS disagree")
+#: The ground-truth-free selection score (:class:`~cyclegan_ms.metrics.selection.UnpairedSelection`):
+#: a value of ``train.eval_metric`` beside :data:`METRICS`; higher is better.
+UNPAIRED = "unpaired"
+
+#: A value of ``train.eval_metric``: a metric of :data:`METRICS` or :data:`UNPAIRED`.
+EvalMetricName: TypeAlias = Literal["psnr", "ssim", "fid", "kid", "unpaired"]
+
+#: Every score that can pick the best checkpoint (``train.eval_metric``), in order, and whether a
+#: higher value is better: :data:`HIGHER_IS_BETTER` and the selection score :data:`UNPAIRED`.
+_EVAL_HIGHER_IS_BETTER: Mapping[str, bool] = MappingProxyType({**HIGHER_IS_BETTER, UNPAIRED: True})
+
+#: The names ``train.eval_metric`` accepts, in order.
+EVAL_METRICS: tuple[str, ...] = tuple(_EVAL_HIGHER_IS_BETTER)
+
+#: The scores that need no ground truth (FID, KID and the selection score): the ones an
+#: evaluation on unpaired folders can compute.
+NO_TRUTH_METRICS: frozenset[str] = INCEPTION_METRICS | {UNPAIRED}
+
+if (
+    set(get_args(MetricName)) != set(METRICS)
+    or not set(METRICS) >= INCEPTION_METRICS
+    or set(get_args(EvalMetricName)) != set(EVAL_METRICS)
+):
+    raise AssertionError("MetricName, EvalMetricName and the tables disagree")
 
 
 def is_better(metric: str, value: float, best: float | None) -> bool:
@@ -55,7 +89,7 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
     Parameters
     ----------
     metric
-        A name of :data:`METRICS`.
+        A name of :data:`EVAL_METRICS` (a metric of :data:`METRICS` or :data:`UNPAIRED`).
     value
         The new score; a non-finite one is never better.
     best
@@ -74,7 +108,7 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
     -----
     No tensors: scalars only.
     """
-    higher = HIGHER_IS_BETTER[metric]
+    higher = _EVAL_HIGHER_IS_BETTER[metric]
     if not math.isfinite(value):
         return False
     if best is None:

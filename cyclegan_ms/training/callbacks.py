@@ -39,12 +39,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+import torch.nn as nn
 
 from .._checks import check_int
-from ..metrics.names import HIGHER_IS_BETTER, INCEPTION_METRICS, METRICS, is_better
+from ..metrics.names import (
+    EVAL_METRICS,
+    INCEPTION_METRICS,
+    NO_TRUTH_METRICS,
+    UNPAIRED,
+    is_better,
+)
 from ..utils.files import append_text
 
 if TYPE_CHECKING:
+    from ..metrics.selection import UnpairedSelection
     from .trainer import Trainer, TrainResult
 
 __all__ = [
@@ -60,6 +68,7 @@ __all__ = [
     "TensorBoardLog",
     "TimeBudget",
     "default_callbacks",
+    "folder_images",
     "merge_callbacks",
     "unpaired_pairs",
 ]
@@ -223,9 +232,10 @@ class ProgressBar(Callback):
             }
         else:
             bar.update(1)
-        if self._last:
+        if self._last:  # a model without discriminators (a distilled student) logs no d_total
             postfix["G"] = f"{self._last.get('g_total', float('nan')):.3f}"
-            postfix["D"] = f"{self._last.get('d_total', float('nan')):.3f}"
+            if "d_total" in self._last:
+                postfix["D"] = f"{self._last['d_total']:.3f}"
         if postfix:
             bar.set_postfix(postfix, refresh=False)
 
@@ -310,7 +320,9 @@ class PeriodicCheckpoint(Callback):
 # ------------------------------------------------------------------------------------ stopping
 class TimeBudget(Callback):
     """Stop (with the final checkpoint) once ``minutes`` have passed on ``clock``: ``"wall"``
-    (elapsed time) or ``"cpu"`` (this process's CPU time, fair on a shared machine)."""
+    (elapsed time) or ``"cpu"`` (this process's CPU time, fair on a shared machine), counted from
+    the start of :meth:`Trainer.fit <cyclegan_ms.training.Trainer.fit>` on the trainer's
+    :attr:`~cyclegan_ms.training.Trainer.clock`."""
 
     def __init__(self, minutes: float, clock: Literal["wall", "cpu"] = "wall") -> None:
         if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0:
@@ -320,9 +332,6 @@ class TimeBudget(Callback):
         self.seconds, self.clock = 60.0 * float(minutes), clock
         self._c0 = 0.0
 
-    def _now(self) -> float:
-        return time.process_time() if self.clock == "cpu" else time.perf_counter()
-
     def on_fit_start(self, trainer: Trainer, target: int) -> None:
         if self.clock == "cpu" and torch.get_num_threads() > 1:
             logger.info(
@@ -330,10 +339,10 @@ class TimeBudget(Callback):
                 "budget on a busy machine; torch.set_num_threads(1) gives the most steps per CPU-second",
                 torch.get_num_threads(),
             )
-        self._c0 = self._now()
+        self._c0 = trainer.clock.seconds(self.clock)
 
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
-        if self._now() - self._c0 >= self.seconds:
+        if trainer.clock.seconds(self.clock) - self._c0 >= self.seconds:
             trainer.request_stop("time budget spent")
 
 
@@ -378,13 +387,32 @@ class PeriodicEval(Callback):
     tiling; :mod:`cyclegan_ms.inference` sits below training in the layers contract, and is
     imported when an evaluation runs).
 
+    The metric ``"unpaired"`` is the selection score that needs no ground truth
+    (:class:`~cyclegan_ms.metrics.UnpairedSelection`): KID of the translations to held-out
+    domain-B images, structure kept from the input, and the cycle error through the B→A
+    generator when the model has one (else ``eval_unpaired_cycle_skipped`` says why), logged as
+    ``eval_unpaired`` and ``eval_unpaired_*``. Its held-out B images are the ``targets`` folder
+    (all its images, unpaired or not) or the target halves of side-by-side AB images, or for the
+    scenes the day renders of ``scenes`` further
+    held-out scenes (other scenes than the scored nights, as a user's day photographs would be);
+    with ground truth (scenes, aligned folders) ``eval_psnr``/``eval_ssim`` are scored on the
+    same translations. Its Inception network and the held-out sets are loaded when
+    :meth:`~cyclegan_ms.training.Trainer.fit` starts, so a missing extra, missing weights or
+    missing held-out B images stop the run before its first step, with a message saying which.
+
+    Every record also carries the run's time (:attr:`~cyclegan_ms.training.Trainer.clock`, kept
+    across resumes) when the scored weights were reached: ``cpu_s`` (this process's CPU seconds)
+    and ``wall_s``, and ``cpu_s_in_eval``, the CPU seconds the evaluations before it took
+    (included in ``cpu_s``; it survives a resume too): a curve of quality over CPU time can be
+    drawn from any run.
+
     Parameters
     ----------
     every
         Steps between evaluations.
     metrics
-        Names of :data:`~cyclegan_ms.metrics.METRICS` (``"psnr"``, ``"ssim"``, ``"fid"``,
-        ``"kid"``).
+        Names of :data:`~cyclegan_ms.metrics.EVAL_METRICS` (``"psnr"``, ``"ssim"``, ``"fid"``,
+        ``"kid"``, ``"unpaired"``).
     scenes, size
         Number and side of the held-out scene pairs (when no folders are given); default side:
         that of the training images.
@@ -393,14 +421,16 @@ class PeriodicEval(Callback):
     pairing
         How ``inputs`` and ``targets`` pair: ``"by_name"`` (aligned ground truth, matched by
         file name) or ``"unpaired"`` (the translated inputs against the target images, for the
-        FID/KID only; the ``i``-th images of each folder in sorted order are batched together,
-        the targets resized to the inputs' size, as many as the smaller folder holds), or
-        ``"ab"``/``"ba"``: ``inputs`` alone holds side-by-side AB images (no ``targets``), the
-        input being their left (``"ab"``) or right (``"ba"``) half
+        FID/KID and the selection score only; for FID/KID the ``i``-th images of each folder in
+        sorted order are batched together, the targets resized to the inputs' size, as many as
+        the smaller folder holds), or ``"ab"``/``"ba"``: ``inputs`` alone holds side-by-side AB
+        images (no ``targets``), the input being their left (``"ab"``) or right (``"ba"``) half
         (:func:`~cyclegan_ms.data.side_by_side_pairs`).
     inception
-        Path of the TorchScript InceptionV3 for FID/KID.
+        Path of the TorchScript InceptionV3 for FID/KID and the selection score.
     """
+
+    state_key: str | None = "periodic_eval"
 
     def __init__(
         self,
@@ -415,10 +445,10 @@ class PeriodicEval(Callback):
         inception: str | None = None,
     ) -> None:
         self.every = check_int(every, "every", 1)
-        bad = [m for m in metrics if m not in HIGHER_IS_BETTER]
+        bad = [m for m in metrics if m not in EVAL_METRICS]
         if bad or not metrics:
             raise ValueError(
-                f"unknown eval metric(s) {bad or metrics!r}; accepted: {', '.join(METRICS)}"
+                f"unknown eval metric(s) {bad or metrics!r}; accepted: {', '.join(EVAL_METRICS)}"
             )
         if pairing in ("ab", "ba") and (inputs is None or targets is not None):
             raise ValueError(
@@ -435,11 +465,12 @@ class PeriodicEval(Callback):
             raise ValueError(
                 f"pairing must be 'by_name', 'unpaired', 'ab' or 'ba'; got {pairing!r}"
             )
-        paired = sorted(set(metrics) - INCEPTION_METRICS)
+        paired = sorted(set(metrics) - NO_TRUTH_METRICS)
         if pairing == "unpaired" and paired:
             raise ValueError(
                 f"unpaired folders have no ground truth for {', '.join(paired)}: score FID/KID "
-                "(metrics = ('fid',) or ('kid',)) or give aligned folders"
+                "or the selection score (metrics = ('fid',), ('kid',) or ('unpaired',)) or give "
+                "aligned folders"
             )
         self.pairing = pairing
         self.metrics = tuple(metrics)
@@ -451,6 +482,13 @@ class PeriodicEval(Callback):
             inception,
         )
         self._pairs: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        self._selection: UnpairedSelection | None = None
+        #: CPU seconds the evaluations have taken so far (kept across resumes).
+        self.cpu_s_in_eval = 0.0
+
+    def _eval_size(self, trainer: Trainer) -> int | tuple[int, int]:
+        h, w = trainer.sample_batch()[0].shape[-2:]
+        return self.size or (int(h), int(w))
 
     def _load_pairs(self, trainer: Trainer) -> list[tuple[torch.Tensor, torch.Tensor]]:
         if self._pairs is None:
@@ -470,49 +508,173 @@ class PeriodicEval(Callback):
             elif self.inputs is not None and self.targets is not None:
                 pairs = folder_pairs(self.inputs, self.targets, value_range=trainer.value_range)
             else:
-                h, w = trainer.sample_batch()[0].shape[-2:]
-                size: int | tuple[int, int] = self.size or (int(h), int(w))
+                size = self._eval_size(trainer)
                 pairs = scene_pairs(self.scenes, size=size, value_range=trainer.value_range)
             self._pairs = list(pairs)
             if not self._pairs:
                 raise ValueError(f"no evaluation pairs found in {self.inputs} / {self.targets}")
         return self._pairs
 
-    def evaluate(self, trainer: Trainer) -> dict[str, float]:
-        """Score the current (EMA) generator now; returns ``{"eval_<metric>": value}``."""
+    def selection(self, trainer: Trainer) -> UnpairedSelection:
+        """The :class:`~cyclegan_ms.metrics.UnpairedSelection` of the ``"unpaired"`` metric (its
+        held-out sets and Inception network, loaded on the first call).
+
+        Raises
+        ------
+        ValueError
+            Fewer than 2 held-out B images (the ``targets`` folder), or inputs.
+        FileNotFoundError
+            No Inception weights, or a folder that does not exist.
+        ImportError
+            Without the ``metrics`` extra (torchmetrics).
+        """
+        if self._selection is None:
+            from ..data.pairs import scene_pairs
+            from ..metrics.selection import UnpairedSelection
+
+            rng = trainer.value_range
+            truths: list[torch.Tensor] | None = None
+            where = f"the {self.scenes} held-out scenes after the scored ones"
+            if self.inputs is not None and self.targets is not None and self.pairing == "unpaired":
+                where = self.targets
+                inputs, refs = folder_images(self.inputs, rng), folder_images(self.targets, rng)
+            elif self.inputs is not None:  # aligned (by name, or side-by-side AB images): the
+                where = self.targets or self.inputs  # targets are the held-out B images and truth
+                inputs = [x for x, _ in self._load_pairs(trainer)]
+                refs = truths = [y for _, y in self._load_pairs(trainer)]
+            else:  # nights of the scored scenes; days of as many further held-out scenes
+                pairs = list(
+                    scene_pairs(2 * self.scenes, size=self._eval_size(trainer), value_range=rng)
+                )
+                inputs = [x for x, _ in pairs[: self.scenes]]
+                truths = [y for _, y in pairs[: self.scenes]]
+                refs = [y for _, y in pairs[self.scenes :]]
+            if len(refs) < 2:
+                raise ValueError(
+                    f"eval metric 'unpaired' needs held-out domain-B images for its KID: {where} "
+                    f"holds {len(refs)} image(s) (at least 2; more than 50 for a stable KID); "
+                    "put day images there (train.eval_targets, or testB of data.root)"
+                )
+            try:
+                self._selection = UnpairedSelection(
+                    inputs,
+                    refs,
+                    inception=self.inception,
+                    data_range=rng,
+                    truths=truths if {"psnr", "ssim"} & set(self.metrics) else None,
+                    device=trainer.device,
+                )
+            except FileNotFoundError as err:
+                raise FileNotFoundError(f"eval metric 'unpaired' scores a KID: {err}") from None
+        return self._selection
+
+    def _way_back(self, trainer: Trainer) -> tuple[nn.Module | None, str | None]:
+        """The B→A generator for the cycle error, or ``None`` and why there is none."""
+        translators = trainer.model.translators()
+        if "b2a" not in translators:
+            name = type(trainer.model).__name__
+            return None, f"{name} translates {', '.join(translators)} only: no cycle to measure"
+        return trainer.generator_for("b2a"), None
+
+    def evaluate(self, trainer: Trainer) -> dict[str, float | str]:
+        """Score the current (EMA) generator now; returns ``{"eval_<metric>": value}`` (and the
+        ``eval_unpaired_*`` terms of the selection score)."""
         from ..inference import Translator  # imported when an evaluation runs
         from ..metrics.evaluation import evaluate
         from ..metrics.fid import find_inception_weights
 
         generator = trainer.generator_for("a2b")
-        was_training = generator.training
-        inception = self.inception
-        if inception is None and INCEPTION_METRICS & set(self.metrics):
-            inception = str(find_inception_weights())  # the environment's, or an error
+        back, why = self._way_back(trainer) if UNPAIRED in self.metrics else (None, None)
+        modes = [(g, g.training) for g in (generator, back) if g is not None]
+        scores: dict[str, float | str] = {}
+        rest = [m for m in self.metrics if m != UNPAIRED]
         try:
-            translator = Translator(
-                generator, value_range=trainer.value_range, device=str(trainer.device)
-            )
-            result = evaluate(
-                translator,
-                self._load_pairs(trainer),
-                metrics=list(self.metrics),
-                inception=inception,
-            )
+            options: dict[str, Any] = {
+                "value_range": trainer.value_range,
+                "device": str(trainer.device),
+            }
+            translator = Translator(generator, **options)
+            if UNPAIRED in self.metrics:
+                way_back = None if back is None else Translator(back, **options)
+                selected = self.selection(trainer).score(translator, way_back, cycle_skipped=why)
+                scores.update(selected.as_dict())
+                rest = [m for m in rest if m not in scores]  # PSNR/SSIM of the same translations
+            if rest:
+                inception = self.inception
+                if inception is None and INCEPTION_METRICS & set(rest):
+                    inception = str(find_inception_weights())  # the environment's, or an error
+                result = evaluate(
+                    translator, self._load_pairs(trainer), metrics=rest, inception=inception
+                )
+                summary = result.summary()
+                scores.update(
+                    {m: float(summary[m]) for m in rest if isinstance(summary.get(m), (int, float))}
+                )
         finally:
-            generator.train(was_training)
-        summary = result.summary()
+            for g, mode in modes:
+                g.train(mode)
+        return {f"eval_{k}": v for k, v in scores.items()}
+
+    def timed_evaluate(self, trainer: Trainer) -> dict[str, float | str]:
+        """:meth:`evaluate`, with the run's ``cpu_s``/``wall_s`` before it and ``cpu_s_in_eval``
+        (the CPU seconds of the evaluations before it) in front of the scores."""
+        cpu, wall = trainer.clock.seconds("cpu"), trainer.clock.seconds("wall")
+        before = self.cpu_s_in_eval
+        scores = self.evaluate(trainer)
+        self.cpu_s_in_eval += trainer.clock.seconds("cpu") - cpu
         return {
-            f"eval_{m}": float(summary[m])
-            for m in self.metrics
-            if isinstance(summary.get(m), (int, float))
+            "cpu_s": round(cpu, 3),
+            "wall_s": round(wall, 3),
+            "cpu_s_in_eval": round(before, 3),
+            **scores,
         }
+
+    def on_fit_start(self, trainer: Trainer, target: int) -> None:
+        if UNPAIRED in self.metrics and trainer.dist.is_main:
+            self.selection(trainer)  # missing weights or held-out images: say so before step 1
 
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
         if trainer.step % self.every or not trainer.dist.is_main:
             return
-        scores = self.evaluate(trainer)
+        scores = self.timed_evaluate(trainer)
         trainer.log({"step": trainer.step, "event": "eval", **scores})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"cpu_s_in_eval": self.cpu_s_in_eval}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.cpu_s_in_eval = float(state.get("cpu_s_in_eval", 0.0))
+
+
+def folder_images(
+    folder: str | Path, value_range: tuple[float, float] = (0.0, 1.0)
+) -> list[torch.Tensor]:
+    """Every image of a folder (sorted by path), as float tensors in ``value_range``.
+
+    Returns
+    -------
+    list[Tensor]
+        ``(3, H, W)`` each, at the image's own size.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder does not exist.
+
+    Shape
+    -----
+    ``(3, H, W)`` each.
+    """
+    import numpy as np
+
+    from ..data.images import find_images, load_image
+    from ..utils.images import from_uint8
+
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"no evaluation folder {folder}")
+    return [
+        from_uint8(np.asarray(load_image(p, channels=3)), value_range) for p in find_images(folder)
+    ]
 
 
 def unpaired_pairs(
@@ -563,15 +725,16 @@ def unpaired_pairs(
 
 class BestCheckpoint(PeriodicEval):
     """:class:`PeriodicEval` that also keeps ``checkpoints/best.safetensors``: the checkpoint
-    with the best ``monitor`` score so far (higher is better for PSNR/SSIM, lower for FID/KID),
-    beside the last ``keep_last`` step checkpoints. The best score survives a resume."""
+    with the best ``monitor`` score so far (higher is better for PSNR/SSIM and the selection score
+    ``"unpaired"``, lower for FID/KID), beside the last ``keep_last`` step checkpoints. The best
+    score survives a resume."""
 
     state_key = "best_checkpoint"
 
     def __init__(self, every: int, monitor: str = "ssim", **kwargs: Any) -> None:
         metrics = tuple(kwargs.pop("metrics", ("psnr", "ssim")))
-        if monitor not in HIGHER_IS_BETTER:
-            raise ValueError(f"monitor must be one of {', '.join(METRICS)}; got {monitor!r}")
+        if monitor not in EVAL_METRICS:
+            raise ValueError(f"monitor must be one of {', '.join(EVAL_METRICS)}; got {monitor!r}")
         if monitor not in metrics:
             metrics = (*metrics, monitor)
         super().__init__(every, metrics, **kwargs)
@@ -590,18 +753,24 @@ class BestCheckpoint(PeriodicEval):
     def on_step_end(self, trainer: Trainer, losses: Mapping[str, float]) -> None:
         if trainer.step % self.every or not trainer.dist.is_main:
             return
-        scores = self.evaluate(trainer)
-        value = scores.get(f"eval_{self.monitor}", float("nan"))
-        improved = self._better(value)
-        if improved:
-            self.best, self.best_step = value, trainer.step
+        scores = self.timed_evaluate(trainer)
+        value = scores.get(f"eval_{self.monitor}")
+        improved = False
+        if isinstance(value, float) and self._better(value):
+            self.best, self.best_step, improved = value, trainer.step, True
             trainer.save(Path(trainer.run_dir) / "checkpoints" / self.path)
         trainer.log({"step": trainer.step, "event": "eval", **scores, "best": improved})
 
     def state_dict(self) -> dict[str, Any]:
-        return {"monitor": self.monitor, "best": self.best, "best_step": self.best_step}
+        return {
+            **super().state_dict(),
+            "monitor": self.monitor,
+            "best": self.best,
+            "best_step": self.best_step,
+        }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
         if state.get("monitor") == self.monitor:
             self.best, self.best_step = state.get("best"), state.get("best_step")
 
@@ -624,12 +793,15 @@ def default_callbacks(cfg: Any) -> list[Callback]:
             "targets": cfg.eval_targets,
             "pairing": cfg.eval_pairing,
         }
+        metrics: tuple[str, ...] = (cfg.eval_metric,)  # no ground truth: that score only
+        if cfg.eval_metric == UNPAIRED and cfg.eval_pairing != "unpaired":
+            metrics = ("psnr", "ssim", UNPAIRED)  # the ground truth is there too: log both
         if cfg.eval_keep_best:
-            if cfg.eval_pairing == "unpaired":  # no ground truth: the monitored score only
-                kwargs["metrics"] = (cfg.eval_metric,)
+            if cfg.eval_pairing == "unpaired" or cfg.eval_metric == UNPAIRED:
+                kwargs["metrics"] = metrics  # else PSNR and SSIM beside the monitored metric
             cbs.append(BestCheckpoint(cfg.eval_every, cfg.eval_metric, **kwargs))
         else:
-            cbs.append(PeriodicEval(cfg.eval_every, (cfg.eval_metric,), **kwargs))
+            cbs.append(PeriodicEval(cfg.eval_every, metrics, **kwargs))
     cbs.append(LossPlot())
     if cfg.tensorboard:
         cbs.append(TensorBoardLog())

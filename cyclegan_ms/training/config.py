@@ -17,7 +17,7 @@ from typing import Literal
 
 from .._typecheck import describe, matches
 from ..data.scenes.options import scene_options
-from ..metrics.names import INCEPTION_METRICS, METRICS, MetricName, names_or
+from ..metrics.names import EVAL_METRICS, NO_TRUTH_METRICS, EvalMetricName, names_or
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,8 +46,9 @@ Precision = Literal["auto", "fp32", "bf16", "fp16"]
 #: ``"scenes"``, or the ``"folder"``'s ``testA``/``testB``.
 EvalData = Literal["auto", "scenes", "folder"]
 #: How evaluation folders pair: ``"by_name"`` (aligned ground truth), ``"unpaired"`` (FID/KID
-#: of the translations against the target images), or ``"ab"``/``"ba"`` (one folder of the
-#: reference's side-by-side AB images, the input on the left or on the right half).
+#: or the selection score of the translations against the target images), or ``"ab"``/``"ba"``
+#: (one folder of the reference's side-by-side AB images, the input on the left or on the right
+#: half).
 EvalPairing = Literal["by_name", "unpaired", "ab", "ba"]
 #: What ``train.init_from`` copies from the source run: its generators, its discriminators.
 InitPart = Literal["generators", "discriminators"]
@@ -257,10 +258,13 @@ class TrainConfig:
         Every this many steps, score the A→B generator (its EMA when kept) on held-out data and
         log ``eval_psnr``/``eval_ssim`` (or FID/KID) to ``metrics.jsonl`` (0: off).
     eval_metric
-        A name of :data:`~cyclegan_ms.metrics.METRICS` (``"psnr"``, ``"ssim"``, ``"fid"`` or
-        ``"kid"``): the score that picks the best checkpoint, higher or lower being better as
-        :data:`~cyclegan_ms.metrics.HIGHER_IS_BETTER` says (FID/KID need InceptionV3 weights,
-        see :doc:`/inference`).
+        A name of :data:`~cyclegan_ms.metrics.EVAL_METRICS` (``"psnr"``, ``"ssim"``, ``"fid"``,
+        ``"kid"`` or ``"unpaired"``): the score that picks the best checkpoint, higher or lower
+        being better as :data:`~cyclegan_ms.metrics.HIGHER_IS_BETTER` says (FID/KID need
+        InceptionV3 weights, see :doc:`/inference`). ``"unpaired"`` is the selection score that
+        needs no ground truth (:class:`~cyclegan_ms.metrics.UnpairedSelection`: KID to held-out
+        domain-B images, structure kept from the input, cycle error; higher is better; it needs
+        the InceptionV3 weights too), with PSNR/SSIM logged beside it where there is ground truth.
     eval_keep_best
         Keep ``checkpoints/best.safetensors``, the checkpoint with the best ``eval_metric``, beside
         the last ``keep_last``.
@@ -271,10 +275,11 @@ class TrainConfig:
         Folders to score on (inputs and their targets); set, they win over ``eval_data``.
     eval_pairing
         How ``eval_inputs``/``eval_targets`` pair: ``"by_name"`` (aligned: each input with the
-        target of the same name, for PSNR/SSIM), ``"unpaired"`` (FID/KID of the translated
-        inputs against the targets; ``eval_metric`` must be ``"fid"`` or ``"kid"``), or
-        ``"ab"``/``"ba"``: ``eval_inputs`` alone holds the reference's side-by-side AB images
-        (A on the left half, B on the right), whose input is A (``"ab"``) or B (``"ba"``).
+        target of the same name, for PSNR/SSIM), ``"unpaired"`` (FID/KID or the selection score
+        of the translated inputs against the targets; ``eval_metric`` must be ``"fid"``,
+        ``"kid"`` or ``"unpaired"``), or ``"ab"``/``"ba"``: ``eval_inputs`` alone holds the
+        reference's side-by-side AB images (A on the left half, B on the right), whose input is
+        A (``"ab"``) or B (``"ba"``).
     eval_data
         What to score when ``eval_inputs`` is not set: ``"auto"`` (default) the data's own
         held-out split: the held-out built-in scenes for ``data.source = "scenes"``; for folder
@@ -323,7 +328,7 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = False
     eval_every: int = 0
-    eval_metric: MetricName = "ssim"
+    eval_metric: EvalMetricName = "ssim"
     eval_keep_best: bool = True
     eval_scenes: int = 16
     eval_size: int | None = None
@@ -359,9 +364,9 @@ class TrainConfig:
             )
         if self.eval_size is not None and self.eval_size < 1:
             raise ConfigError(f"train.eval_size must be >= 1 or unset; got {self.eval_size}")
-        if self.eval_metric not in METRICS:
+        if self.eval_metric not in EVAL_METRICS:
             raise ConfigError(
-                f"train.eval_metric must be {names_or(METRICS)}; got {self.eval_metric!r}"
+                f"train.eval_metric must be {names_or(EVAL_METRICS)}; got {self.eval_metric!r}"
             )
         if self.eval_pairing in ("ab", "ba"):
             if self.eval_targets is not None:
@@ -373,11 +378,12 @@ class TrainConfig:
             raise ConfigError(
                 "train.eval_inputs and train.eval_targets go together (aligned folders)"
             )
-        if self.eval_pairing == "unpaired" and self.eval_metric not in INCEPTION_METRICS:
+        if self.eval_pairing == "unpaired" and self.eval_metric not in NO_TRUTH_METRICS:
             raise ConfigError(
-                f"train.eval_pairing = 'unpaired' scores FID/KID only (no ground truth to "
-                f"compare with); set train.eval_metric = 'fid' or 'kid' (got "
-                f"{self.eval_metric!r}), or give aligned folders with eval_pairing = 'by_name'"
+                f"train.eval_pairing = 'unpaired' scores FID/KID or the selection score only (no "
+                f"ground truth to compare with); set train.eval_metric = 'fid', 'kid' or "
+                f"'unpaired' (got {self.eval_metric!r}), or give aligned folders with "
+                "eval_pairing = 'by_name'"
             )
         if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
             raise ConfigError(f"train.ema_decay must be in (0, 1) or unset; got {self.ema_decay}")

@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from ..checkpoint import find_latest, load_checkpoint
 from ..generators import card_of
-from ..metrics.names import INCEPTION_METRICS
+from ..metrics.names import NO_TRUTH_METRICS
 from ..models import build_model
 from ..protocols import TranslationModule
 from ..registry import import_plugins, plugin_sources
@@ -279,7 +279,8 @@ def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
 
     ``train.eval_data = "auto"`` scores the data's own held-out split: for folder data the
     folder's ``testA``/``testB`` (by name when every ``testA`` image has a ``testB`` image of the
-    same name, else unpaired when ``eval_metric`` is FID or KID; ``testB`` against ``testA``
+    same name, else unpaired when ``eval_metric`` is FID, KID or the selection score
+    ``"unpaired"``; ``testB`` against ``testA``
     for aligned pairs with ``data.direction = "b2a"``), for side-by-side AB pairs its ``test/``.
     A folder without a usable split falls back to the built-in scenes with a warning, and
     ``eval_keep_best`` is turned off: a best checkpoint is never chosen by scores of other data
@@ -326,14 +327,14 @@ def resolve_eval_data(cfg: ExperimentConfig) -> str | None:
             pairing: EvalPairing | None
             if _aligned(test_a, test_b):
                 pairing = "by_name"
-            elif train.eval_metric in INCEPTION_METRICS:
+            elif train.eval_metric in NO_TRUTH_METRICS:
                 pairing = "unpaired"
             else:
                 pairing = None
                 why = (
                     f"the images of {test_a} have no same-named ground truth in {test_b}, and "
-                    f"train.eval_metric = {train.eval_metric!r} needs it (use 'fid' or 'kid' "
-                    "for unpaired scores)"
+                    f"train.eval_metric = {train.eval_metric!r} needs it (use 'fid', 'kid' or "
+                    "'unpaired' for unpaired scores)"
                 )
             if pairing is not None:
                 train.eval_inputs, train.eval_targets = str(test_a), str(test_b)

@@ -49,6 +49,7 @@ from ..precision import FastPath, Precision, choose_fast_path, networks_to_compi
 from ..protocols import DomainKey, TranslationModule
 from ..utils.files import atomic_write_bytes
 from .callbacks import Callback, default_callbacks, merge_callbacks
+from .clock import RunClock
 from .config import ConfigError, OptimConfig, TrainConfig
 from .distributed import (
     agree_max,
@@ -253,6 +254,9 @@ class Trainer:
         self.g_phase, self.d_phase = wrap_phases(self.model, self.dist, self.device)
 
         self.callbacks = merge_callbacks(default_callbacks(cfg), callbacks)
+        #: CPU and wall seconds this run has trained for, across resumes (runs inside
+        #: :meth:`fit`; stored in every checkpoint).
+        self.clock = RunClock()
         self.step = 0
         self.bad_steps = 0
         self.skipped_steps = 0
@@ -395,8 +399,9 @@ class Trainer:
         return agreed > 0
 
     def budget_clock(self) -> float:
-        """Seconds on the clock ``train.budget_clock`` names (wall or this process's CPU time)."""
-        return time.process_time() if self.cfg.budget_clock == "cpu" else time.perf_counter()
+        """Seconds this run has trained for on the clock ``train.budget_clock`` names (wall or
+        this process's CPU time; :attr:`clock`)."""
+        return self.clock.seconds(self.cfg.budget_clock)
 
     def log(self, record: Mapping[str, Any]) -> None:
         """Hand a record (losses, scores or an event, with its ``step``) to every callback's
@@ -489,6 +494,7 @@ class Trainer:
             last: dict[str, float] = {}
             stopped_on_nan = False
             stream = iter(self.data)
+            self.clock.start()
             try:
                 for cb in self.callbacks:
                     cb.on_fit_start(self, target)
@@ -526,6 +532,7 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_fit_end(self, result)
         finally:
+            self.clock.stop()
             backends.__exit__(None, None, None)
             self._release_run_dir()
         return result
@@ -619,6 +626,7 @@ class Trainer:
             **{k: v for k, v in mine.items() if k.startswith("pool_")},
             "ema": {k: v.state_dict() for k, v in self.ema.items()} if self.ema else None,
             "callbacks": {cb.state_key: cb.state_dict() for cb in self.callbacks if cb.state_key},
+            "clock": self.clock.state_dict(),
             "rng": mine["rng"],
         }
         if others:
@@ -649,6 +657,7 @@ class Trainer:
             if cb.state_key and cb.state_key in (state.get("callbacks") or {}):
                 cb.load_state_dict(state["callbacks"][cb.state_key])
         self.step = int(state["step"])
+        self.clock.load_state_dict(state.get("clock") or {})  # older checkpoints: from 0
         self.bad_steps = int(state.get("bad_steps", 0))
         self.skipped_steps = int(state.get("skipped_steps", 0))
         rank = self.dist.rank
