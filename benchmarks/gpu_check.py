@@ -63,8 +63,20 @@ class Noise(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         return {k: torch.rand(3, self.size, self.size, generator=g) for k in ("A", "B")}
 
 
-def model(tiny: bool, *, penalty: str | None = None, multiview: bool = False) -> CycleGAN:
-    g = {"name": "resnet_6blocks", "ngf": 4 if tiny else 32}
+def model(
+    tiny: bool, *, penalty: str | None = None, multiview: bool = False, night2day: bool = False
+) -> CycleGAN:
+    g: dict[str, Any] = {"name": "resnet_6blocks", "ngf": 4 if tiny else 32}
+    if night2day:  # the presets' generator: its residual_smooth blur once baked the device in
+        g = {
+            "name": "seed_unet",
+            "base_width": 4 if tiny else 16,
+            "bottleneck": "conv",
+            "upsample": "resize",
+            "residual": "add",
+            "residual_smooth": 1.0,
+            "exposure_norm": 0.15,
+        }
     d: dict[str, Any] = {"name": "patchgan", "ndf": 4 if tiny else 32, "n_layers": 2}
     if multiview:
         d = {"name": "multiview", "discriminator": d, "views": ["image", "gray", "gradient"]}
@@ -256,7 +268,7 @@ class Check:
         return {"shape": list(out.shape), "ms": round(ms, 1), "device": str(self.device)}
 
     def export(self) -> dict[str, Any]:
-        t = self.trainer("export", model(self.args.dry_run))
+        t = self.trainer("export", model(self.args.dry_run, night2day=True))
         ckpt = t.fit(self.steps).checkpoint
         assert ckpt is not None
         net = load(ckpt, device=self.device)
