@@ -197,12 +197,18 @@ def _finish_night(
     lin += noise * np.sqrt(lin * F32(shot) + F32(read * read))
     np.maximum(lin, 0, out=lin)
     # display: gamma (sqrt), then a highlight roll-off and 8 bits, through a lookup table
+    return _night_lut().take(lut_index(lin))
+
+
+def lut_index(lin: np.ndarray) -> np.ndarray:
+    """Indices of the night's display lookup tables for linear light ``lin`` (any shape; it is
+    overwritten): the gamma (square root) on a grid of ``LUT_STEPS`` per unit, clipped."""
     np.sqrt(lin, out=lin)
     lin *= F32(LUT_STEPS)
     lin += F32(0.5)
     idx = lin.astype(np.int32)
     np.minimum(idx, LUT_STEPS * LUT_RANGE, out=idx)
-    return _night_lut().take(idx)
+    return idx
 
 
 def _camera_night(
@@ -225,12 +231,7 @@ def _camera_night(
     if look.saturation != 1.0:
         saturate(lin, look.saturation)
         np.maximum(lin, 0, out=lin)
-    np.sqrt(lin, out=lin)
-    lin *= F32(LUT_STEPS)
-    lin += F32(0.5)
-    idx = lin.astype(np.int32)
-    np.minimum(idx, LUT_STEPS * LUT_RANGE, out=idx)
-    out = _night_tone_lut(look.gamma, look.contrast).take(idx)
+    out = _night_tone_lut(look.gamma, look.contrast).take(lut_index(lin))
     if look.jpeg_quality is not None:
         out = jpeg_quantise(out, look.jpeg_quality)
     return out
