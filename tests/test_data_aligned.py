@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tiny_runs import tiny_toml
 
 from cyclegan_ms.cli import main
 from cyclegan_ms.data import (
@@ -197,37 +198,21 @@ def test_cli_trains_pix2pix_on_ab_images_with_periodic_eval(tmp_path: Path) -> N
     _ab_folder(data, "test", n=2)
     config = tmp_path / "p2p.toml"
     config.write_text(
-        f"""
-[model]
-name = "pix2pix"
-
-[model.generator]
-name = "resnet_6blocks"
-ngf = 4
-
-[model.discriminator]
-name = "patchgan"
-ndf = 4
-n_layers = 2
-
-[data]
-source = "aligned"
-root = "{data}"
-layout = "ab"
-image_size = 32
-load_size = 36
-recipe = "paper"
-value_range = "symmetric"
-
-[train]
-steps = 2
-batch_size = 2
-log_every = 1
-progress = false
-checkpoint_every = 1
-eval_every = 1
-eval_metric = "psnr"
-"""
+        tiny_toml(
+            model="pix2pix",
+            data="\n".join(
+                [
+                    'source = "aligned"',
+                    f'root = "{data}"',
+                    'layout = "ab"',
+                    "image_size = 32",
+                    "load_size = 36",
+                    'recipe = "paper"',
+                    'value_range = "symmetric"',
+                ]
+            ),
+            train_extra='eval_every = 1\neval_metric = "psnr"',
+        )
     )
     run = tmp_path / "run"
     assert main(["train", str(config), "--run-dir", str(run)]) == 0

@@ -5,9 +5,22 @@ the same thing."""
 from __future__ import annotations
 
 
-def tiny_toml(*, num_scenes: int = 6, train_extra: str = "") -> str:
-    """A TOML config; ``train_extra`` lines are added at the end of its ``[train]`` table."""
+def tiny_toml(
+    *, num_scenes: int = 6, train_extra: str = "", model: str | None = None, data: str | None = None
+) -> str:
+    """A TOML config; ``train_extra`` lines are added at the end of its ``[train]`` table,
+    ``model`` names the ``[model]`` (default: a CycleGAN) and ``data`` replaces the body of the
+    ``[data]`` table (default: ``num_scenes`` built-in scenes)."""
+    header = f'[model]\nname = "{model}"\n' if model else ""
+    if data is None:
+        data = f"""source = "scenes"
+image_size = 32
+num_scenes = {num_scenes}
+value_range = "symmetric"
+recipe = "paper"
+load_size = 36"""
     return f"""
+{header}
 [model.generator]
 name = "resnet_6blocks"
 ngf = 4
@@ -18,12 +31,7 @@ ndf = 4
 n_layers = 2
 
 [data]
-source = "scenes"
-image_size = 32
-num_scenes = {num_scenes}
-value_range = "symmetric"
-recipe = "paper"
-load_size = 36
+{data}
 
 [train]
 steps = 2
