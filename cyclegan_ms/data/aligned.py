@@ -40,6 +40,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from .._checks import check_int
+from .folder import folder_contents_hint
 from .images import (
     BadFile,
     BadImageWarning,
@@ -51,7 +52,7 @@ from .images import (
     warn_bad_files,
 )
 from .sampler import SampleKey, UnpairedSampler
-from .transforms import Pipeline, RecipeName, recipe, to_tensor
+from .transforms import Pipeline, RecipeName, as_pipeline, to_tensor
 
 __all__ = [
     "ALIGNED_LAYOUTS",
@@ -321,12 +322,7 @@ class AlignedImageFolder(Dataset[AlignedItem]):
             raise ValueError(f"direction must be 'a2b' or 'b2a'; got {direction!r}")
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB); got {channels!r}")
-        if isinstance(transform, str):
-            transform = recipe(transform)
-        elif not isinstance(transform, Pipeline):
-            raise ValueError(
-                f"transform must be a recipe name ('paper', 'seed') or a Pipeline; got {transform!r}"
-            )
+        transform = as_pipeline(transform)
         if not split or "/" in split or os.sep in split:
             raise ValueError(
                 f"split must be a folder name such as 'train' or 'test'; got {split!r}"
@@ -373,19 +369,17 @@ class AlignedImageFolder(Dataset[AlignedItem]):
         for folder in self.folders:
             if folder.is_dir():
                 continue
-            hint = ""
-            if root is not None and Path(root).is_dir():
-                subs = sorted(
-                    p.name
-                    for p in Path(root).iterdir()
-                    if p.is_dir() and not p.name.startswith(".")
+            hint = folder_contents_hint(root)
+            if (
+                self.layout == "ab"
+                and root is not None
+                and Path(root).is_dir()
+                and find_images(root, recursive=False)
+            ):
+                hint += (
+                    f" (it holds images itself: give its parent as root, the reference's "
+                    f"--dataroot with {folder.name}/ inside)"
                 )
-                hint = f"; {root} contains: {', '.join(subs) if subs else 'no folders'}"
-                if self.layout == "ab" and find_images(root, recursive=False):
-                    hint += (
-                        f" (it holds images itself: give its parent as root, the reference's "
-                        f"--dataroot with {folder.name}/ inside)"
-                    )
             raise FileNotFoundError(f"aligned {self.layout} folder not found: {folder}{hint}")
 
     def _usable(

@@ -22,9 +22,9 @@ from .images import (
     warn_bad_files,
 )
 from .sampler import SampleKey
-from .transforms import Pipeline, RecipeName, recipe
+from .transforms import Pipeline, RecipeName, as_pipeline
 
-__all__ = ["Domain", "FolderItem", "UnpairedImageFolder", "cyclegan_layout"]
+__all__ = ["Domain", "FolderItem", "UnpairedImageFolder", "cyclegan_layout", "folder_contents_hint"]
 
 Domain = Literal["A", "B"]
 _SPLITS = ("train", "test")
@@ -76,6 +76,15 @@ class FolderItem(UnpairedItem):
     path_A: str
     path_B: str
     skipped: str
+
+
+def folder_contents_hint(root: str | os.PathLike[str] | None) -> str:
+    """``"; ROOT contains: a, b"`` (its visible sub-folders), for a missing-folder message;
+    ``""`` when ``root`` is ``None`` or not a folder."""
+    if root is None or not Path(root).is_dir():
+        return ""
+    subs = sorted(p.name for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith("."))
+    return f"; {root} contains: {', '.join(subs) if subs else 'no folders'}"
 
 
 class UnpairedImageFolder(UnpairedDataset):
@@ -185,12 +194,7 @@ class UnpairedImageFolder(UnpairedDataset):
             )
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB); got {channels!r}")
-        if isinstance(transform, str):
-            transform = recipe(transform)
-        elif not isinstance(transform, Pipeline):
-            raise ValueError(
-                f"transform must be a recipe name ('paper', 'seed') or a Pipeline; got {transform!r}"
-            )
+        transform = as_pipeline(transform)
         self.seed = check_int(seed, "seed")
         self.epoch = 0
         self.transform = transform
@@ -214,12 +218,7 @@ class UnpairedImageFolder(UnpairedDataset):
     @staticmethod
     def _missing_message(domain: str, folder: Path, root: str | os.PathLike[str] | None) -> str:
         what = "is not a folder" if folder.exists() else "not found"
-        hint = ""
-        if root is not None and Path(root).is_dir():
-            subs = sorted(
-                p.name for p in Path(root).iterdir() if p.is_dir() and not p.name.startswith(".")
-            )
-            hint = f"; {root} contains: {', '.join(subs) if subs else 'no folders'}"
+        hint = folder_contents_hint(root)
         return (
             f"domain {domain} folder {what}: {folder} (expected a folder of images with "
             f"extensions {_accepted()}){hint}"

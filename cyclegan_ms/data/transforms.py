@@ -37,6 +37,7 @@ __all__ = [
     "RecipeName",
     "Resize",
     "ValueRange",
+    "as_pipeline",
     "recipe",
     "to_tensor",
     "value_range_for",
@@ -347,6 +348,23 @@ class Pipeline:
 
     def __repr__(self) -> str:
         return f"Pipeline({self.steps!r}, value_range={self.value_range!r})"
+
+
+def as_pipeline(transform: RecipeName | Pipeline) -> Pipeline:
+    """``transform`` as a :class:`Pipeline`: a recipe name is built with :func:`recipe`.
+
+    Raises
+    ------
+    ValueError
+        Anything else (the message names what is accepted).
+    """
+    if isinstance(transform, str):
+        return recipe(transform)
+    if not isinstance(transform, Pipeline):
+        raise ValueError(
+            f"transform must be a recipe name ('paper', 'seed') or a Pipeline; got {transform!r}"
+        )
+    return transform
 
 
 def recipe(
