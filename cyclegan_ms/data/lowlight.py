@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-from .._checks import check_nonnegative
+from .._checks import check_nonnegative, check_value_range
 from ..registry import register
 
 __all__ = ["RandomNight", "linear_to_srgb", "simulate_night", "srgb_to_linear"]
@@ -167,8 +167,7 @@ class RandomNight(nn.Module):
         self.max_lamps = max_lamps
         self.full_well = _interval(full_well, "full_well", positive=True)
         self.read_noise = _interval(read_noise, "read_noise", positive=False)
-        lo, hi = _interval(value_range, "value_range", positive=False, ordered_strict=True)
-        self.value_range = (lo, hi)
+        self.value_range = check_value_range(value_range)
 
     @torch.no_grad()
     def forward(self, day: Tensor) -> Tensor:
@@ -211,22 +210,18 @@ def _log_uniform(interval: tuple[float, float], u: float) -> float:
     return math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
 
 
-def _interval(
-    value: object, name: str, *, positive: bool, ordered_strict: bool = False
-) -> tuple[float, float]:
-    """A ``(low, high)`` pair of finite numbers with ``low <= high`` (``<`` if strict), ``low``
-    ``> 0`` if ``positive``, else ``>= 0`` unless strict (a data range may be negative)."""
+def _interval(value: object, name: str, *, positive: bool) -> tuple[float, float]:
+    """A ``(low, high)`` pair of finite numbers with ``low <= high`` and ``low > 0`` if
+    ``positive``, else ``low >= 0``."""
     pair: list[float] = []
     if isinstance(value, (tuple, list)) and len(value) == 2:
         pair = [float(v) for v in value if isinstance(v, (int, float)) and not isinstance(v, bool)]
     ok = len(pair) == 2 and all(math.isfinite(v) for v in pair)
     if ok:
         lo, hi = pair
-        ok = (lo < hi if ordered_strict else lo <= hi) and (
-            lo > 0 if positive else (lo >= 0 or ordered_strict)
-        )
+        ok = lo <= hi and (lo > 0 if positive else lo >= 0)
     if not ok:
-        need = "0 < low" if positive else ("low < high" if ordered_strict else "0 <= low")
+        need = "0 < low" if positive else "0 <= low"
         raise ValueError(
             f"{name} must be a (low, high) pair of finite numbers with {need} <= high; "
             f"got {value!r}"
